@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { Decimal } from './sweep/decimal.js';
+
+/** Event types that default to "crypto deposit" (API-NOTES §6, ASSUMED: confirm in the sandbox). */
+export const DEFAULT_DEPOSIT_EVENT_TYPES = ['CRYPTO_CONNECT_TRANSFER.CREATED', 'CRYPTO_CONNECT_TRANSFER.UPDATED'];
+
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    )
+    .refine((items) => items.length > 0, 'must list at least one value');
+
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const decimalString = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal such as "1" or "0.50"')
+  .transform((value) => new Decimal(value).toFixed());
+
+const redisUrl = z
+  .string()
+  .default('redis://127.0.0.1:6379')
+  .refine((value) => /^rediss?:\/\//.test(value), 'must start with redis:// or rediss://');
+
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : value));
+
+const schema = z
+  .object({
+    NODE_ENV: z.string().default('production'),
+    PORT: int(3000, 0, 65535),
+    HOST: z.string().default('0.0.0.0'),
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: z
+      .string()
+      .default('isweep')
+      .refine((value) => /^[A-Za-z0-9_{}.-]{1,64}$/.test(value), 'letters, digits, _ . - { } only'),
+    INTERLACE_BASE_URL: z.url().default('https://api-sandbox.interlace.money'),
+    INTERLACE_CLIENT_ID: z.string().min(1, 'is required'),
+    INTERLACE_CLIENT_SECRET: z.string().min(1, 'is required'),
+    INTERLACE_WEBHOOK_SECRET: optionalSecret,
+    INTERLACE_DEPOSIT_EVENT_TYPES: list(DEFAULT_DEPOSIT_EVENT_TYPES.join(',')),
+    INTERLACE_TIMEOUT_MS: int(10_000, 100, 120_000),
+    INTERLACE_TOKEN_RENEW_BEFORE_S: int(300, 0, 86_400),
+    INTERLACE_WALLET_TYPE_PARAM: z.enum(['walletType', 'objectType']).default('walletType'),
+    INTERLACE_TOKEN_SEND_SECRET: bool(false),
+    SWEEP_CURRENCIES: list('USD,USDC,USDT,WUSD').transform((items) => items.map((item) => item.toUpperCase())),
+    SWEEP_MIN_AMOUNT: decimalString.default('1'),
+    SWEEP_ATTEMPTS: int(10, 1, 100),
+    SWEEP_BACKOFF_MS: int(2_000, 1, 3_600_000),
+    SWEEP_BACKOFF_MAX_MS: int(600_000, 1, 86_400_000),
+    SWEEP_INSUFFICIENT_BALANCE_RETRIES: int(3, 0, 50),
+    WORKER_CONCURRENCY: int(10, 1, 500),
+    SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
+    WALLET_CACHE_TTL_S: int(3_600, 0, 604_800),
+    EVENT_LOG_MAX_LEN: int(100_000, 100, 100_000_000),
+    WEBHOOK_TIMEOUT_MS: int(3_000, 100, 4_500),
+    DASHBOARD_USER: optionalSecret,
+    DASHBOARD_PASSWORD: optionalSecret,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD'],
+        message: 'DASHBOARD_USER and DASHBOARD_PASSWORD go together: set both or neither',
+      });
+    }
+  });
+
+export type Config = Readonly<{
+  env: string;
+  port: number;
+  host: string;
+  redisUrl: string;
+  queuePrefix: string;
+  interlace: Readonly<{
+    baseUrl: string;
+    clientId: string;
+    clientSecret: string;
+    webhookSecret: string;
+    depositEventTypes: readonly string[];
+    timeoutMs: number;
+    tokenRenewBeforeMs: number;
+    walletTypeParam: 'walletType' | 'objectType';
+    tokenSendSecret: boolean;
+  }>;
+  sweep: Readonly<{
+    currencies: readonly string[];
+    minAmount: string;
+    attempts: number;
+    backoffMs: number;
+    backoffMaxMs: number;
+    insufficientBalanceRetries: number;
+    concurrency: number;
+    walletCacheTtlMs: number;
+  }>;
+  shutdownTimeoutMs: number;
+  eventLogMaxLen: number;
+  webhookTimeoutMs: number;
+  dashboard: Readonly<{ user: string; password: string }> | undefined;
+  logLevel: string;
+}>;
+
+/** Raised at boot when the environment is not a valid configuration; names every bad variable. */
+export class ConfigError extends Error {
+  readonly code = 'invalid-config';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration once; returns a frozen, typed object or throws ConfigError. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset" for every variable, as docker-compose writes `FOO=` for unset ones.
+  const input = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        // Never echo the value: it may be a secret.
+        return `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    interlace: {
+      baseUrl: e.INTERLACE_BASE_URL.replace(/\/+$/, ''),
+      clientId: e.INTERLACE_CLIENT_ID,
+      clientSecret: e.INTERLACE_CLIENT_SECRET,
+      webhookSecret: e.INTERLACE_WEBHOOK_SECRET ?? e.INTERLACE_CLIENT_SECRET,
+      depositEventTypes: e.INTERLACE_DEPOSIT_EVENT_TYPES,
+      timeoutMs: e.INTERLACE_TIMEOUT_MS,
+      tokenRenewBeforeMs: e.INTERLACE_TOKEN_RENEW_BEFORE_S * 1000,
+      walletTypeParam: e.INTERLACE_WALLET_TYPE_PARAM,
+      tokenSendSecret: e.INTERLACE_TOKEN_SEND_SECRET,
+    },
+    sweep: {
+      currencies: e.SWEEP_CURRENCIES,
+      minAmount: e.SWEEP_MIN_AMOUNT,
+      attempts: e.SWEEP_ATTEMPTS,
+      backoffMs: e.SWEEP_BACKOFF_MS,
+      backoffMaxMs: e.SWEEP_BACKOFF_MAX_MS,
+      insufficientBalanceRetries: e.SWEEP_INSUFFICIENT_BALANCE_RETRIES,
+      concurrency: e.WORKER_CONCURRENCY,
+      walletCacheTtlMs: e.WALLET_CACHE_TTL_S * 1000,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    eventLogMaxLen: e.EVENT_LOG_MAX_LEN,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    dashboard:
+      e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined
+        ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD }
+        : undefined,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

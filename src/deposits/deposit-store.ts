@@ -1,0 +1,114 @@
+import type { Redis, ChainableCommander } from 'ioredis';
+import type { Keys } from '../keys.js';
+import type { AttemptRecord } from '../queues/names.js';
+import type { ClosedDecision, DepositRecord, DepositState } from './deposit-state.js';
+import { ACCEPT_NOTIFICATION, BEGIN_SWEEP, MARK_DEAD, MARK_SWEPT } from './scripts.js';
+
+const SCRIPTS = {
+  isweepAccept: { numberOfKeys: 2, lua: ACCEPT_NOTIFICATION },
+  isweepBeginSweep: { numberOfKeys: 1, lua: BEGIN_SWEEP },
+  isweepMarkSwept: { numberOfKeys: 1, lua: MARK_SWEPT },
+  isweepMarkDead: { numberOfKeys: 1, lua: MARK_DEAD },
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+const MAX_ATTEMPT_HISTORY = 25;
+
+export type AcceptInput = {
+  depositId: string;
+  notificationId: string;
+  status: string;
+  decision: ClosedDecision;
+  fields: Record<string, string>;
+  now: number;
+};
+
+export type AcceptOutcome = { state: DepositState; change: 'created' | 'transitioned' | 'unchanged'; freshNotification: boolean };
+
+export type DepositStore = ReturnType<typeof createDepositStore>;
+
+/** The deposit ledger: one hash per deposit, moved only by the atomic scripts in scripts.ts. */
+export function createDepositStore(redis: Redis, keys: Keys) {
+  for (const [name, definition] of Object.entries(SCRIPTS)) {
+    if (!(name in redis)) redis.defineCommand(name, definition);
+  }
+  const call = (target: Redis | ChainableCommander, name: ScriptName) =>
+    (target as unknown as Record<ScriptName, ScriptCall>)[name].bind(target);
+
+  const acceptArgs = (input: AcceptInput): (string | number)[] => {
+    const pairs = Object.entries(input.fields).flat();
+    const decision = input.decision.kind;
+    const reason = input.decision.kind === 'sweep' ? '' : input.decision.reason;
+    return [
+      keys.deposit(input.depositId),
+      keys.depositNotifications(input.depositId),
+      String(input.now),
+      input.notificationId,
+      input.status,
+      decision,
+      reason,
+      pairs.length / 2,
+      ...pairs,
+    ];
+  };
+
+  return {
+    /** Queues the accept script on a pipeline/multi so it shares a round trip with the event log. */
+    acceptOn(pipeline: ChainableCommander, input: AcceptInput): void {
+      void call(pipeline, 'isweepAccept')(...acceptArgs(input));
+    },
+
+    parseAccept(reply: unknown): AcceptOutcome {
+      const [state, change, fresh] = reply as [DepositState, AcceptOutcome['change'], number];
+      return { state, change, freshNotification: fresh === 1 };
+    },
+
+    async accept(input: AcceptInput): Promise<AcceptOutcome> {
+      return this.parseAccept(await call(redis, 'isweepAccept')(...acceptArgs(input)));
+    },
+
+    /** queued|sweeping → sweeping; otherwise answers the state that forbids sweeping (or 'missing'). */
+    async beginSweep(depositId: string, now = Date.now()): Promise<DepositState | 'missing'> {
+      return (await call(redis, 'isweepBeginSweep')(keys.deposit(depositId), String(now))) as DepositState | 'missing';
+    },
+
+    /** Records the transfer; answers the previous state ('swept' when this was a repeat). */
+    async markSwept(depositId: string, fields: Record<string, string>, now = Date.now()) {
+      const pairs = Object.entries(fields).flat();
+      return (await call(redis, 'isweepMarkSwept')(
+        keys.deposit(depositId),
+        String(now),
+        pairs.length / 2,
+        ...pairs,
+      )) as DepositState | 'missing';
+    },
+
+    /** Marks the deposit dead unless it is already swept; answers the previous state. */
+    async markDead(depositId: string, reason: string, now = Date.now()) {
+      return (await call(redis, 'isweepMarkDead')(keys.deposit(depositId), String(now), reason)) as
+        | DepositState
+        | 'missing';
+    },
+
+    async get(depositId: string): Promise<DepositRecord | undefined> {
+      const record = await redis.hgetall(keys.deposit(depositId));
+      return record.state === undefined ? undefined : (record as unknown as DepositRecord);
+    },
+
+    async recordAttempt(depositId: string, attempt: AttemptRecord): Promise<void> {
+      const key = keys.depositAttempts(depositId);
+      await redis.multi().rpush(key, JSON.stringify(attempt)).ltrim(key, -MAX_ATTEMPT_HISTORY, -1).exec();
+    },
+
+    async attempts(depositId: string): Promise<AttemptRecord[]> {
+      const items = await redis.lrange(keys.depositAttempts(depositId), 0, -1);
+      return items.map((item) => JSON.parse(item) as AttemptRecord);
+    },
+
+    async notificationIds(depositId: string): Promise<string[]> {
+      return redis.smembers(keys.depositNotifications(depositId));
+    },
+  };
+}

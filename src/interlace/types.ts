@@ -1,0 +1,100 @@
+// Shapes of the Interlace Open API v3 as the service relies on them (see README "Interlace API contract").
+
+/** `{"code":"000000"|0, "message", "data"}`: success is "000000" or 0, anything else a business error. */
+export type Envelope<T> = { code: string | number; message?: string; data?: T };
+
+export type List<T> = { list: T[]; total: string };
+
+export type AuthorizeData = { code: string; timestamp?: number };
+export type AccessTokenData = { accessToken: string; refreshToken?: string; expiresIn: number; timestamp?: number };
+
+/** An Infinity account wallet (`GET /cards/wallets`). */
+export type InfinityWallet = {
+  id: string;
+  accountId: string;
+  createTime?: string;
+  currency: string;
+  walletType?: number;
+  objectType?: number;
+  available?: string;
+};
+
+export type Balance = { id?: string; currency: string; available: string; frozen: string };
+
+/** A CryptoConnect wallet (`/cryptoconnect/wallets`). */
+export type CryptoConnectWallet = {
+  id: string;
+  referenceId?: string;
+  accountId: string;
+  nickname?: string;
+  master: boolean;
+  balances: Balance[];
+  addresses: { currency: string; chain: string; address: string; selected?: boolean }[];
+};
+
+export type BusinessType = 0 | 2;
+
+export type InternalTransferRequest = {
+  clientTransactionId: string;
+  accountId: string;
+  from: { businessType: BusinessType; id: string; currency: string };
+  to: { businessType: BusinessType; id: string; currency: string };
+  amount: string;
+};
+
+export type Fee = { feeType: number; amount: string; currency: string };
+
+export type TransferLeg = {
+  id: string;
+  transferId: string;
+  accountId: string;
+  amount: string;
+  rate?: number | string;
+  currency: string;
+  businessType: number;
+  fees: Fee[];
+};
+
+export type InternalTransfer = {
+  clientTransactionId: string;
+  id: string;
+  status: 'CLOSED' | 'PENDING' | 'FAIL' | string;
+  accountTransferType: string;
+  from: TransferLeg;
+  to: TransferLeg;
+};
+
+/** The v3 webhook envelope (API-NOTES §5); `resource` is a JSON string, signed as received. */
+export type WebhookEnvelope = {
+  eventType: string;
+  apiVersion?: string;
+  code?: string;
+  message?: string;
+  resource: string;
+  createTime?: string;
+  id: string;
+};
+
+/** Deposit statuses of the ASSUMED CryptoConnect deposit notification (API-NOTES §6). */
+export type DepositStatus = 'PENDING' | 'CLOSED' | 'ON_HOLD' | 'FAIL';
+
+/** The ASSUMED `resource` of a CryptoConnect deposit notification (API-NOTES §6). */
+export type DepositResource = {
+  id: string;
+  accountId: string;
+  walletId: string;
+  direction: 'IN' | 'OUT';
+  chain?: string;
+  currency: string;
+  amount: string;
+  txHash?: string;
+  address?: string;
+  status: DepositStatus;
+  createTime?: string;
+  updateTime?: string;
+};
+
+export const INTERLACE_API_PREFIX = '/open-api/v3';
+export const CODE_INSUFFICIENT_BALANCE = '100100001';
+export const CODE_BALANCE_NOT_FOUND = '010021';
+export const CODE_TOKEN_INVALID = '401003';

@@ -1,0 +1,68 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createRedis, closeRedis, waitForRedis } from './redis.js';
+import { createKeys } from './keys.js';
+import { createDepositStore } from './deposits/deposit-store.js';
+import { createQueues, closeQueues } from './queues/create-queues.js';
+import { createApp } from './webhooks/app.js';
+import { bullBoardRouter, DASHBOARD_PATH } from './dashboard/mount-bull-board.js';
+import { WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
+import { isMainModule, runProcess } from './process-runner.js';
+
+export type Api = { app: Express; server: Server; url: string; close(): Promise<void> };
+
+/**
+ * Composition root of the receiver: config → logger → Redis (fail-fast producer role) → ledger and
+ * queues → Express app → listening server.
+ */
+export async function startApi(config: Config, logger: Logger): Promise<Api> {
+  const log = logger.child({ component: 'receiver' });
+  const redis = createRedis(config.redisUrl, 'producer', 'interlace-sweep:receiver');
+  redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
+  await waitForRedis(redis, 30_000);
+  const keys = createKeys(config.queuePrefix);
+  const deposits = createDepositStore(redis, keys);
+  const queues = createQueues(redis, config);
+  for (const queue of [queues.sweep, queues.dead]) queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
+
+  const extraRouters = [];
+  if (config.dashboard) {
+    extraRouters.push(bullBoardRouter(queues, config.dashboard));
+  } else {
+    log.warn('dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD to enable it');
+  }
+  const app = createApp({ config, logger: log, redis, keys, deposits, queues, extraRouters });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  // Slow or stalled bodies must not hold sockets: Interlace sends small bodies and waits 5 s at most.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 65_000;
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  log.info(
+    { url, webhook: `${url}${WEBHOOK_PATH}`, dashboard: config.dashboard ? `${url}${DASHBOARD_PATH}` : undefined },
+    'receiver listening',
+  );
+
+  return {
+    app,
+    server,
+    url,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), Math.min(config.shutdownTimeoutMs, 5_000)).unref();
+      });
+      await closeQueues(queues);
+      await closeRedis(redis);
+    },
+  };
+}
+
+if (isMainModule(import.meta.url)) runProcess('interlace-sweep-api', startApi);

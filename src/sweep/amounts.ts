@@ -1,0 +1,51 @@
+import { Decimal } from './decimal.js';
+
+/** Decimal places Interlace accepts per currency (API-NOTES §4: 6 for stablecoins, 8 for BTC/ETH, else 2). */
+export function currencyPrecision(currency: string): number {
+  switch (currency.toUpperCase()) {
+    case 'USDC':
+    case 'USDT':
+    case 'WUSD':
+      return 6;
+    case 'BTC':
+    case 'ETH':
+      return 8;
+    default:
+      return 2;
+  }
+}
+
+const PLAIN_DECIMAL = /^(0|[1-9]\d{0,29})(\.\d{1,18})?$/;
+
+export type AmountCheck = { ok: true; amount: string } | { ok: false; reason: string };
+
+/**
+ * Checks that an amount string is a plain positive decimal (no sign, exponent, spaces or leading
+ * zeros) within the currency's precision, and returns it unchanged: the amount Interlace sent is the
+ * amount we move, byte for byte.
+ */
+export function checkAmount(value: unknown, currency: string): AmountCheck {
+  if (typeof value !== 'string') return { ok: false, reason: 'amount must be a decimal string' };
+  if (!PLAIN_DECIMAL.test(value)) return { ok: false, reason: `amount "${truncate(value)}" is not a plain decimal` };
+  const decimals = value.includes('.') ? value.length - value.indexOf('.') - 1 : 0;
+  const precision = currencyPrecision(currency);
+  if (decimals > precision) {
+    return { ok: false, reason: `amount "${value}" has ${decimals} decimals; ${currency} allows ${precision}` };
+  }
+  if (new Decimal(value).lte(0)) return { ok: false, reason: `amount "${value}" is not positive` };
+  return { ok: true, amount: value };
+}
+
+/** True when `amount` is strictly below `minimum` (both decimal strings). */
+export function isBelow(amount: string, minimum: string): boolean {
+  return new Decimal(amount).lt(new Decimal(minimum));
+}
+
+/** Sum of decimal strings, as a plain decimal string. */
+export function sumAmounts(amounts: readonly string[]): string {
+  return amounts.reduce((total, amount) => total.plus(new Decimal(amount)), new Decimal(0)).toFixed();
+}
+
+function truncate(value: string): string {
+  return value.length > 40 ? `${value.slice(0, 40)}…` : value;
+}

@@ -1,0 +1,106 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { Config } from '../config.js';
+import type { Keys } from '../keys.js';
+import type { DepositStore, AcceptOutcome } from '../deposits/deposit-store.js';
+import type { Queues } from '../queues/create-queues.js';
+import { enqueueSweep } from '../queues/create-queues.js';
+import { writeDeadLetter } from '../queues/dead-letter.js';
+import { parseDepositNotification, type DepositEvent } from '../interlace/deposit-event.js';
+import type { WebhookEnvelope } from '../interlace/types.js';
+import { decideClosedDeposit } from '../sweep/sweep-decision.js';
+import { sweepTransactionId } from '../sweep/transaction-id.js';
+
+export type ReceiverDeps = {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  keys: Keys;
+  deposits: DepositStore;
+  queues: Queues;
+};
+
+export type AcceptResult =
+  | { outcome: 'deposit'; depositId: string; state: AcceptOutcome['state']; change: AcceptOutcome['change'] }
+  | { outcome: 'ignored'; reason: string }
+  | { outcome: 'dead-lettered'; reason: string };
+
+/**
+ * Stores one verified notification and, for a credited deposit, its sweep job. Resolves only once
+ * everything is in Redis; any Redis failure rejects, so the caller answers 5xx and Interlace redelivers.
+ */
+export async function acceptNotification(
+  deps: ReceiverDeps,
+  envelope: WebhookEnvelope,
+  rawBody: string,
+): Promise<AcceptResult> {
+  const parsed = parseDepositNotification(envelope, deps.config.interlace.depositEventTypes);
+  const now = Date.now();
+  const pipeline = deps.redis.multi();
+  pipeline.xadd(
+    deps.keys.events,
+    'MAXLEN',
+    '~',
+    deps.config.eventLogMaxLen,
+    '*',
+    'id',
+    envelope.id,
+    'eventType',
+    envelope.eventType,
+    'receivedAt',
+    String(now),
+    'body',
+    rawBody,
+  );
+  pipeline.hincrby(deps.keys.eventCounts, `${envelope.eventType}|${parsed.kind}`, 1);
+  if (parsed.kind === 'deposit') deps.deposits.acceptOn(pipeline, acceptInput(deps.config, parsed.deposit, now));
+  const replies = await pipeline.exec();
+  if (replies === null) throw new Error('Redis transaction was discarded');
+  for (const [error] of replies) if (error) throw error;
+
+  switch (parsed.kind) {
+    case 'ignored':
+      return { outcome: 'ignored', reason: parsed.reason };
+    case 'invalid':
+      await writeDeadLetter(deps.queues.dead, {
+        kind: 'invalid-notification',
+        ...(parsed.depositId ? { depositId: parsed.depositId } : {}),
+        reason: `invalid deposit notification: ${parsed.reason}`,
+        attempts: [],
+        notification: { id: envelope.id, eventType: envelope.eventType, body: rawBody },
+        deadAt: new Date(now).toISOString(),
+      });
+      return { outcome: 'dead-lettered', reason: parsed.reason };
+    case 'deposit': {
+      const accepted = deps.deposits.parseAccept(replies[2]?.[1]);
+      // Also when the record already said queued: the first enqueue may have failed after the record was
+      // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
+      if (accepted.state === 'queued') await enqueueSweep(deps.queues.sweep, parsed.deposit.depositId);
+      return { outcome: 'deposit', depositId: parsed.deposit.depositId, state: accepted.state, change: accepted.change };
+    }
+  }
+}
+
+function acceptInput(config: Config, deposit: DepositEvent, now: number) {
+  const fields: Record<string, string> = {
+    depositId: deposit.depositId,
+    accountId: deposit.accountId,
+    walletId: deposit.walletId,
+    currency: deposit.currency,
+    amount: deposit.amount,
+    clientTransactionId: sweepTransactionId(deposit.depositId),
+    eventType: deposit.eventType,
+  };
+  for (const key of ['chain', 'txHash', 'address', 'createTime', 'updateTime'] as const) {
+    const value = deposit[key];
+    if (value !== undefined) fields[key] = value;
+  }
+  return {
+    depositId: deposit.depositId,
+    notificationId: deposit.notificationId,
+    status: deposit.status,
+    decision: decideClosedDeposit(deposit, config.sweep),
+    fields,
+    now,
+  };
+}

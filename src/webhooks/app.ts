@@ -1,0 +1,60 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../logger.js';
+import { interlaceWebhookRouter } from './interlace-webhook.js';
+import type { ReceiverDeps } from './accept-notification.js';
+
+export type AppDeps = ReceiverDeps & {
+  /** Mounted before the 404 handler when present (the Bull Board dashboard). */
+  extraRouters?: express.Router[];
+};
+
+/** The receiver's HTTP app: webhooks, health, and the optional dashboard. No side effects until listen. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.redis.ping();
+      res.json({ ok: true, redis: 'ready' });
+    } catch {
+      res.status(503).json({ ok: false, redis: deps.redis.status });
+    }
+  });
+  app.use(interlaceWebhookRouter(deps));
+  for (const router of deps.extraRouters ?? []) app.use(router);
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not-found' });
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+type HttpError = Error & { status?: number; statusCode?: number; type?: string; expose?: boolean };
+
+/** The one place HTTP errors become answers; bodies never carry stacks or internals. */
+function errorHandler(logger: Logger) {
+  return (error: HttpError, req: Request, res: Response, _next: NextFunction): void => {
+    const status = error.status ?? error.statusCode ?? 500;
+    if (res.headersSent) return;
+    if (error.type === 'entity.too.large') {
+      res.status(413).json({ received: false, error: 'payload-too-large', message: 'body exceeds 256 KiB' });
+      return;
+    }
+    if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') {
+      res.status(415).json({ received: false, error: 'unsupported-encoding', message: error.message });
+      return;
+    }
+    if (status >= 400 && status < 500) {
+      res.status(status).json({ received: false, error: 'bad-request', message: error.expose ? error.message : 'bad request' });
+      return;
+    }
+    logger.error({ err: error, path: req.path }, 'unhandled error');
+    res.status(500).json({ error: 'internal-error' });
+  };
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { checkAmount, currencyPrecision, isBelow, sumAmounts } from '../../src/sweep/amounts.js';
+import { decideClosedDeposit } from '../../src/sweep/sweep-decision.js';
+
+describe('checkAmount', () => {
+  it.each([
+    ['10', 'USDC'],
+    ['0.000001', 'USDC'],
+    ['9.95', 'USD'],
+    ['123456789012345678.123456', 'USDT'],
+    ['0.00000001', 'BTC'],
+  ])('accepts %s %s unchanged', (amount, currency) => {
+    expect(checkAmount(amount, currency)).toEqual({ ok: true, amount });
+  });
+
+  it.each([
+    ['1e3', 'USDC', 'not a plain decimal'],
+    ['-1', 'USDC', 'not a plain decimal'],
+    ['NaN', 'USDC', 'not a plain decimal'],
+    ['Infinity', 'USDC', 'not a plain decimal'],
+    ['0.1234567', 'USDC', '7 decimals; USDC allows 6'],
+    ['1.001', 'USD', '3 decimals; USD allows 2'],
+    ['0', 'USDC', 'not positive'],
+    ['0.000000', 'USDC', 'not positive'],
+    [' 1', 'USDC', 'not a plain decimal'],
+    ['01', 'USDC', 'not a plain decimal'],
+    ['1.', 'USDC', 'not a plain decimal'],
+    ['.5', 'USDC', 'not a plain decimal'],
+    ['0x10', 'USDC', 'not a plain decimal'],
+    ['', 'USDC', 'not a plain decimal'],
+  ])('refuses %j for %s (%s)', (amount, currency, reason) => {
+    const result = checkAmount(amount, currency);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.reason).toContain(reason);
+  });
+
+  it('refuses numbers: amounts are decimal strings only', () => {
+    expect(checkAmount(10, 'USDC')).toEqual({ ok: false, reason: 'amount must be a decimal string' });
+  });
+});
+
+describe('currency rules', () => {
+  it('uses 6 decimals for stablecoins, 8 for BTC/ETH, 2 otherwise', () => {
+    expect(['USDC', 'USDT', 'WUSD', 'BTC', 'ETH', 'USD', 'EUR'].map(currencyPrecision)).toEqual([6, 6, 6, 8, 8, 2, 2]);
+  });
+
+  it('compares and sums exactly, without binary floating point', () => {
+    expect(sumAmounts(['0.1', '0.2'])).toBe('0.3');
+    expect(sumAmounts(['999999999999999999.999999', '0.000001'])).toBe('1000000000000000000');
+    expect(isBelow('0.999999', '1')).toBe(true);
+    expect(isBelow('1.000000', '1')).toBe(false);
+  });
+
+  it('decides sweep, dust or unsupported for a credited deposit', () => {
+    const rules = { currencies: ['USDC', 'USDT'], minAmount: '1' };
+    expect(decideClosedDeposit({ currency: 'USDC', amount: '1' }, rules)).toEqual({ kind: 'sweep' });
+    expect(decideClosedDeposit({ currency: 'USDC', amount: '0.5' }, rules).kind).toBe('dust');
+    expect(decideClosedDeposit({ currency: 'BTC', amount: '5' }, rules).kind).toBe('unsupported');
+  });
+});

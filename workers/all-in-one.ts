@@ -1,0 +1,22 @@
+import { startApi } from '../src/server.js';
+import { isMainModule, runProcess } from '../src/process-runner.js';
+import type { Config } from '../src/config.js';
+import type { Logger } from '../src/logger.js';
+import { startWorkers } from './main.js';
+
+/** Receiver and workers in one process (`npm start`): the simplest deployment. */
+export async function startAllInOne(config: Config, logger: Logger) {
+  const workers = await startWorkers(config, logger);
+  const api = await startApi(config, logger);
+  return {
+    api,
+    workers,
+    async close() {
+      // Stop taking notifications first, then let in-flight sweeps finish.
+      await api.close();
+      await workers.close();
+    },
+  };
+}
+
+if (isMainModule(import.meta.url)) runProcess('interlace-sweep', startAllInOne);

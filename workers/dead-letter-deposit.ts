@@ -1,0 +1,30 @@
+import type { AttemptRecord } from '../src/queues/names.js';
+import { writeDeadLetter } from '../src/queues/dead-letter.js';
+import type { SweepDeps } from './sweep-deps.js';
+
+/**
+ * Buries a deposit: marks its record dead and writes the dead letter with the reason, the last error
+ * and the attempt history. The single place a sweep is declared dead (STYLE §6). A swept deposit is
+ * never buried: money that moved stays recorded as moved.
+ */
+export async function deadLetterDeposit(
+  deps: Pick<SweepDeps, 'deposits' | 'queues' | 'logger'>,
+  depositId: string,
+  reason: string,
+  lastError: string,
+): Promise<'dead' | 'swept' | 'missing'> {
+  const previous = await deps.deposits.markDead(depositId, reason);
+  if (previous === 'swept') return 'swept';
+  const [deposit, attempts] = await Promise.all([deps.deposits.get(depositId), deps.deposits.attempts(depositId)]);
+  await writeDeadLetter(deps.queues.dead, {
+    kind: 'sweep-failed',
+    depositId,
+    reason,
+    lastError,
+    attempts: attempts satisfies AttemptRecord[],
+    ...(deposit ? { deposit: deposit as unknown as Record<string, string> } : {}),
+    deadAt: new Date().toISOString(),
+  });
+  deps.logger.error({ depositId, reason, lastError }, 'deposit dead-lettered');
+  return previous === 'missing' ? 'missing' : 'dead';
+}

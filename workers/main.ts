@@ -1,0 +1,99 @@
+import { Worker, type Job } from 'bullmq';
+import type { Config } from '../src/config.js';
+import type { Logger } from '../src/logger.js';
+import { createRedis, closeRedis } from '../src/redis.js';
+import { createKeys } from '../src/keys.js';
+import { createDepositStore } from '../src/deposits/deposit-store.js';
+import { createQueues, closeQueues, SWEEP_BACKOFF } from '../src/queues/create-queues.js';
+import { SWEEP_QUEUE, type SweepJobData } from '../src/queues/names.js';
+import { createInterlaceClient } from '../src/interlace/client.js';
+import { createInfinityWalletResolver } from '../src/sweep/infinity-wallet.js';
+import { isMainModule, runProcess } from '../src/process-runner.js';
+import { sweepBackoff } from './backoff.js';
+import { sweepDeposit, type SweepResult } from './sweep.processor.js';
+import { deadLetterDeposit } from './dead-letter-deposit.js';
+import type { SweepDeps } from './sweep-deps.js';
+
+export type Workers = { worker: Worker<SweepJobData, SweepResult>; deps: SweepDeps; close(): Promise<void> };
+
+/**
+ * Composition root of a sweep worker: config → logger → Redis (waiting worker role) → ledger, queues,
+ * Interlace client → BullMQ worker. Any number of these may run against one Redis.
+ */
+export async function startWorkers(config: Config, logger: Logger): Promise<Workers> {
+  const log = logger.child({ component: 'worker' });
+  const redis = createRedis(config.redisUrl, 'worker', 'interlace-sweep:worker');
+  redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
+  const keys = createKeys(config.queuePrefix);
+  const deposits = createDepositStore(redis, keys);
+  const queues = createQueues(redis, config);
+  const client = createInterlaceClient({ config, redis, keys, logger: log });
+  const infinityWallets = createInfinityWalletResolver({ client, redis, keys, ttlMs: config.sweep.walletCacheTtlMs });
+
+  let worker: Worker<SweepJobData, SweepResult> | undefined;
+  const deps: SweepDeps = {
+    config,
+    logger: log,
+    redis,
+    keys,
+    deposits,
+    queues,
+    client,
+    infinityWallets,
+    rateLimit: async (ms) => worker?.rateLimit(ms),
+  };
+  const backoff = sweepBackoff({ baseMs: config.sweep.backoffMs, maxMs: config.sweep.backoffMaxMs });
+  worker = new Worker<SweepJobData, SweepResult>(SWEEP_QUEUE, (job) => sweepDeposit(deps, job), {
+    connection: redis,
+    prefix: config.queuePrefix,
+    concurrency: config.sweep.concurrency,
+    // A worker killed mid-sweep leaves a stalled job; it runs again with the same ids, which is safe.
+    maxStalledCount: 5,
+    settings: {
+      backoffStrategy: (attemptsMade, type, error) => (type === SWEEP_BACKOFF ? backoff(attemptsMade, error) : 0),
+    },
+  });
+  worker.on('error', (error) => log.warn({ err: error }, 'worker error'));
+  worker.on('failed', (job, error) => void onFailed(deps, job, error));
+  await worker.waitUntilReady();
+  log.info({ queue: SWEEP_QUEUE, concurrency: config.sweep.concurrency }, 'sweep worker started');
+
+  return {
+    worker,
+    deps,
+    async close() {
+      const current = worker!;
+      const drained = await Promise.race([
+        current.close().then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref()),
+      ]);
+      if (!drained) {
+        log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight sweeps did not finish in time; they will run again elsewhere');
+        await current.close(true);
+      }
+      client.close();
+      await closeQueues(queues);
+      await closeRedis(redis);
+    },
+  };
+}
+
+/**
+ * Safety net for failures the processor never saw (a job that stalled too often): the deposit must
+ * not stay "sweeping" forever with no dead letter.
+ */
+async function onFailed(deps: SweepDeps, job: Job<SweepJobData> | undefined, error: Error): Promise<void> {
+  if (!job) return;
+  const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
+  if (!final) return;
+  try {
+    const record = await deps.deposits.get(job.data.depositId);
+    if (record && (record.state === 'queued' || record.state === 'sweeping')) {
+      await deadLetterDeposit(deps, job.data.depositId, `job-failed: ${error.message}`, error.message);
+    }
+  } catch (failure) {
+    deps.logger.error({ err: failure, depositId: job.data.depositId }, 'could not dead-letter a failed job');
+  }
+}
+
+if (isMainModule(import.meta.url)) runProcess('interlace-sweep-worker', startWorkers);
