@@ -24,7 +24,10 @@ export default tseslint.config(
     // src/ must never depend on workers/: the worker composes src, not the reverse.
     files: ['src/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/workers/**'], message: 'src/ must not import workers/' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/workers/**'], message: 'src/ must not import workers/' }] },
+      ],
     },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },

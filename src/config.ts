@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { Decimal } from './sweep/decimal.js';
 
 /** Event types that default to "crypto deposit" (API-NOTES §6, ASSUMED: confirm in the sandbox). */
-export const DEFAULT_DEPOSIT_EVENT_TYPES = ['CRYPTO_CONNECT_TRANSFER.CREATED', 'CRYPTO_CONNECT_TRANSFER.UPDATED'];
+export const DEFAULT_DEPOSIT_EVENT_TYPES = [
+  'CRYPTO_CONNECT_TRANSFER.CREATED',
+  'CRYPTO_CONNECT_TRANSFER.UPDATED',
+];
 
 const list = (fallback: string) =>
   z
@@ -16,7 +19,8 @@ const list = (fallback: string) =>
     )
     .refine((items) => items.length > 0, 'must list at least one value');
 
-const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 const bool = (fallback: boolean) =>
   z
@@ -58,13 +62,16 @@ const schema = z
     INTERLACE_TOKEN_RENEW_BEFORE_S: int(300, 0, 86_400),
     INTERLACE_WALLET_TYPE_PARAM: z.enum(['walletType', 'objectType']).default('walletType'),
     INTERLACE_TOKEN_SEND_SECRET: bool(false),
-    SWEEP_CURRENCIES: list('USD,USDC,USDT,WUSD').transform((items) => items.map((item) => item.toUpperCase())),
+    SWEEP_CURRENCIES: list('USD,USDC,USDT,WUSD').transform((items) =>
+      items.map((item) => item.toUpperCase()),
+    ),
     SWEEP_MIN_AMOUNT: decimalString.default('1'),
     SWEEP_ATTEMPTS: int(10, 1, 100),
     SWEEP_BACKOFF_MS: int(2_000, 1, 3_600_000),
     SWEEP_BACKOFF_MAX_MS: int(600_000, 1, 86_400_000),
     SWEEP_INSUFFICIENT_BALANCE_RETRIES: int(3, 0, 50),
     WORKER_CONCURRENCY: int(10, 1, 500),
+    SWEEP_LOCK_MS: int(30_000, 1_000, 600_000),
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
     WALLET_CACHE_TTL_S: int(3_600, 0, 604_800),
     EVENT_LOG_MAX_LEN: int(100_000, 100, 100_000_000),
@@ -108,6 +115,7 @@ export type Config = Readonly<{
     backoffMaxMs: number;
     insufficientBalanceRetries: number;
     concurrency: number;
+    lockMs: number;
     walletCacheTtlMs: number;
   }>;
   shutdownTimeoutMs: number;
@@ -129,7 +137,9 @@ export class ConfigError extends Error {
 /** Reads and validates the configuration once; returns a frozen, typed object or throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings mean "unset" for every variable, as docker-compose writes `FOO=` for unset ones.
-  const input = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const input = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
@@ -166,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backoffMaxMs: e.SWEEP_BACKOFF_MAX_MS,
       insufficientBalanceRetries: e.SWEEP_INSUFFICIENT_BALANCE_RETRIES,
       concurrency: e.WORKER_CONCURRENCY,
+      lockMs: e.SWEEP_LOCK_MS,
       walletCacheTtlMs: e.WALLET_CACHE_TTL_S * 1000,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createRedis, closeRedis, waitForRedis } from './redis.js';
@@ -12,7 +13,7 @@ import { bullBoardRouter, DASHBOARD_PATH } from './dashboard/mount-bull-board.js
 import { WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 import { isMainModule, runProcess } from './process-runner.js';
 
-export type Api = { app: Express; server: Server; url: string; close(): Promise<void> };
+export type Api = { app: Express; server: Server; url: string; redis: Redis; close(): Promise<void> };
 
 /**
  * Composition root of the receiver: config → logger → Redis (fail-fast producer role) → ledger and
@@ -26,7 +27,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
   const keys = createKeys(config.queuePrefix);
   const deposits = createDepositStore(redis, keys);
   const queues = createQueues(redis, config);
-  for (const queue of [queues.sweep, queues.dead]) queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
+  for (const queue of [queues.sweep, queues.dead])
+    queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
 
   const extraRouters = [];
   if (config.dashboard) {
@@ -36,7 +38,9 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
   }
   const app = createApp({ config, logger: log, redis, keys, deposits, queues, extraRouters });
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    const listening = app.listen(config.port, config.host, (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
   });
   // Slow or stalled bodies must not hold sockets: Interlace sends small bodies and waits 5 s at most.
   server.requestTimeout = 10_000;
@@ -45,7 +49,11 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info(
-    { url, webhook: `${url}${WEBHOOK_PATH}`, dashboard: config.dashboard ? `${url}${DASHBOARD_PATH}` : undefined },
+    {
+      url,
+      webhook: `${url}${WEBHOOK_PATH}`,
+      dashboard: config.dashboard ? `${url}${DASHBOARD_PATH}` : undefined,
+    },
     'receiver listening',
   );
 
@@ -53,6 +61,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
     app,
     server,
     url,
+    redis,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

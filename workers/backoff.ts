@@ -9,7 +9,8 @@ export function sweepBackoff(options: { baseMs: number; maxMs: number; random?: 
   return (attemptsMade: number, error?: Error): number => {
     const exponential = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attemptsMade - 1));
     const jittered = Math.round(exponential / 2 + random() * (exponential / 2));
-    const floor = error instanceof InterlaceError && error.retryAfterMs !== undefined ? error.retryAfterMs : 0;
+    const floor =
+      error instanceof InterlaceError && error.retryAfterMs !== undefined ? error.retryAfterMs : 0;
     return Math.max(jittered, floor);
   };
 }

@@ -15,7 +15,10 @@ export async function deadLetterDeposit(
 ): Promise<'dead' | 'swept' | 'missing'> {
   const previous = await deps.deposits.markDead(depositId, reason);
   if (previous === 'swept') return 'swept';
-  const [deposit, attempts] = await Promise.all([deps.deposits.get(depositId), deps.deposits.attempts(depositId)]);
+  const [deposit, attempts] = await Promise.all([
+    deps.deposits.get(depositId),
+    deps.deposits.attempts(depositId),
+  ]);
   await writeDeadLetter(deps.queues.dead, {
     kind: 'sweep-failed',
     depositId,

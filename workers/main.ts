@@ -28,9 +28,13 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
   const deposits = createDepositStore(redis, keys);
   const queues = createQueues(redis, config);
   const client = createInterlaceClient({ config, redis, keys, logger: log });
-  const infinityWallets = createInfinityWalletResolver({ client, redis, keys, ttlMs: config.sweep.walletCacheTtlMs });
+  const infinityWallets = createInfinityWalletResolver({
+    client,
+    redis,
+    keys,
+    ttlMs: config.sweep.walletCacheTtlMs,
+  });
 
-  let worker: Worker<SweepJobData, SweepResult> | undefined;
   const deps: SweepDeps = {
     config,
     logger: log,
@@ -40,17 +44,20 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
     queues,
     client,
     infinityWallets,
-    rateLimit: async (ms) => worker?.rateLimit(ms),
+    rateLimit: async (ms) => worker.rateLimit(ms),
   };
   const backoff = sweepBackoff({ baseMs: config.sweep.backoffMs, maxMs: config.sweep.backoffMaxMs });
-  worker = new Worker<SweepJobData, SweepResult>(SWEEP_QUEUE, (job) => sweepDeposit(deps, job), {
+  const worker = new Worker<SweepJobData, SweepResult>(SWEEP_QUEUE, (job) => sweepDeposit(deps, job), {
     connection: redis,
     prefix: config.queuePrefix,
     concurrency: config.sweep.concurrency,
     // A worker killed mid-sweep leaves a stalled job; it runs again with the same ids, which is safe.
     maxStalledCount: 5,
+    lockDuration: config.sweep.lockMs,
+    stalledInterval: config.sweep.lockMs,
     settings: {
-      backoffStrategy: (attemptsMade, type, error) => (type === SWEEP_BACKOFF ? backoff(attemptsMade, error) : 0),
+      backoffStrategy: (attemptsMade, type, error) =>
+        type === SWEEP_BACKOFF ? backoff(attemptsMade, error) : 0,
     },
   });
   worker.on('error', (error) => log.warn({ err: error }, 'worker error'));
@@ -62,13 +69,16 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
     worker,
     deps,
     async close() {
-      const current = worker!;
+      const current = worker;
       const drained = await Promise.race([
         current.close().then(() => true),
         new Promise<false>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref()),
       ]);
       if (!drained) {
-        log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight sweeps did not finish in time; they will run again elsewhere');
+        log.warn(
+          { timeoutMs: config.shutdownTimeoutMs },
+          'in-flight sweeps did not finish in time; they will run again elsewhere',
+        );
         await current.close(true);
       }
       client.close();
@@ -84,7 +94,10 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
  */
 async function onFailed(deps: SweepDeps, job: Job<SweepJobData> | undefined, error: Error): Promise<void> {
   if (!job) return;
-  const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
+  const final =
+    error.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1) ||
+    /stalled/i.test(error.message);
   if (!final) return;
   try {
     const record = await deps.deposits.get(job.data.depositId);

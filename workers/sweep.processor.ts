@@ -20,7 +20,8 @@ export async function sweepDeposit(deps: SweepDeps, job: Job<SweepJobData>): Pro
 
   const state = await deps.deposits.beginSweep(depositId);
   if (state === 'swept') return { outcome: 'already-swept' };
-  if (state === 'dead' || state === 'missing') throw new UnrecoverableError(`deposit ${depositId} is ${state}: not swept`);
+  if (state === 'dead' || state === 'missing')
+    throw new UnrecoverableError(`deposit ${depositId} is ${state}: not swept`);
   if (state !== 'sweeping') return { outcome: 'not-sweepable', state };
 
   const deposit = await deps.deposits.get(depositId);
@@ -28,8 +29,13 @@ export async function sweepDeposit(deps: SweepDeps, job: Job<SweepJobData>): Pro
   try {
     const infinityWalletId = await deps.infinityWallets.resolve(deposit.accountId);
     const body = buildSweepTransfer(deposit, infinityWalletId);
-    log.debug({ clientTransactionId: body.clientTransactionId, amount: body.amount, currency: body.from.currency }, 'sweeping');
-    const transfer = await deps.client.createInternalTransfer(body, { idempotencyKey: body.clientTransactionId });
+    log.debug(
+      { clientTransactionId: body.clientTransactionId, amount: body.amount, currency: body.from.currency },
+      'sweeping',
+    );
+    const transfer = await deps.client.createInternalTransfer(body, {
+      idempotencyKey: body.clientTransactionId,
+    });
     if (transfer.status === 'FAIL') {
       throw new InterlaceError({
         category: 'permanent',
@@ -40,8 +46,16 @@ export async function sweepDeposit(deps: SweepDeps, job: Job<SweepJobData>): Pro
     }
     const outcome = transferOutcome(transfer);
     await deps.deposits.markSwept(depositId, outcome);
-    log.info({ transferId: transfer.id, status: transfer.status, net: outcome.netAmount, fee: outcome.feeTotal }, 'deposit swept');
-    return { outcome: 'swept', transferId: transfer.id, status: transfer.status, netAmount: outcome.netAmount ?? '' };
+    log.info(
+      { transferId: transfer.id, status: transfer.status, net: outcome.netAmount, fee: outcome.feeTotal },
+      'deposit swept',
+    );
+    return {
+      outcome: 'swept',
+      transferId: transfer.id,
+      status: transfer.status,
+      netAmount: outcome.netAmount ?? '',
+    };
   } catch (error) {
     return handleFailure(deps, job, error);
   }
@@ -80,12 +94,19 @@ async function handleFailure(deps: SweepDeps, job: Job<SweepJobData>, error: unk
   const exhausted = attempt >= (job.opts.attempts ?? 1);
   let deadReason: string | undefined;
   if (failure.category === 'permanent') deadReason = `${failure.reason}: ${failure.message}`;
-  else if (failure.reason === 'insufficient-balance' && (await countReason(deps, depositId, 'insufficient-balance')) > deps.config.sweep.insufficientBalanceRetries) {
+  else if (
+    failure.reason === 'insufficient-balance' &&
+    (await countReason(deps, depositId, 'insufficient-balance')) >
+      deps.config.sweep.insufficientBalanceRetries
+  ) {
     deadReason = `insufficient-balance: still insufficient after ${deps.config.sweep.insufficientBalanceRetries} retries`;
   } else if (exhausted) deadReason = `retries-exhausted: ${failure.reason}: ${failure.message}`;
 
   if (deadReason === undefined) {
-    log.warn({ err: failure, category: failure.category, reason: failure.reason }, 'sweep attempt failed; will retry with the same ids');
+    log.warn(
+      { err: failure, category: failure.category, reason: failure.reason },
+      'sweep attempt failed; will retry with the same ids',
+    );
     throw failure;
   }
   const buried = await deadLetterDeposit(deps, depositId, deadReason, failure.message);

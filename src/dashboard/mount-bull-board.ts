@@ -12,7 +12,10 @@ export function bullBoardRouter(queues: Queues, credentials: { user: string; pas
   const adapter = new ExpressAdapter();
   adapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(queues.sweep), new BullMQAdapter(queues.dead, { description: 'Dead letters: see reason in each job' })],
+    queues: [
+      new BullMQAdapter(queues.sweep),
+      new BullMQAdapter(queues.dead, { description: 'Dead letters: see reason in each job' }),
+    ],
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'interlace-sweep' } },
   });

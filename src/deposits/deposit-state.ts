@@ -11,7 +11,8 @@ export type DepositState =
   | 'unsupported'; // currency outside SWEEP_CURRENCIES: recorded, not swept
 
 /** What a CLOSED deposit becomes, decided from the money rules before it reaches Redis. */
-export type ClosedDecision = { kind: 'sweep' } | { kind: 'dust'; reason: string } | { kind: 'unsupported'; reason: string };
+export type ClosedDecision =
+  { kind: 'sweep' } | { kind: 'dust'; reason: string } | { kind: 'unsupported'; reason: string };
 
 /** The deposit record as stored (a Redis hash: every value a string). */
 export type DepositRecord = {

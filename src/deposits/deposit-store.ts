@@ -25,7 +25,11 @@ export type AcceptInput = {
   now: number;
 };
 
-export type AcceptOutcome = { state: DepositState; change: 'created' | 'transitioned' | 'unchanged'; freshNotification: boolean };
+export type AcceptOutcome = {
+  state: DepositState;
+  change: 'created' | 'transitioned' | 'unchanged';
+  freshNotification: boolean;
+};
 
 export type DepositStore = ReturnType<typeof createDepositStore>;
 
@@ -71,7 +75,8 @@ export function createDepositStore(redis: Redis, keys: Keys) {
 
     /** queued|sweeping → sweeping; otherwise answers the state that forbids sweeping (or 'missing'). */
     async beginSweep(depositId: string, now = Date.now()): Promise<DepositState | 'missing'> {
-      return (await call(redis, 'isweepBeginSweep')(keys.deposit(depositId), String(now))) as DepositState | 'missing';
+      return (await call(redis, 'isweepBeginSweep')(keys.deposit(depositId), String(now))) as
+        DepositState | 'missing';
     },
 
     /** Records the transfer; answers the previous state ('swept' when this was a repeat). */
@@ -88,8 +93,7 @@ export function createDepositStore(redis: Redis, keys: Keys) {
     /** Marks the deposit dead unless it is already swept; answers the previous state. */
     async markDead(depositId: string, reason: string, now = Date.now()) {
       return (await call(redis, 'isweepMarkDead')(keys.deposit(depositId), String(now), reason)) as
-        | DepositState
-        | 'missing';
+        DepositState | 'missing';
     },
 
     async get(depositId: string): Promise<DepositRecord | undefined> {

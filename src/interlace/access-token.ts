@@ -95,7 +95,8 @@ export class AccessTokenProvider {
         this.cached = shared;
         return shared.accessToken;
       }
-      if (Date.now() > deadline) throw new Error('timed out waiting for another process to renew the Interlace token');
+      if (Date.now() > deadline)
+        throw new Error('timed out waiting for another process to renew the Interlace token');
       await delay(this.pollMs);
     }
   }
@@ -110,10 +111,22 @@ export class AccessTokenProvider {
     const now = Date.now();
     // Renew ahead of expiry, but never so early that a short-lived token is renewed on every call.
     const lead = Math.min(this.options.renewBeforeMs, issued.expiresInMs / 2);
-    const token = { accessToken: issued.accessToken, expiresAt: now + issued.expiresInMs, renewAt: now + issued.expiresInMs - lead };
+    const token = {
+      accessToken: issued.accessToken,
+      expiresAt: now + issued.expiresInMs,
+      renewAt: now + issued.expiresInMs - lead,
+    };
     await this.options.redis
       .multi()
-      .hset(this.options.tokenKey, 'accessToken', token.accessToken, 'expiresAt', String(token.expiresAt), 'renewAt', String(token.renewAt))
+      .hset(
+        this.options.tokenKey,
+        'accessToken',
+        token.accessToken,
+        'expiresAt',
+        String(token.expiresAt),
+        'renewAt',
+        String(token.renewAt),
+      )
       .pexpire(this.options.tokenKey, Math.max(1, issued.expiresInMs))
       .exec();
     this.cached = token;

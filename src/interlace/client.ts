@@ -20,11 +20,21 @@ import {
 } from './types.js';
 
 /** What every call reports, for metrics and logs; never carries headers or bodies. */
-export type CallObservation = { endpoint: string; method: string; httpStatus?: number; code?: string; durationMs: number; outcome: string };
+export type CallObservation = {
+  endpoint: string;
+  method: string;
+  httpStatus?: number;
+  code?: string;
+  durationMs: number;
+  outcome: string;
+};
 
 export type InterlaceClient = {
   listInfinityWallets(accountId: string): Promise<InfinityWallet[]>;
-  createInternalTransfer(body: InternalTransferRequest, options: { idempotencyKey: string }): Promise<InternalTransfer>;
+  createInternalTransfer(
+    body: InternalTransferRequest,
+    options: { idempotencyKey: string },
+  ): Promise<InternalTransfer>;
   listCryptoConnectWallets(accountId: string): Promise<CryptoConnectWallet[]>;
   getCryptoConnectWallet(walletId: string): Promise<CryptoConnectWallet>;
   readonly tokens: AccessTokenProvider;
@@ -95,8 +105,13 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
   async function issueToken(): Promise<IssuedToken> {
     const { clientId, clientSecret, tokenSendSecret } = config.interlace;
     try {
-      const authorize = await send<AuthorizeData>('GET /oauth/authorize', { method: 'GET', url: '/oauth/authorize', params: { clientId } });
-      if (typeof authorize?.code !== 'string') throw badResponse('GET /oauth/authorize', 'no data.code in the answer');
+      const authorize = await send<AuthorizeData>('GET /oauth/authorize', {
+        method: 'GET',
+        url: '/oauth/authorize',
+        params: { clientId },
+      });
+      if (typeof authorize?.code !== 'string')
+        throw badResponse('GET /oauth/authorize', 'no data.code in the answer');
       const issued = await send<AccessTokenData>('POST /oauth/access-token', {
         method: 'POST',
         url: '/oauth/access-token',
@@ -109,7 +124,12 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     } catch (error) {
       // A refused token request is an authentication problem (credentials), never a reason to drop money.
       if (error instanceof InterlaceError && error.category === 'permanent') {
-        throw new InterlaceError({ ...error, category: 'authentication', reason: 'token-request-failed', message: error.message });
+        throw new InterlaceError({
+          ...error,
+          category: 'authentication',
+          reason: 'token-request-failed',
+          message: error.message,
+        });
       }
       throw error;
     }
@@ -167,7 +187,8 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
         url: '/cryptoconnect/wallets',
         params: { accountId },
       });
-      if (!Array.isArray(data?.list)) throw badResponse('GET /cryptoconnect/wallets', 'no data.list in the answer');
+      if (!Array.isArray(data?.list))
+        throw badResponse('GET /cryptoconnect/wallets', 'no data.list in the answer');
       return data.list;
     },
     async getCryptoConnectWallet(walletId) {

@@ -80,7 +80,9 @@ export function parseDepositNotification(
   const maybeId = (raw as { id?: unknown }).id;
   const depositId = typeof maybeId === 'string' && id.safeParse(maybeId).success ? maybeId : undefined;
   if (!parsed.success) {
-    const reason = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'resource'}: ${issue.message}`).join('; ');
+    const reason = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || 'resource'}: ${issue.message}`)
+      .join('; ');
     return { kind: 'invalid', reason, ...(depositId ? { depositId } : {}) };
   }
   const resource = parsed.data;

@@ -78,9 +78,13 @@ export function classifyResponse(
   endpoint: string,
   retryAfterHeader?: string,
 ): InterlaceError | undefined {
-  const envelope = body !== null && typeof body === 'object' ? (body as { code?: unknown; message?: unknown }) : undefined;
+  const envelope =
+    body !== null && typeof body === 'object' ? (body as { code?: unknown; message?: unknown }) : undefined;
   const code = envelope?.code === undefined || envelope.code === null ? undefined : String(envelope.code);
-  const said = typeof envelope?.message === 'string' && envelope.message !== '' ? `: ${envelope.message.slice(0, 200)}` : '';
+  const said =
+    typeof envelope?.message === 'string' && envelope.message !== ''
+      ? `: ${envelope.message.slice(0, 200)}`
+      : '';
   const base = { endpoint, httpStatus: status, ...(code === undefined ? {} : { code }) };
 
   if (status === 429) {
@@ -93,22 +97,52 @@ export function classifyResponse(
     });
   }
   if (status >= 500) {
-    return new InterlaceError({ ...base, category: 'transient', reason: 'http-5xx', message: `HTTP ${status}${said}` });
+    return new InterlaceError({
+      ...base,
+      category: 'transient',
+      reason: 'http-5xx',
+      message: `HTTP ${status}${said}`,
+    });
   }
   if (status === 401 || code === CODE_TOKEN_INVALID) {
-    return new InterlaceError({ ...base, category: 'authentication', reason: 'token-invalid', message: `access token rejected (HTTP ${status}, code ${code ?? 'none'})` });
+    return new InterlaceError({
+      ...base,
+      category: 'authentication',
+      reason: 'token-invalid',
+      message: `access token rejected (HTTP ${status}, code ${code ?? 'none'})`,
+    });
   }
   if (status >= 200 && status < 300 && isSuccessCode(envelope?.code)) return undefined;
   if (code === CODE_INSUFFICIENT_BALANCE) {
-    return new InterlaceError({ ...base, category: 'transient', reason: 'insufficient-balance', message: `insufficient balance (code ${code})${said}` });
+    return new InterlaceError({
+      ...base,
+      category: 'transient',
+      reason: 'insufficient-balance',
+      message: `insufficient balance (code ${code})${said}`,
+    });
   }
   if (code !== undefined) {
-    return new InterlaceError({ ...base, category: 'permanent', reason: 'business-error', message: `business error code ${code}${said} (HTTP ${status})` });
+    return new InterlaceError({
+      ...base,
+      category: 'permanent',
+      reason: 'business-error',
+      message: `business error code ${code}${said} (HTTP ${status})`,
+    });
   }
   if (status >= 400) {
-    return new InterlaceError({ ...base, category: 'permanent', reason: 'http-4xx', message: `HTTP ${status} without an Interlace envelope` });
+    return new InterlaceError({
+      ...base,
+      category: 'permanent',
+      reason: 'http-4xx',
+      message: `HTTP ${status} without an Interlace envelope`,
+    });
   }
-  return new InterlaceError({ ...base, category: 'permanent', reason: 'bad-response', message: `HTTP ${status} with a body that is not an Interlace envelope` });
+  return new InterlaceError({
+    ...base,
+    category: 'permanent',
+    reason: 'bad-response',
+    message: `HTTP ${status} with a body that is not an Interlace envelope`,
+  });
 }
 
 function retryAfter(header: string | undefined): { retryAfterMs?: number } {

@@ -6,7 +6,12 @@ export type Envelope<T> = { code: string | number; message?: string; data?: T };
 export type List<T> = { list: T[]; total: string };
 
 export type AuthorizeData = { code: string; timestamp?: number };
-export type AccessTokenData = { accessToken: string; refreshToken?: string; expiresIn: number; timestamp?: number };
+export type AccessTokenData = {
+  accessToken: string;
+  refreshToken?: string;
+  expiresIn: number;
+  timestamp?: number;
+};
 
 /** An Infinity account wallet (`GET /cards/wallets`). */
 export type InfinityWallet = {

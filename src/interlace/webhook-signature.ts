@@ -6,7 +6,11 @@ export function signResource(resource: string, secret: string): string {
 }
 
 /** Constant-time check of a `Signature` header against the resource; any malformed input is simply false. */
-export function verifyResourceSignature(resource: string, signature: string | undefined, secret: string): boolean {
+export function verifyResourceSignature(
+  resource: string,
+  signature: string | undefined,
+  secret: string,
+): boolean {
   if (typeof signature !== 'string' || signature.length === 0 || signature.length > 128) return false;
   const given = Buffer.from(signature.trim(), 'base64');
   const expected = createHmac('sha256', secret).update(resource, 'utf8').digest();

@@ -1,6 +1,12 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
-import { DEAD_LETTER_QUEUE, SWEEP_QUEUE, sweepJobId, type DeadLetterData, type SweepJobData } from './names.js';
+import {
+  DEAD_LETTER_QUEUE,
+  SWEEP_QUEUE,
+  sweepJobId,
+  type DeadLetterData,
+  type SweepJobData,
+} from './names.js';
 
 export type Queues = { sweep: Queue<SweepJobData>; dead: Queue<DeadLetterData> };
 
@@ -21,7 +27,11 @@ export function sweepJobOptions(config: Config): JobsOptions {
 export function createQueues(connection: ConnectionOptions, config: Config): Queues {
   const prefix = config.queuePrefix;
   return {
-    sweep: new Queue<SweepJobData>(SWEEP_QUEUE, { connection, prefix, defaultJobOptions: sweepJobOptions(config) }),
+    sweep: new Queue<SweepJobData>(SWEEP_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: sweepJobOptions(config),
+    }),
     dead: new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, {
       connection,
       prefix,

@@ -11,7 +11,13 @@ export type SweepJobData = { depositId: string };
 
 export type DeadLetterKind = 'sweep-failed' | 'invalid-notification';
 
-export type AttemptRecord = { at: string; attempt: number; category: string; reason: string; message: string };
+export type AttemptRecord = {
+  at: string;
+  attempt: number;
+  category: string;
+  reason: string;
+  message: string;
+};
 
 export type DeadLetterData = {
   kind: DeadLetterKind;

@@ -26,11 +26,15 @@ export type AmountCheck = { ok: true; amount: string } | { ok: false; reason: st
  */
 export function checkAmount(value: unknown, currency: string): AmountCheck {
   if (typeof value !== 'string') return { ok: false, reason: 'amount must be a decimal string' };
-  if (!PLAIN_DECIMAL.test(value)) return { ok: false, reason: `amount "${truncate(value)}" is not a plain decimal` };
+  if (!PLAIN_DECIMAL.test(value))
+    return { ok: false, reason: `amount "${truncate(value)}" is not a plain decimal` };
   const decimals = value.includes('.') ? value.length - value.indexOf('.') - 1 : 0;
   const precision = currencyPrecision(currency);
   if (decimals > precision) {
-    return { ok: false, reason: `amount "${value}" has ${decimals} decimals; ${currency} allows ${precision}` };
+    return {
+      ok: false,
+      reason: `amount "${value}" has ${decimals} decimals; ${currency} allows ${precision}`,
+    };
   }
   if (new Decimal(value).lte(0)) return { ok: false, reason: `amount "${value}" is not positive` };
   return { ok: true, amount: value };

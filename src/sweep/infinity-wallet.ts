@@ -4,7 +4,10 @@ import type { InterlaceClient } from '../interlace/client.js';
 import { InterlaceError } from '../interlace/errors.js';
 import type { InfinityWallet } from '../interlace/types.js';
 
-export type InfinityWalletResolver = { resolve(accountId: string): Promise<string>; forget(accountId: string): Promise<void> };
+export type InfinityWalletResolver = {
+  resolve(accountId: string): Promise<string>;
+  forget(accountId: string): Promise<void>;
+};
 
 /**
  * Finds the account's Infinity USD wallet id (API-NOTES §3). It rarely changes, so it is cached in

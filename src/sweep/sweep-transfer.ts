@@ -8,7 +8,10 @@ import { sweepTransactionId } from './transaction-id.js';
  * Infinity USD wallet (businessType 0). `amount` is the deposit amount as Interlace sent it; fees come
  * out of it. The clientTransactionId is recomputed from the deposit id, never read from a job.
  */
-export function buildSweepTransfer(deposit: DepositRecord, infinityWalletId: string): InternalTransferRequest {
+export function buildSweepTransfer(
+  deposit: DepositRecord,
+  infinityWalletId: string,
+): InternalTransferRequest {
   return {
     clientTransactionId: sweepTransactionId(deposit.depositId),
     accountId: deposit.accountId,
@@ -21,7 +24,9 @@ export function buildSweepTransfer(deposit: DepositRecord, infinityWalletId: str
 /** What the ledger keeps of a transfer: id, status, fees, net amount credited. */
 export function transferOutcome(transfer: InternalTransfer): Record<string, string> {
   const fees = [...(transfer.from?.fees ?? []), ...(transfer.to?.fees ?? [])];
-  const feeAmounts = (transfer.from?.fees ?? []).map((fee) => fee.amount).filter((amount) => typeof amount === 'string');
+  const feeAmounts = (transfer.from?.fees ?? [])
+    .map((fee) => fee.amount)
+    .filter((amount) => typeof amount === 'string');
   return {
     transferId: transfer.id,
     transferStatus: transfer.status,

@@ -10,7 +10,10 @@ const NAMESPACE = 'f3b2c1d0-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
  */
 export function sweepTransactionId(depositId: string): string {
   const namespace = Buffer.from(NAMESPACE.replaceAll('-', ''), 'hex');
-  const hash = createHash('sha1').update(namespace).update(`interlace-sweep:deposit:${depositId}`, 'utf8').digest();
+  const hash = createHash('sha1')
+    .update(namespace)
+    .update(`interlace-sweep:deposit:${depositId}`, 'utf8')
+    .digest();
   const bytes = hash.subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;

@@ -53,7 +53,8 @@ export async function acceptNotification(
     rawBody,
   );
   pipeline.hincrby(deps.keys.eventCounts, `${envelope.eventType}|${parsed.kind}`, 1);
-  if (parsed.kind === 'deposit') deps.deposits.acceptOn(pipeline, acceptInput(deps.config, parsed.deposit, now));
+  if (parsed.kind === 'deposit')
+    deps.deposits.acceptOn(pipeline, acceptInput(deps.config, parsed.deposit, now));
   const replies = await pipeline.exec();
   if (replies === null) throw new Error('Redis transaction was discarded');
   for (const [error] of replies) if (error) throw error;
@@ -76,7 +77,12 @@ export async function acceptNotification(
       // Also when the record already said queued: the first enqueue may have failed after the record was
       // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
       if (accepted.state === 'queued') await enqueueSweep(deps.queues.sweep, parsed.deposit.depositId);
-      return { outcome: 'deposit', depositId: parsed.deposit.depositId, state: accepted.state, change: accepted.change };
+      return {
+        outcome: 'deposit',
+        depositId: parsed.deposit.depositId,
+        state: accepted.state,
+        change: accepted.change,
+      };
     }
   }
 }

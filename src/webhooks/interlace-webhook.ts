@@ -30,7 +30,9 @@ export function interlaceWebhookRouter(deps: ReceiverDeps): Router {
       }
       const envelope = envelopeSchema.safeParse(body);
       if (!envelope.success) {
-        const message = envelope.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+        const message = envelope.error.issues
+          .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+          .join('; ');
         res.status(400).json({ received: false, error: 'invalid-envelope', message });
         return;
       }
@@ -46,7 +48,8 @@ export function interlaceWebhookRouter(deps: ReceiverDeps): Router {
           deps.config.webhookTimeoutMs,
           () => new Error(`storing the notification took over ${deps.config.webhookTimeoutMs} ms`),
         );
-        if (result.outcome === 'dead-lettered') log.warn({ reason: result.reason }, 'invalid deposit notification dead-lettered');
+        if (result.outcome === 'dead-lettered')
+          log.warn({ reason: result.reason }, 'invalid deposit notification dead-lettered');
         else if (result.outcome === 'deposit') log.info(result, 'deposit notification accepted');
         else log.debug(result, 'notification acknowledged');
         res.status(200).json(RECEIVED);
@@ -66,7 +69,9 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
     next();
     return;
   }
-  res.status(415).json({ received: false, error: 'unsupported-media-type', message: 'expected application/json' });
+  res
+    .status(415)
+    .json({ received: false, error: 'unsupported-media-type', message: 'expected application/json' });
 }
 
 function signatureIsValid(req: Request, resource: string, secret: string): boolean {

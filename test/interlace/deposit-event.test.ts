@@ -5,7 +5,11 @@ import type { WebhookEnvelope } from '../../src/interlace/types.js';
 const TYPES = ['CRYPTO_CONNECT_TRANSFER.CREATED', 'CRYPTO_CONNECT_TRANSFER.UPDATED'];
 
 function envelope(resource: unknown, eventType = 'CRYPTO_CONNECT_TRANSFER.UPDATED'): WebhookEnvelope {
-  return { eventType, id: 'n-1', resource: typeof resource === 'string' ? resource : JSON.stringify(resource) };
+  return {
+    eventType,
+    id: 'n-1',
+    resource: typeof resource === 'string' ? resource : JSON.stringify(resource),
+  };
 }
 
 const deposit = {
@@ -27,13 +31,25 @@ describe('parseDepositNotification', () => {
     const parsed = parseDepositNotification(envelope(deposit), TYPES);
     expect(parsed).toEqual({
       kind: 'deposit',
-      deposit: expect.objectContaining({ depositId: deposit.id, currency: 'USDC', amount: '10.5', status: 'CLOSED', notificationId: 'n-1' }),
+      deposit: expect.objectContaining({
+        depositId: deposit.id,
+        currency: 'USDC',
+        amount: '10.5',
+        status: 'CLOSED',
+        notificationId: 'n-1',
+      }),
     });
   });
 
   it('ignores other event types and withdrawals', () => {
-    expect(parseDepositNotification(envelope(deposit, 'CARD_TRANSACTION.CREATED'), TYPES)).toEqual({ kind: 'ignored', reason: 'event-type' });
-    expect(parseDepositNotification(envelope({ ...deposit, direction: 'OUT' }), TYPES)).toEqual({ kind: 'ignored', reason: 'direction-out' });
+    expect(parseDepositNotification(envelope(deposit, 'CARD_TRANSACTION.CREATED'), TYPES)).toEqual({
+      kind: 'ignored',
+      reason: 'event-type',
+    });
+    expect(parseDepositNotification(envelope({ ...deposit, direction: 'OUT' }), TYPES)).toEqual({
+      kind: 'ignored',
+      reason: 'direction-out',
+    });
   });
 
   it.each([
@@ -53,17 +69,26 @@ describe('parseDepositNotification', () => {
   });
 
   it('keeps the deposit id of an invalid deposit so the dead letter can name it', () => {
-    expect(parseDepositNotification(envelope({ ...deposit, amount: '-1' }), TYPES)).toMatchObject({ kind: 'invalid', depositId: deposit.id });
+    expect(parseDepositNotification(envelope({ ...deposit, amount: '-1' }), TYPES)).toMatchObject({
+      kind: 'invalid',
+      depositId: deposit.id,
+    });
   });
 
   it('calls a resource that is not a JSON object invalid', () => {
-    expect(parseDepositNotification(envelope('{not json'), TYPES)).toMatchObject({ kind: 'invalid', reason: 'resource is not valid JSON' });
+    expect(parseDepositNotification(envelope('{not json'), TYPES)).toMatchObject({
+      kind: 'invalid',
+      reason: 'resource is not valid JSON',
+    });
     expect(parseDepositNotification(envelope('[1,2]'), TYPES)).toMatchObject({ kind: 'invalid' });
     expect(parseDepositNotification(envelope('null'), TYPES)).toMatchObject({ kind: 'invalid' });
   });
 
   it('is not fooled by prototype-pollution keys', () => {
-    const parsed = parseDepositNotification(envelope(`{"__proto__":{"polluted":true},${JSON.stringify(deposit).slice(1)}`), TYPES);
+    const parsed = parseDepositNotification(
+      envelope(`{"__proto__":{"polluted":true},${JSON.stringify(deposit).slice(1)}`),
+      TYPES,
+    );
     expect(parsed.kind).toBe('deposit');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });

@@ -32,7 +32,11 @@ describe('classifyResponse: every Interlace failure is classified once', () => {
   });
 
   it('treats a request with no answer as transient: the same ids make a retry safe', () => {
-    expect(classifyTransportError(Object.assign(new Error('timeout'), { code: 'ECONNABORTED' }), 'x')).toMatchObject({ category: 'transient', reason: 'timeout' });
-    expect(classifyTransportError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'x')).toMatchObject({ category: 'transient', reason: 'network' });
+    expect(
+      classifyTransportError(Object.assign(new Error('timeout'), { code: 'ECONNABORTED' }), 'x'),
+    ).toMatchObject({ category: 'transient', reason: 'timeout' });
+    expect(
+      classifyTransportError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'x'),
+    ).toMatchObject({ category: 'transient', reason: 'network' });
   });
 });

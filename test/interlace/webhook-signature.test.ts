@@ -42,6 +42,8 @@ describe('webhook signature (base64 HMAC-SHA256 of the resource string)', () => 
     const envelope = envelopeSchema.parse(JSON.parse(CARD_SAMPLE));
     expect(envelope.eventType).toBe('CARD_TRANSACTION.CREATED');
     expect(JSON.parse(envelope.resource)).toMatchObject({ id: '1234567890', accountId: 'ACC987654321' });
-    expect(verifyResourceSignature(envelope.resource, signResource(envelope.resource, secret), secret)).toBe(true);
+    expect(verifyResourceSignature(envelope.resource, signResource(envelope.resource, secret), secret)).toBe(
+      true,
+    );
   });
 });

@@ -41,7 +41,9 @@ describe('checkAmount', () => {
 
 describe('currency rules', () => {
   it('uses 6 decimals for stablecoins, 8 for BTC/ETH, 2 otherwise', () => {
-    expect(['USDC', 'USDT', 'WUSD', 'BTC', 'ETH', 'USD', 'EUR'].map(currencyPrecision)).toEqual([6, 6, 6, 8, 8, 2, 2]);
+    expect(['USDC', 'USDT', 'WUSD', 'BTC', 'ETH', 'USD', 'EUR'].map(currencyPrecision)).toEqual([
+      6, 6, 6, 8, 8, 2, 2,
+    ]);
   });
 
   it('compares and sums exactly, without binary floating point', () => {

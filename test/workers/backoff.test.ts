@@ -12,7 +12,13 @@ describe('sweepBackoff', () => {
 
   it('never retries sooner than an upstream Retry-After', () => {
     const backoff = sweepBackoff({ baseMs: 100, maxMs: 1000, random: () => 0 });
-    const error = new InterlaceError({ category: 'transient', reason: 'http-5xx', endpoint: 'x', message: 'busy', retryAfterMs: 7000 });
+    const error = new InterlaceError({
+      category: 'transient',
+      reason: 'http-5xx',
+      endpoint: 'x',
+      message: 'busy',
+      retryAfterMs: 7000,
+    });
     expect(backoff(1, error)).toBe(7000);
   });
 });

@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+
+# Dependencies with dev tools (tsc, tsx): shared by the build and the simulator.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+COPY package.json package-lock.json ./
+RUN npm ci
+
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY workers ./workers
+RUN npm run build
+
+# The Interlace simulator for `docker compose --profile demo`: it runs TypeScript through tsx, a dev
+# dependency, so it keeps them instead of using the lean runtime image.
+FROM deps AS simulator
+COPY tsconfig.json ./
+COPY src ./src
+ENV SIMULATOR_HOST=0.0.0.0
+USER node
+EXPOSE 4010
+CMD ["npm", "run", "simulator"]
+
+# Last stage, so a plain `docker build .` produces the production image.
+FROM node:20-bookworm-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 3000
+# One process with the API and a worker; docker-compose.yml runs them as separate services instead.
+CMD ["node", "dist/workers/all-in-one.js"]

@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_DEPOSIT_EVENT_TYPES, loadConfig } from '../src/config.js';
+
+const REQUIRED = { INTERLACE_CLIENT_ID: 'client-id', INTERLACE_CLIENT_SECRET: 'client-secret' } as const;
+
+function load(extra: Record<string, string | undefined> = {}) {
+  return loadConfig({ ...REQUIRED, ...extra });
+}
+
+/** The ConfigError thrown for `env`; fails the test if loading succeeds or throws something else. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(Object.keys(env))}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults when only the credentials are set', () => {
+    const config = load();
+    expect(config).toMatchObject({
+      env: 'production',
+      port: 3000,
+      host: '0.0.0.0',
+      redisUrl: 'redis://127.0.0.1:6379',
+      queuePrefix: 'isweep',
+      shutdownTimeoutMs: 25_000,
+      eventLogMaxLen: 100_000,
+      webhookTimeoutMs: 3_000,
+      logLevel: 'info',
+      dashboard: undefined,
+    });
+    // toMatchObject: new settings may be added without rewriting this test.
+    expect(config.interlace).toMatchObject({
+      baseUrl: 'https://api-sandbox.interlace.money',
+      clientId: 'client-id',
+      clientSecret: 'client-secret',
+      webhookSecret: 'client-secret',
+      depositEventTypes: DEFAULT_DEPOSIT_EVENT_TYPES,
+      timeoutMs: 10_000,
+      tokenRenewBeforeMs: 300_000,
+      walletTypeParam: 'walletType',
+      tokenSendSecret: false,
+    });
+    expect(config.sweep).toMatchObject({
+      currencies: ['USD', 'USDC', 'USDT', 'WUSD'],
+      minAmount: '1',
+      attempts: 10,
+      backoffMs: 2_000,
+      backoffMaxMs: 600_000,
+      insufficientBalanceRetries: 3,
+      concurrency: 10,
+      walletCacheTtlMs: 3_600_000,
+    });
+  });
+
+  it('reads process.env when called without arguments', () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, REQUIRED, { PORT: '4321' });
+      expect(loadConfig().port).toBe(4321);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  it.each(['INTERLACE_CLIENT_ID', 'INTERLACE_CLIENT_SECRET'])('refuses to start without %s', (name) => {
+    const error = configError({ ...REQUIRED, [name]: undefined });
+    expect(error.code).toBe('invalid-config');
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(new RegExp(`^${name}: `));
+    expect(error.message).toContain(name);
+  });
+
+  it('treats empty strings as unset, as docker compose passes unset variables as FOO=', () => {
+    const error = configError({ INTERLACE_CLIENT_ID: '', INTERLACE_CLIENT_SECRET: '' });
+    expect(error.problems.map((problem) => problem.split(':')[0])).toEqual([
+      'INTERLACE_CLIENT_ID',
+      'INTERLACE_CLIENT_SECRET',
+    ]);
+    expect(load({ PORT: '', LOG_LEVEL: '', INTERLACE_WEBHOOK_SECRET: '' })).toMatchObject({
+      port: 3000,
+      logLevel: 'info',
+      interlace: { webhookSecret: 'client-secret' },
+    });
+  });
+
+  it('names every bad variable in one error', () => {
+    const error = configError({ ...REQUIRED, PORT: 'http', SWEEP_MIN_AMOUNT: '1e3', LOG_LEVEL: 'loud' });
+    const names = error.problems.map((problem) => problem.split(':')[0]);
+    expect(names.sort()).toEqual(['LOG_LEVEL', 'PORT', 'SWEEP_MIN_AMOUNT']);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '3000.5'],
+    ['PORT', '-1'],
+    ['PORT', '65536'],
+    ['SWEEP_MIN_AMOUNT', '1e3'],
+    ['SWEEP_MIN_AMOUNT', '-1'],
+    ['SWEEP_MIN_AMOUNT', '1.'],
+    ['SWEEP_MIN_AMOUNT', 'abc'],
+    ['LOG_LEVEL', 'verbose'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['QUEUE_PREFIX', 'has space'],
+    ['INTERLACE_BASE_URL', 'not a url'],
+    ['INTERLACE_WALLET_TYPE_PARAM', 'type'],
+    ['INTERLACE_TOKEN_SEND_SECRET', 'maybe'],
+    ['SWEEP_CURRENCIES', ' , ,'],
+    ['SWEEP_ATTEMPTS', '0'],
+    ['WEBHOOK_TIMEOUT_MS', '5000'],
+  ])('rejects %s=%j and names it', (name, value) => {
+    const error = configError({ ...REQUIRED, [name]: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('normalises SWEEP_MIN_AMOUNT to a plain decimal string', () => {
+    expect(load({ SWEEP_MIN_AMOUNT: '0.50' }).sweep.minAmount).toBe('0.5');
+    expect(load({ SWEEP_MIN_AMOUNT: '007' }).sweep.minAmount).toBe('7');
+    expect(load({ SWEEP_MIN_AMOUNT: '0' }).sweep.minAmount).toBe('0');
+  });
+
+  it('defaults the webhook secret to the client secret, and takes INTERLACE_WEBHOOK_SECRET when set', () => {
+    expect(load().interlace.webhookSecret).toBe('client-secret');
+    expect(load({ INTERLACE_WEBHOOK_SECRET: 'hook-secret' }).interlace).toMatchObject({
+      clientSecret: 'client-secret',
+      webhookSecret: 'hook-secret',
+    });
+  });
+
+  it('parses comma-separated lists, trimming items and dropping empty ones', () => {
+    const config = load({
+      SWEEP_CURRENCIES: ' usdc , USDT,,wusd ',
+      INTERLACE_DEPOSIT_EVENT_TYPES: ' A.CREATED ,B.UPDATED, ',
+    });
+    expect(config.sweep.currencies).toEqual(['USDC', 'USDT', 'WUSD']);
+    expect(config.interlace.depositEventTypes).toEqual(['A.CREATED', 'B.UPDATED']);
+  });
+
+  it('parses numbers, booleans and the base URL', () => {
+    const config = load({
+      PORT: '8080',
+      INTERLACE_TOKEN_SEND_SECRET: 'yes',
+      INTERLACE_TOKEN_RENEW_BEFORE_S: '60',
+      WALLET_CACHE_TTL_S: '10',
+      INTERLACE_BASE_URL: 'http://simulator:4010//',
+    });
+    expect(config.port).toBe(8080);
+    expect(config.interlace.tokenSendSecret).toBe(true);
+    expect(config.interlace.tokenRenewBeforeMs).toBe(60_000);
+    expect(config.sweep.walletCacheTtlMs).toBe(10_000);
+    // A trailing slash would otherwise double up when paths are appended.
+    expect(config.interlace.baseUrl).toBe('http://simulator:4010');
+    expect(load({ INTERLACE_TOKEN_SEND_SECRET: '0' }).interlace.tokenSendSecret).toBe(false);
+  });
+
+  it('enables the dashboard only with both DASHBOARD_USER and DASHBOARD_PASSWORD', () => {
+    expect(load({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw' }).dashboard).toEqual({
+      user: 'ops',
+      password: 'pw',
+    });
+    const withoutPassword = configError({ ...REQUIRED, DASHBOARD_USER: 'ops' });
+    expect(withoutPassword.problems).toHaveLength(1);
+    expect(withoutPassword.problems[0]).toMatch(
+      /^DASHBOARD_PASSWORD: .*DASHBOARD_USER and DASHBOARD_PASSWORD/,
+    );
+    const withoutUser = configError({ ...REQUIRED, DASHBOARD_PASSWORD: 'pw-7c1e5a' });
+    expect(withoutUser.problems[0]).toMatch(/^DASHBOARD_USER: /);
+    expect(withoutUser.message).not.toContain('pw-7c1e5a');
+  });
+
+  it('never puts a secret (or any other value) into the error', () => {
+    const values = {
+      INTERLACE_CLIENT_ID: 'id-8d1f0c',
+      INTERLACE_CLIENT_SECRET: 'client-secret-5b2e91',
+      INTERLACE_WEBHOOK_SECRET: 'webhook-secret-c47a02',
+      DASHBOARD_PASSWORD: 'dashboard-password-e96b3d',
+      LOG_LEVEL: 'level-secret-0f3c77',
+      PORT: 'port-secret-91aa4e',
+      SWEEP_MIN_AMOUNT: 'amount-secret-2b7d18',
+      REDIS_URL: 'http://:redis-password-4e0c5a@example.com',
+    };
+    const error = configError(values);
+    expect(error.problems.map((problem) => problem.split(':')[0]).sort()).toEqual(
+      expect.arrayContaining(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'SWEEP_MIN_AMOUNT']),
+    );
+    const everything = [error.message, ...error.problems, JSON.stringify(error), String(error.stack)].join(
+      '\n',
+    );
+    for (const value of Object.values(values)) expect(everything).not.toContain(value);
+    expect(everything).not.toContain('redis-password-4e0c5a');
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = load({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.interlace)).toBe(true);
+    expect(Object.isFrozen(config.interlace.depositEventTypes)).toBe(true);
+    expect(Object.isFrozen(config.sweep)).toBe(true);
+    expect(Object.isFrozen(config.sweep.currencies)).toBe(true);
+    expect(Object.isFrozen(config.dashboard)).toBe(true);
+    expect(Reflect.set(config, 'port', 1)).toBe(false);
+    expect(() => (config.sweep.currencies as string[]).push('BTC')).toThrow(TypeError);
+    expect(config.port).toBe(3000);
+  });
+
+  it('does not let later edits of the input leak into the config', () => {
+    const env: NodeJS.ProcessEnv = { ...REQUIRED, SWEEP_CURRENCIES: 'USDC' };
+    const config = loadConfig(env);
+    env.SWEEP_CURRENCIES = 'BTC';
+    env.INTERLACE_CLIENT_SECRET = 'changed';
+    expect(config.sweep.currencies).toEqual(['USDC']);
+    expect(config.interlace.clientSecret).toBe('client-secret');
+  });
+});

@@ -1,0 +1,220 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { startApi, type Api } from '../../src/server.js';
+import { createKeys } from '../../src/keys.js';
+import { DEAD_LETTER_QUEUE, SWEEP_QUEUE } from '../../src/queues/names.js';
+import { connectTestRedis, deleteKeysWithPrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { capturingLogger, testConfig, TEST_CLIENT_SECRET } from '../helpers/config.js';
+import { depositResource, post, signedNotification } from '../helpers/notifications.js';
+
+const prefix = uniquePrefix('webhook');
+const keys = createKeys(prefix);
+let api: Api;
+let redis: Redis;
+let sweepQueue: Queue;
+let deadQueue: Queue;
+let url: string;
+const secret = TEST_CLIENT_SECRET;
+
+beforeAll(async () => {
+  const config = testConfig({ REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, SWEEP_MIN_AMOUNT: '1' });
+  api = await startApi(config, capturingLogger().logger);
+  url = `${api.url}/webhooks/interlace`;
+  redis = connectTestRedis();
+  sweepQueue = new Queue(SWEEP_QUEUE, { connection: redis, prefix });
+  deadQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
+});
+
+afterAll(async () => {
+  await api.close();
+  await sweepQueue.close();
+  await deadQueue.close();
+  await deleteKeysWithPrefix(redis, prefix);
+  await redis.quit();
+});
+
+async function sweepJob(depositId: string) {
+  return sweepQueue.getJob(`deposit-${depositId}`);
+}
+
+async function snapshot() {
+  const [events, keyCount, jobs, dead] = await Promise.all([
+    redis.xlen(keys.events),
+    redis.eval(`return #redis.call('KEYS', ARGV[1])`, 0, `${prefix}:deposit:*`) as Promise<number>,
+    sweepQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'),
+    deadQueue.getJobCountByTypes('waiting'),
+  ]);
+  return { events, keyCount, jobs, dead };
+}
+
+describe('POST /webhooks/interlace', () => {
+  it('stores a credited deposit and its sweep job before answering {"received": true}', async () => {
+    const resource = depositResource({ amount: '10.25' });
+    const notification = signedNotification(resource, { secret });
+
+    const response = await post(url, notification.body, notification.headers);
+
+    expect(response).toEqual({ status: 200, body: { received: true } });
+    const record = await redis.hgetall(keys.deposit(resource.id));
+    expect(record).toMatchObject({
+      state: 'queued',
+      amount: '10.25',
+      currency: 'USDC',
+      walletId: 'wallet-test',
+      notifications: '1',
+    });
+    expect(record.clientTransactionId).toMatch(/^[0-9a-f-]{36}$/);
+    const job = await sweepJob(resource.id);
+    expect(job?.data).toEqual({ depositId: resource.id });
+    const [entry] = await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1);
+    expect(entry?.[1]).toEqual(expect.arrayContaining(['id', notification.id, 'body', notification.body]));
+  });
+
+  it('turns the same notification sent 5 times at once into one job', async () => {
+    const resource = depositResource();
+    const notification = signedNotification(resource, { secret });
+
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => post(url, notification.body, notification.headers)),
+    );
+
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await redis.hget(keys.deposit(resource.id), 'notifications')).toBe('5');
+    const jobs = await sweepQueue.getJobs(['waiting', 'active', 'delayed', 'completed']);
+    expect(jobs.filter((job) => job.data.depositId === resource.id)).toHaveLength(1);
+  });
+
+  it.each([
+    ['PENDING', 'pending'],
+    ['ON_HOLD', 'held'],
+    ['FAIL', 'failed'],
+  ])('records a %s deposit as %s without a sweep job', async (status, state) => {
+    const resource = depositResource({ status });
+    const notification = signedNotification(resource, { secret });
+    expect((await post(url, notification.body, notification.headers)).status).toBe(200);
+    expect(await redis.hget(keys.deposit(resource.id), 'state')).toBe(state);
+    expect(await sweepJob(resource.id)).toBeUndefined();
+  });
+
+  it('records dust and unsupported currencies without a sweep job', async () => {
+    const dust = depositResource({ amount: '0.5' });
+    const btc = depositResource({ currency: 'BTC', amount: '0.01' });
+    for (const resource of [dust, btc]) {
+      const notification = signedNotification(resource, { secret });
+      expect((await post(url, notification.body, notification.headers)).status).toBe(200);
+      expect(await sweepJob(resource.id)).toBeUndefined();
+    }
+    expect(await redis.hget(keys.deposit(dust.id), 'state')).toBe('dust');
+    expect(await redis.hget(keys.deposit(btc.id), 'state')).toBe('unsupported');
+  });
+
+  it('acknowledges and counts other event types without a deposit record', async () => {
+    const before = Number((await redis.hget(keys.eventCounts, 'CARD_TRANSACTION.CREATED|ignored')) ?? 0);
+    const notification = signedNotification(
+      { id: 'card-1', accountId: 'acc' },
+      { secret, eventType: 'CARD_TRANSACTION.CREATED' },
+    );
+    expect(await post(url, notification.body, notification.headers)).toEqual({
+      status: 200,
+      body: { received: true },
+    });
+    expect(await redis.hget(keys.eventCounts, 'CARD_TRANSACTION.CREATED|ignored')).toBe(String(before + 1));
+    expect(await redis.exists(keys.deposit('card-1'))).toBe(0);
+  });
+
+  it.each([
+    ['exponent amount', { amount: '1e3' }],
+    ['negative amount', { amount: '-1' }],
+    ['NaN amount', { amount: 'NaN' }],
+    ['7 decimals for USDC', { amount: '0.1234567' }],
+    ['numeric amount', { amount: 10 }],
+    ['no wallet id', { walletId: undefined }],
+  ])('keeps a signed deposit with %s as a dead letter and acknowledges it', async (_name, patch) => {
+    const resource = depositResource(patch as never);
+    const notification = signedNotification(resource, { secret });
+
+    const response = await post(url, notification.body, notification.headers);
+
+    expect(response).toEqual({ status: 200, body: { received: true } });
+    expect(await redis.exists(keys.deposit(resource.id))).toBe(0);
+    expect(await sweepJob(resource.id)).toBeUndefined();
+    const dead = (await deadQueue.getJobs(['waiting'])).find(
+      (job) => job.data.notification?.id === notification.id,
+    );
+    expect(dead?.data).toMatchObject({
+      kind: 'invalid-notification',
+      notification: { body: notification.body },
+    });
+    expect(dead?.data.reason).toMatch(/invalid deposit notification/);
+  });
+
+  describe('refuses bad requests with a 4xx, stores nothing, and keeps serving', () => {
+    const resource = depositResource();
+    const good = signedNotification(resource, { secret });
+    const unauthorized = { status: 401, body: { received: false, error: 'invalid-signature' } };
+
+    it.each([
+      [
+        'a signature made with another key',
+        () => ({ ...good, headers: signedNotification(resource, { secret, signWith: 'wrong' }).headers }),
+        unauthorized,
+      ],
+      [
+        'a tampered resource',
+        () => ({ ...good, body: good.body.replace('\\"10\\"', '\\"1000\\"') }),
+        unauthorized,
+      ],
+      [
+        'no Signature header',
+        () => ({ ...good, headers: { 'content-type': 'application/json', timestamp: '1' } }),
+        unauthorized,
+      ],
+      [
+        'an unknown Signature-Method',
+        () => ({ ...good, headers: { ...good.headers, 'signature-method': 'HMAC-MD5' } }),
+        unauthorized,
+      ],
+      [
+        'a body that is not JSON',
+        () => ({ ...good, body: '{"eventType":' }),
+        { status: 400, body: expect.objectContaining({ error: 'invalid-json' }) },
+      ],
+      [
+        'an envelope without resource',
+        () => ({ ...good, body: JSON.stringify({ eventType: 'X', id: '1' }) }),
+        { status: 400, body: expect.objectContaining({ error: 'invalid-envelope' }) },
+      ],
+      [
+        'a resource that is an object, not a string',
+        () => ({ ...good, body: JSON.stringify({ eventType: 'X', id: '1', resource: {} }) }),
+        { status: 400, body: expect.objectContaining({ error: 'invalid-envelope' }) },
+      ],
+      [
+        'text/plain',
+        () => ({ ...good, headers: { ...good.headers, 'content-type': 'text/plain' } }),
+        { status: 415, body: expect.objectContaining({ error: 'unsupported-media-type' }) },
+      ],
+      [
+        'no content type',
+        () => ({ ...good, headers: { signature: good.headers.signature! } }),
+        { status: 415, body: expect.objectContaining({ error: 'unsupported-media-type' }) },
+      ],
+      [
+        'a body over 256 KiB',
+        () => ({ ...good, body: JSON.stringify({ pad: 'x'.repeat(300 * 1024) }) }),
+        { status: 413, body: expect.objectContaining({ error: 'payload-too-large' }) },
+      ],
+    ])('%s', async (_name, make, expected) => {
+      const before = await snapshot();
+      const request = make();
+
+      const response = await post(url, request.body, request.headers);
+
+      expect(response).toEqual(expected);
+      expect(await snapshot()).toEqual(before);
+      expect(await redis.exists(keys.deposit(resource.id))).toBe(0);
+      expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+    });
+  });
+});
