@@ -72,6 +72,7 @@ const schema = z
     SWEEP_INSUFFICIENT_BALANCE_RETRIES: int(3, 0, 50),
     WORKER_CONCURRENCY: int(10, 1, 500),
     SWEEP_LOCK_MS: int(30_000, 1_000, 600_000),
+    SWEEP_RATE_LIMIT_PER_S: int(1_000, 1, 1_000_000),
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
     WALLET_CACHE_TTL_S: int(3_600, 0, 604_800),
     EVENT_LOG_MAX_LEN: int(100_000, 100, 100_000_000),
@@ -116,6 +117,7 @@ export type Config = Readonly<{
     insufficientBalanceRetries: number;
     concurrency: number;
     lockMs: number;
+    rateLimitPerSecond: number;
     walletCacheTtlMs: number;
   }>;
   shutdownTimeoutMs: number;
@@ -177,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       insufficientBalanceRetries: e.SWEEP_INSUFFICIENT_BALANCE_RETRIES,
       concurrency: e.WORKER_CONCURRENCY,
       lockMs: e.SWEEP_LOCK_MS,
+      rateLimitPerSecond: e.SWEEP_RATE_LIMIT_PER_S,
       walletCacheTtlMs: e.WALLET_CACHE_TTL_S * 1000,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

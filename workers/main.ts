@@ -54,6 +54,9 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
     // A worker killed mid-sweep leaves a stalled job; it runs again with the same ids, which is safe.
     maxStalledCount: 5,
     lockDuration: config.sweep.lockMs,
+    // Also what makes worker.rateLimit() (a 429) pause every worker: BullMQ checks its limiter key
+    // only when a limiter is configured.
+    limiter: { max: config.sweep.rateLimitPerSecond, duration: 1_000 },
     stalledInterval: config.sweep.lockMs,
     settings: {
       backoffStrategy: (attemptsMade, type, error) =>

@@ -51,13 +51,11 @@ function errorHandler(logger: Logger) {
       return;
     }
     if (status >= 400 && status < 500) {
-      res
-        .status(status)
-        .json({
-          received: false,
-          error: 'bad-request',
-          message: error.expose ? error.message : 'bad request',
-        });
+      res.status(status).json({
+        received: false,
+        error: 'bad-request',
+        message: error.expose ? error.message : 'bad request',
+      });
       return;
     }
     logger.error({ err: error, path: req.path }, 'unhandled error');

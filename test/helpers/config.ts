@@ -7,7 +7,12 @@ export const TEST_CLIENT_SECRET = 'test-client-secret-5f2a9c';
 
 /** A config for tests: loopback, an ephemeral port, fast backoff, quiet logs. */
 export function testConfig(env: Record<string, string | undefined>): Config {
-  return loadConfig({
+  return loadConfig(testEnv(env));
+}
+
+/** The environment behind testConfig, for child processes that must load the same config. */
+export function testEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return {
     INTERLACE_CLIENT_ID: TEST_CLIENT_ID,
     INTERLACE_CLIENT_SECRET: TEST_CLIENT_SECRET,
     PORT: '0',
@@ -17,7 +22,7 @@ export function testConfig(env: Record<string, string | undefined>): Config {
     SWEEP_BACKOFF_MAX_MS: '200',
     SHUTDOWN_TIMEOUT_MS: '10000',
     ...env,
-  });
+  };
 }
 
 /** A logger whose JSON lines are kept in memory, so tests can assert on them (and on what is absent). */

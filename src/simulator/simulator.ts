@@ -1,0 +1,369 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import express, { type Express } from 'express';
+import type {
+  CryptoConnectWallet,
+  DepositResource,
+  DepositStatus,
+  InfinityWallet,
+} from '../interlace/types.js';
+import { INTERLACE_API_PREFIX } from '../interlace/types.js';
+import { openApiRouter } from './api-routes.js';
+import { createContext, resetContext, type SimContext } from './context.js';
+import { controlRouter } from './control-routes.js';
+import { CODE_NOT_FOUND } from './envelope.js';
+import type { FaultController } from './faults.js';
+import {
+  buildEnvelope,
+  postNotification,
+  type BuiltNotification,
+  type RawNotificationOptions,
+} from './notifications.js';
+import { resolveOptions } from './options.js';
+import type { SimEvents } from './runtime.js';
+import type { CreateAccountInput, CreateWalletInput } from './state.js';
+import type {
+  CreditDepositInput,
+  DeliveryResult,
+  RequestLogEntry,
+  ResolvedOptions,
+  SentNotification,
+  SimDeposit,
+  SimSummary,
+  SimTransfer,
+  SimulatorOptions,
+  TokenInfo,
+} from './types.js';
+
+export type { BuiltNotification, RawNotificationOptions } from './notifications.js';
+export type { Fault, FaultController, FaultEndpoint, FaultKind, FaultRates, FaultStats } from './faults.js';
+export type { SimEvents } from './runtime.js';
+export type {
+  CreditDepositInput,
+  DeliveryResult,
+  RequestLogEntry,
+  SentNotification,
+  SimDeposit,
+  SimSummary,
+  SimTransfer,
+  SimulatorOptions,
+  TokenInfo,
+} from './types.js';
+
+export type NotificationOptions = RawNotificationOptions & {
+  /** The resource's status; the deposit's current one when absent. Does not change the deposit. */
+  status?: DepositStatus;
+  /** The envelope's eventType; the simulator's depositEventType when absent. */
+  eventType?: string;
+};
+
+const SENT_LOG_LIMIT = 10_000;
+
+/** Builds an Interlace simulator; nothing listens until `listen()`. */
+export function createSimulator(options: SimulatorOptions): Simulator {
+  return new Simulator(options);
+}
+
+/**
+ * A stand-in for the Interlace Open API v3 and its webhooks: in-memory books, real HTTP, seeded
+ * ids and faults, and a control API under `/_sim` for other processes.
+ */
+export class Simulator {
+  /** The request handler: Open API under `/open-api/v3`, control API under `/_sim`. */
+  readonly app: Express;
+  readonly events = new EventEmitter<SimEvents>();
+  readonly options: Readonly<ResolvedOptions>;
+  private readonly context: SimContext;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private baseUrl: string | undefined;
+  private sent: SentNotification[] = [];
+
+  constructor(options: SimulatorOptions) {
+    this.options = resolveOptions(options);
+    // Tests attach many one-shot listeners (waitFor); that is not a leak.
+    this.events.setMaxListeners(0);
+    this.context = createContext(this.options, this.events);
+    this.app = express();
+    this.app.disable('x-powered-by');
+    this.app.set('etag', false);
+    this.app.use(INTERLACE_API_PREFIX, openApiRouter(this.context));
+    this.app.use('/_sim', controlRouter(this));
+    this.app.use((req, res) => {
+      res.status(404).json({ code: CODE_NOT_FOUND, message: `no such endpoint: ${req.method} ${req.path}` });
+    });
+  }
+
+  /** Scripted and seeded random faults of the Open API. */
+  get faults(): FaultController {
+    return this.context.faults;
+  }
+
+  /** The base URL (`http://127.0.0.1:PORT`) once listening. */
+  get url(): string | undefined {
+    return this.baseUrl;
+  }
+
+  /** Starts the HTTP server; port 0 picks a free port. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<{ url: string; port: number }> {
+    if (this.server !== undefined) throw new Error('the simulator is already listening');
+    this.context.timers.reopen();
+    const server = createServer(this.app);
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.baseUrl = `http://${hostPart}:${address.port}`;
+    return { url: this.baseUrl, port: address.port };
+  }
+
+  /** Stops listening and destroys every socket, held answers included; never waits on a client. */
+  async close(): Promise<void> {
+    this.context.timers.abortAll();
+    const server = this.server;
+    this.server = undefined;
+    this.baseUrl = undefined;
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
+      this.sockets.clear();
+    });
+  }
+
+  createAccount(opts?: CreateAccountInput): { accountId: string; infinityWalletId: string } {
+    return this.context.state.createAccount(opts);
+  }
+
+  createWallet(accountId: string, opts?: CreateWalletInput): CryptoConnectWallet {
+    return this.context.state.createWallet(accountId, opts);
+  }
+
+  /** A deposit on chain; CLOSED (the default) credits the wallet now, PENDING/ON_HOLD/FAIL do not. */
+  creditDeposit(input: CreditDepositInput): SimDeposit {
+    return this.context.state.creditDeposit(input);
+  }
+
+  /** Moves a deposit to a status; the first CLOSED credits the wallet, exactly once. */
+  setDepositStatus(depositId: string, status: DepositStatus): SimDeposit {
+    return this.context.state.setDepositStatus(depositId, status);
+  }
+
+  deposit(depositId: string): SimDeposit | undefined {
+    return this.context.state.deposit(depositId);
+  }
+
+  deposits(): SimDeposit[] {
+    return this.context.state.deposits();
+  }
+
+  depositResource(depositId: string, status?: DepositStatus): DepositResource {
+    return this.context.state.depositResource(depositId, status);
+  }
+
+  /** The signed deposit notification Interlace would send now (API-NOTES §5/§6). */
+  buildNotification(depositId: string, opts: NotificationOptions = {}): BuiltNotification {
+    const resource = this.depositResource(depositId, opts.status);
+    return this.buildRawNotification(opts.eventType ?? this.options.depositEventType, resource, opts);
+  }
+
+  /** A signed notification of any event type; a string resource is sent (and signed) byte for byte. */
+  buildRawNotification(
+    eventType: string,
+    resource: unknown,
+    opts: RawNotificationOptions = {},
+  ): BuiltNotification {
+    return buildEnvelope({
+      eventType,
+      resource: typeof resource === 'string' ? resource : JSON.stringify(resource),
+      notificationId: opts.notificationId ?? this.context.ids.uuid(),
+      secret: opts.secret ?? this.options.webhookSecret,
+      time: opts.time ?? this.options.now(),
+    });
+  }
+
+  /** Builds and POSTs a deposit notification; rejects only when no HTTP answer came back. */
+  async deliverNotification(
+    url: string,
+    depositId: string,
+    opts: NotificationOptions = {},
+  ): Promise<DeliveryResult> {
+    return this.postNotification(url, this.buildNotification(depositId, opts));
+  }
+
+  /** POSTs an already built notification (for example a duplicate, or a tampered one). */
+  async postNotification(url: string, notification: BuiltNotification): Promise<DeliveryResult> {
+    const record: SentNotification = {
+      time: this.options.now(),
+      url,
+      notificationId: notification.envelope.id,
+      eventType: notification.envelope.eventType,
+      depositId: null,
+      resourceStatus: null,
+      status: null,
+      error: null,
+    };
+    try {
+      const resource = JSON.parse(notification.envelope.resource) as { id?: unknown; status?: unknown };
+      if (typeof resource.id === 'string') record.depositId = resource.id;
+      if (typeof resource.status === 'string') record.resourceStatus = resource.status;
+    } catch {
+      // A deliberately malformed resource: nothing to note.
+    }
+    try {
+      const result = await postNotification(
+        url,
+        notification,
+        this.options.deliveryTimeoutMs,
+        this.context.timers.signal,
+      );
+      record.status = result.status;
+      return result;
+    } catch (error) {
+      record.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw error;
+    } finally {
+      if (this.sent.length >= SENT_LOG_LIMIT) this.sent.shift();
+      this.sent.push(record);
+      this.events.emit('notification', { ...record });
+    }
+  }
+
+  /** Every notification delivery attempted, oldest first. */
+  notifications(): SentNotification[] {
+    return this.sent.map((record) => ({ ...record }));
+  }
+
+  /** The transfer ledger, oldest first. */
+  transfers(): SimTransfer[] {
+    return this.context.state.transfers();
+  }
+
+  transferCount(): number {
+    return this.context.state.transferCount();
+  }
+
+  wallet(walletId: string): CryptoConnectWallet | undefined {
+    return this.context.state.wallet(walletId);
+  }
+
+  /** The account's walletType 0 Infinity wallet of a currency. */
+  infinityWallet(accountId: string, currency = 'USD'): InfinityWallet | undefined {
+    return this.context.state.infinityWallet(accountId, currency);
+  }
+
+  /** All Infinity wallets of the account, whatever their type. */
+  infinityWallets(accountId: string): InfinityWallet[] {
+    return this.context.state.infinityWallets(accountId);
+  }
+
+  /** Open API calls, oldest first (about the latest 100,000), or only those after `sinceSeq`. */
+  requests(sinceSeq?: number): RequestLogEntry[] {
+    return this.context.log.list(sinceSeq);
+  }
+
+  /** How many Open API calls arrived since the last reset. */
+  requestCount(): number {
+    return this.context.log.count;
+  }
+
+  tokensIssued(): TokenInfo[] {
+    return this.context.tokens.issued();
+  }
+
+  /** Per currency: deposited, transferred out, fees, USD credited; transferredOut = usdCredited + fees. */
+  summary(): SimSummary {
+    return this.context.state.summary(this.context.log.count);
+  }
+
+  /** Every issued token expires now. */
+  expireTokens(): void {
+    this.context.tokens.expireAll();
+  }
+
+  /** Every issued token is revoked now. */
+  revokeTokens(): void {
+    this.context.tokens.revokeAll();
+  }
+
+  /** Forgets all state, tokens, logs and faults, and restarts the seeded streams. Keeps listening. */
+  reset(): void {
+    resetContext(this.context);
+    this.sent = [];
+  }
+
+  /** Resolves with the next `event` payload matching `predicate`; rejects after timeoutMs or on close(). */
+  waitFor<K extends keyof SimEvents>(
+    event: K,
+    predicate: (...args: SimEvents[K]) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<SimEvents[K][0]> {
+    return new Promise((resolve, reject) => {
+      const signal = this.context.timers.signal;
+      if (signal.aborted) {
+        reject(new Error(`simulator closed while waiting for "${event}"`));
+        return;
+      }
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.events.off(event, listener as never);
+      };
+      const listener = (...args: SimEvents[K]): void => {
+        if (!predicate(...args)) return;
+        cleanup();
+        resolve(args[0]);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new Error(`simulator closed while waiting for "${event}"`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no "${event}" event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.events.on(event, listener as never);
+    });
+  }
+
+  /** Resolves true once `condition()` holds (re-checked on every event), false after timeoutMs. */
+  waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (condition()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const signal = this.context.timers.signal;
+      if (signal.aborted) {
+        resolve(condition());
+        return;
+      }
+      const names = ['request', 'transfer', 'notification'] as const;
+      const done = (result: boolean): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        for (const name of names) this.events.off(name, check);
+        resolve(result);
+      };
+      const check = (): void => {
+        if (condition()) done(true);
+      };
+      const onAbort = (): void => done(condition());
+      const timer = setTimeout(() => done(condition()), timeoutMs);
+      timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+      for (const name of names) this.events.on(name, check);
+    });
+  }
+}

@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import type { Envelope, InternalTransfer } from '../interlace/types.js';
+import { checkAmount, currencyPrecision } from '../sweep/amounts.js';
+import { Decimal } from '../sweep/decimal.js';
+import {
+  CODE_AMOUNT_TOO_SMALL,
+  CODE_BALANCE_NOT_FOUND,
+  CODE_IDEMPOTENCY_CONFLICT,
+  CODE_INSUFFICIENT_BALANCE,
+  CODE_INVALID_PARAMETER,
+  fail,
+  ok,
+  type Reply,
+} from './envelope.js';
+import type { Prng } from './prng.js';
+import type { SimState } from './state.js';
+import type { ResolvedOptions, SimTransfer } from './types.js';
+
+const currency = z.string().regex(/^[A-Z0-9]{2,12}$/, 'must be an upper-case currency code');
+const id = z.string().min(1, 'is required').max(128);
+
+const transferSchema = z.object({
+  clientTransactionId: z
+    .string()
+    .max(128)
+    .refine((value) => value.trim() !== '', 'must be non-empty'),
+  accountId: id,
+  from: z.object({ businessType: z.literal(2), id, currency }),
+  to: z.object({ businessType: z.literal(0), id, currency: z.literal('USD') }),
+  amount: z.string(),
+});
+
+export type TransferCall = { body: unknown; rawBody: string; idempotencyKey: string | null };
+
+export type TransferOutcome = {
+  reply: Reply;
+  /** The transfer this call committed, if it did. */
+  committed: SimTransfer | null;
+  /** The earlier transfer this call replayed, if it was a repeat. */
+  replayed: SimTransfer | null;
+};
+
+/**
+ * `POST /business/transfer/internal`, CryptoConnect wallet -> Infinity USD (seed 001). Synchronous,
+ * so two concurrent calls with one clientTransactionId can never both debit.
+ */
+export function internalTransfer(
+  state: SimState,
+  options: ResolvedOptions,
+  prng: Prng,
+  call: TransferCall,
+): TransferOutcome {
+  const none = { committed: null, replayed: null };
+  const business = (code: string, message: string): TransferOutcome => ({
+    reply: fail(options.businessErrorHttpStatus, code, message),
+    ...none,
+  });
+  const invalid = (message: string): TransferOutcome => ({
+    reply: fail(400, CODE_INVALID_PARAMETER, message),
+    ...none,
+  });
+
+  if (call.body === null || typeof call.body !== 'object' || Array.isArray(call.body)) {
+    return invalid('request body must be a JSON object');
+  }
+  const parsed = transferSchema.safeParse(call.body);
+  if (!parsed.success) {
+    return invalid(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  }
+  const request = parsed.data;
+  const amountCheck = checkAmount(request.amount, request.from.currency);
+  if (!amountCheck.ok) return invalid(`amount: ${amountCheck.reason}`);
+
+  // clientTransactionId is the documented idempotency key (API-NOTES §4). What a repeat returns is
+  // undocumented: the simulator answers the original for the same body and refuses any other body.
+  // Only committed transfers claim an id, so a call refused for lack of balance can be retried later.
+  const earlier = state.transferByClientId(request.clientTransactionId);
+  if (earlier !== undefined) {
+    if (canonicalJson(earlier.request) !== canonicalJson(call.body)) {
+      return business(
+        CODE_IDEMPOTENCY_CONFLICT,
+        `clientTransactionId ${request.clientTransactionId} was already used with a different request`,
+      );
+    }
+    earlier.replays += 1;
+    return {
+      reply: { status: 200, body: structuredClone(earlier.response) },
+      committed: null,
+      replayed: earlier,
+    };
+  }
+
+  if (!state.hasAccount(request.accountId)) return invalid(`accountId ${request.accountId} does not exist`);
+  const destination = state.infinityRecord(request.accountId, 'USD');
+  if (destination === undefined || destination.id !== request.to.id) {
+    return invalid(`to.id ${request.to.id} is not the Infinity USD wallet of account ${request.accountId}`);
+  }
+  const balance =
+    state.walletAccount(request.from.id) === request.accountId
+      ? state.balance(request.from.id, request.from.currency)
+      : undefined;
+  if (balance === undefined) {
+    return business(CODE_BALANCE_NOT_FOUND, `account balance does not exist (${request.from.currency})`);
+  }
+  const amount = new Decimal(request.amount);
+  if (balance.available.lt(amount)) return business(CODE_INSUFFICIENT_BALANCE, 'insufficient balance');
+
+  // The fee is rounded down in the source currency, the USD credit down to cents; whatever the
+  // rounding removes counts as fee, so amount = net + fee holds exactly for every transfer.
+  const rawFee = amount
+    .times(options.feeRate)
+    .toDecimalPlaces(currencyPrecision(request.from.currency), Decimal.ROUND_DOWN);
+  const net = amount.minus(rawFee).toDecimalPlaces(2, Decimal.ROUND_DOWN);
+  if (net.lte(0)) return business(CODE_AMOUNT_TOO_SMALL, 'amount is too small to cover the fee');
+  const fee = amount.minus(net);
+
+  balance.available = balance.available.minus(amount);
+  destination.available = destination.available.plus(net);
+
+  const data: InternalTransfer = {
+    clientTransactionId: request.clientTransactionId,
+    id: prng.digits(19),
+    status: 'CLOSED',
+    accountTransferType: 'SAME_ACCOUNT',
+    from: {
+      id: request.from.id,
+      transferId: prng.uuid(),
+      accountId: request.accountId,
+      amount: request.amount,
+      rate: 1,
+      currency: request.from.currency,
+      businessType: 2,
+      fees: [{ feeType: 6, amount: fee.toFixed(), currency: request.from.currency }],
+    },
+    to: {
+      id: destination.id,
+      transferId: prng.uuid(),
+      accountId: request.accountId,
+      amount: net.toFixed(),
+      currency: 'USD',
+      businessType: 0,
+      fees: [{ feeType: 0, amount: '0', currency: 'USD' }],
+    },
+  };
+  const reply = ok(data);
+  const transfer: SimTransfer = {
+    id: data.id,
+    clientTransactionId: request.clientTransactionId,
+    accountId: request.accountId,
+    request: structuredClone(call.body),
+    rawBody: call.rawBody,
+    idempotencyKey: call.idempotencyKey,
+    response: structuredClone(reply.body) as Envelope<InternalTransfer>,
+    currency: request.from.currency,
+    amount: request.amount,
+    fee: fee.toFixed(),
+    net: net.toFixed(),
+    time: String(options.now()),
+    replays: 0,
+  };
+  state.recordTransfer(transfer);
+  return { reply, committed: transfer, replayed: null };
+}
+
+/** JSON with object keys sorted: two bodies are "the same" whatever order the client wrote the keys in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return inner;
+    return Object.fromEntries(
+      Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+  });
+}

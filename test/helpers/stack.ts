@@ -1,0 +1,136 @@
+import { Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { sweepTransactionId } from '../../src/sweep/transaction-id.js';
+import { startApi, type Api } from '../../src/server.js';
+import { startWorkers, type Workers } from '../../workers/main.js';
+import { createSimulator } from '../../src/simulator/simulator.js';
+import type { SimulatorOptions } from '../../src/simulator/types.js';
+import type { Config } from '../../src/config.js';
+import { createKeys, type Keys } from '../../src/keys.js';
+import { DEAD_LETTER_QUEUE, SWEEP_QUEUE, sweepJobId, type DeadLetterData } from '../../src/queues/names.js';
+import type { DepositRecord } from '../../src/deposits/deposit-state.js';
+import { deleteKeysWithPrefix, testRedisUrl, uniquePrefix } from './redis.js';
+import { capturingLogger, testEnv, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './config.js';
+import { loadConfig } from '../../src/config.js';
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/**
+ * The whole system on loopback: the simulator, a receiver and a worker pointed at it, a test Redis
+ * under a unique prefix, and one account with one CryptoConnect wallet.
+ */
+export async function startStack(
+  name: string,
+  options: {
+    env?: Record<string, string>;
+    simulator?: Partial<SimulatorOptions>;
+    workers?: boolean;
+    redisUrl?: string;
+  } = {},
+) {
+  const sim = createSimulator({
+    clientId: TEST_CLIENT_ID,
+    clientSecret: TEST_CLIENT_SECRET,
+    ...options.simulator,
+  });
+  const { url: simUrl } = await sim.listen(0);
+  const prefix = uniquePrefix(name);
+  const redisUrl = options.redisUrl ?? testRedisUrl();
+  const env = testEnv({
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    INTERLACE_BASE_URL: simUrl,
+    INTERLACE_TIMEOUT_MS: '1000',
+    SWEEP_MIN_AMOUNT: '1',
+    ...options.env,
+  });
+  const config: Config = loadConfig(env);
+  const log = capturingLogger();
+  const api: Api = await startApi(config, log.logger);
+  let workers: Workers | undefined =
+    options.workers === false ? undefined : await startWorkers(config, log.logger);
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const sweepQueue = new Queue(SWEEP_QUEUE, { connection: redis, prefix });
+  const deadQueue = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, { connection: redis, prefix });
+  const queueEvents = new QueueEvents(SWEEP_QUEUE, { connection: { url: redisUrl }, prefix });
+  await queueEvents.waitUntilReady();
+  const account = sim.createAccount();
+  const wallet = sim.createWallet(account.accountId);
+  const keys: Keys = createKeys(prefix);
+  const webhookUrl = `${api.url}/webhooks/interlace`;
+
+  return {
+    sim,
+    api,
+    get workers() {
+      return workers;
+    },
+    config,
+    env,
+    prefix,
+    keys,
+    redis,
+    sweepQueue,
+    deadQueue,
+    queueEvents,
+    account,
+    wallet,
+    webhookUrl,
+    logLines: log.lines,
+    logger: log.logger,
+
+    /** Credits a deposit in the simulator (CLOSED credits the wallet) and returns its id. */
+    deposit(amount: string, currency = 'USDC', status: 'CLOSED' | 'PENDING' | 'ON_HOLD' | 'FAIL' = 'CLOSED') {
+      return sim.creditDeposit({ walletId: wallet.id, currency, amount, status }).id;
+    },
+
+    /** Interlace delivers the deposit's notification (its current status unless given) to the receiver. */
+    notify(depositId: string, status?: 'CLOSED' | 'PENDING' | 'ON_HOLD' | 'FAIL', notificationId?: string) {
+      return sim.deliverNotification(webhookUrl, depositId, {
+        ...(status ? { status } : {}),
+        ...(notificationId ? { notificationId } : {}),
+      });
+    },
+
+    /** Waits (on BullMQ events) until the deposit's sweep job is completed or finally failed. */
+    async settled(depositId: string, timeoutMs = 20_000) {
+      const job = await Job.fromId(sweepQueue, sweepJobId(depositId));
+      if (!job) throw new Error(`no sweep job for deposit ${depositId}`);
+      try {
+        return {
+          status: 'completed' as const,
+          result: (await job.waitUntilFinished(queueEvents, timeoutMs)) as unknown,
+        };
+      } catch (error) {
+        return { status: 'failed' as const, reason: (error as Error).message };
+      }
+    },
+
+    async record(depositId: string): Promise<DepositRecord> {
+      return (await redis.hgetall(keys.deposit(depositId))) as unknown as DepositRecord;
+    },
+
+    /** The simulator's ledger entries for this deposit (by its deterministic clientTransactionId). */
+    transfersFor(depositId: string) {
+      const id = sweepTransactionId(depositId);
+      return sim.transfers().filter((transfer) => transfer.clientTransactionId === id);
+    },
+
+    async restartWorkers() {
+      await workers?.close();
+      workers = await startWorkers(config, log.logger);
+      return workers;
+    },
+
+    async close() {
+      await workers?.close();
+      await api.close();
+      await queueEvents.close();
+      await sweepQueue.close();
+      await deadQueue.close();
+      await sim.close();
+      await deleteKeysWithPrefix(redis, prefix);
+      await redis.quit();
+    },
+  };
+}
