@@ -76,7 +76,24 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
     WALLET_CACHE_TTL_S: int(3_600, 0, 604_800),
     EVENT_LOG_MAX_LEN: int(100_000, 100, 100_000_000),
+    LEDGER_RETENTION_DAYS: int(90, 1, 3_650),
     WEBHOOK_TIMEOUT_MS: int(3_000, 100, 4_500),
+    DASHBOARD_READ_ONLY: bool(false),
+    DASHBOARD_ENVIRONMENT: z.string().max(40).optional(),
+    ALERT_WEBHOOK_URL: z.url().optional(),
+    METRICS_PORT: int(0, 0, 65535),
+    BACKFILL_ENABLED: bool(true),
+    BACKFILL_INTERVAL_MS: int(15 * 60_000, 10_000, 7 * 86_400_000),
+    BACKFILL_MODE: z.enum(['sweep', 'report']).default('sweep'),
+    BACKFILL_ACCOUNT_IDS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      ),
     DASHBOARD_USER: optionalSecret,
     DASHBOARD_PASSWORD: optionalSecret,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -122,10 +139,26 @@ export type Config = Readonly<{
   }>;
   shutdownTimeoutMs: number;
   eventLogMaxLen: number;
+  ledgerRetentionMs: number;
   webhookTimeoutMs: number;
   dashboard: Readonly<{ user: string; password: string }> | undefined;
+  dashboardReadOnly: boolean;
+  /** Label of the environment badge on the dashboard (e.g. "production"); defaults to NODE_ENV. */
+  environmentLabel: string;
+  alertWebhookUrl: string | undefined;
+  /** Port of the worker process's own /metrics server; 0 = none (the receiver serves /metrics). */
+  metricsPort: number;
+  backfill: Readonly<{
+    enabled: boolean;
+    intervalMs: number;
+    mode: 'sweep' | 'report';
+    accountIds: readonly string[];
+  }>;
   logLevel: string;
 }>;
+
+/** Placeholder the `ops` role puts in place of missing Interlace credentials. */
+export const UNSET_CREDENTIAL = '(unset)';
 
 /** Raised at boot when the environment is not a valid configuration; names every bad variable. */
 export class ConfigError extends Error {
@@ -136,19 +169,34 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the configuration once; returns a frozen, typed object or throws ConfigError. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Reads and validates the configuration once; returns a frozen, typed object or throws ConfigError.
+ * The `ops` role (the operator CLI) works on Redis alone, so it does not require Interlace credentials;
+ * commands that call Interlace check for them themselves.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { role?: 'service' | 'ops' } = {},
+): Config {
   // Empty strings mean "unset" for every variable, as docker-compose writes `FOO=` for unset ones.
-  const input = Object.fromEntries(
+  const input: Record<string, string | undefined> = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );
+  if (options.role === 'ops') {
+    input.INTERLACE_CLIENT_ID ??= UNSET_CREDENTIAL;
+    input.INTERLACE_CLIENT_SECRET ??= UNSET_CREDENTIAL;
+  }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(environment)';
+        const missing =
+          issue.code === 'invalid_type' &&
+          issue.path.length === 1 &&
+          input[String(issue.path[0])] === undefined;
         // Never echo the value: it may be a secret.
-        return `${name}: ${issue.message}`;
+        return `${name}: ${missing ? 'is required but not set' : issue.message}`;
       }),
     );
   }
@@ -184,11 +232,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     eventLogMaxLen: e.EVENT_LOG_MAX_LEN,
+    ledgerRetentionMs: e.LEDGER_RETENTION_DAYS * 86_400_000,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     dashboard:
       e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined
         ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD }
         : undefined,
+    dashboardReadOnly: e.DASHBOARD_READ_ONLY,
+    environmentLabel: e.DASHBOARD_ENVIRONMENT ?? e.NODE_ENV,
+    alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    metricsPort: e.METRICS_PORT,
+    backfill: {
+      enabled: e.BACKFILL_ENABLED,
+      intervalMs: e.BACKFILL_INTERVAL_MS,
+      mode: e.BACKFILL_MODE,
+      accountIds: e.BACKFILL_ACCOUNT_IDS,
+    },
     logLevel: e.LOG_LEVEL,
   });
 }

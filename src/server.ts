@@ -25,7 +25,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   await waitForRedis(redis, 30_000);
   const keys = createKeys(config.queuePrefix);
-  const deposits = createDepositStore(redis, keys);
+  const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
   const queues = createQueues(redis, config);
   for (const queue of [queues.sweep, queues.dead])
     queue.on('error', (error) => log.warn({ err: error }, 'queue error'));

@@ -25,7 +25,7 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
   const redis = createRedis(config.redisUrl, 'worker', 'interlace-sweep:worker');
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   const keys = createKeys(config.queuePrefix);
-  const deposits = createDepositStore(redis, keys);
+  const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
   const queues = createQueues(redis, config);
   const client = createInterlaceClient({ config, redis, keys, logger: log });
   const infinityWallets = createInfinityWalletResolver({

@@ -45,4 +45,11 @@ export type DepositRecord = {
   feeCurrency?: string;
   netAmount?: string;
   netCurrency?: string;
+  /** Set by an operator replay. */
+  replayedBy?: string;
+  replayedAt?: string;
+  previousState?: string;
+  replays?: string;
+  /** Set when the funds were moved by a backfill sweep rather than this deposit's own. */
+  sweptBy?: string;
 };

@@ -2,10 +2,12 @@ import type { Redis, ChainableCommander } from 'ioredis';
 import type { Keys } from '../keys.js';
 import type { AttemptRecord } from '../queues/names.js';
 import type { ClosedDecision, DepositRecord, DepositState } from './deposit-state.js';
-import { ACCEPT_NOTIFICATION, BEGIN_SWEEP, MARK_DEAD, MARK_SWEPT } from './scripts.js';
+import { toMinorUnits } from '../sweep/amounts.js';
+import { ACCEPT_NOTIFICATION, BEGIN_SWEEP, MARK_DEAD, MARK_SWEPT, REQUEUE } from './scripts.js';
 
 const SCRIPTS = {
-  isweepAccept: { numberOfKeys: 2, lua: ACCEPT_NOTIFICATION },
+  isweepAccept: { numberOfKeys: 7, lua: ACCEPT_NOTIFICATION },
+  isweepRequeue: { numberOfKeys: 1, lua: REQUEUE },
   isweepBeginSweep: { numberOfKeys: 1, lua: BEGIN_SWEEP },
   isweepMarkSwept: { numberOfKeys: 1, lua: MARK_SWEPT },
   isweepMarkDead: { numberOfKeys: 1, lua: MARK_DEAD },
@@ -33,8 +35,19 @@ export type AcceptOutcome = {
 
 export type DepositStore = ReturnType<typeof createDepositStore>;
 
+export type DepositFilter = {
+  state?: string;
+  walletId?: string;
+  since?: number;
+  until?: number;
+  limit?: number;
+};
+
+const DEFAULT_RETENTION_MS = 90 * 86_400_000;
+
 /** The deposit ledger: one hash per deposit, moved only by the atomic scripts in scripts.ts. */
-export function createDepositStore(redis: Redis, keys: Keys) {
+export function createDepositStore(redis: Redis, keys: Keys, options: { retentionMs?: number } = {}) {
+  const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   for (const [name, definition] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) redis.defineCommand(name, definition);
   }
@@ -45,14 +58,25 @@ export function createDepositStore(redis: Redis, keys: Keys) {
     const pairs = Object.entries(input.fields).flat();
     const decision = input.decision.kind;
     const reason = input.decision.kind === 'sweep' ? '' : input.decision.reason;
+    const txHash = input.fields.txHash;
     return [
       keys.deposit(input.depositId),
       keys.depositNotifications(input.depositId),
+      keys.depositAttempts(input.depositId),
+      keys.depositsByTime,
+      keys.depositsByWallet(input.fields.walletId ?? ''),
+      keys.depositsByTx(txHash ?? ''),
+      keys.backfillCredit(input.fields.walletId ?? '', input.fields.currency ?? ''),
       String(input.now),
       input.notificationId,
       input.status,
       decision,
       reason,
+      retentionMs,
+      txHash ? '1' : '0',
+      input.decision.kind === 'sweep' && input.fields.amount && input.fields.currency
+        ? toMinorUnits(input.fields.amount, input.fields.currency)
+        : '0',
       pairs.length / 2,
       ...pairs,
     ];
@@ -103,7 +127,12 @@ export function createDepositStore(redis: Redis, keys: Keys) {
 
     async recordAttempt(depositId: string, attempt: AttemptRecord): Promise<void> {
       const key = keys.depositAttempts(depositId);
-      await redis.multi().rpush(key, JSON.stringify(attempt)).ltrim(key, -MAX_ATTEMPT_HISTORY, -1).exec();
+      await redis
+        .multi()
+        .rpush(key, JSON.stringify(attempt))
+        .ltrim(key, -MAX_ATTEMPT_HISTORY, -1)
+        .pexpire(key, retentionMs)
+        .exec();
     },
 
     async attempts(depositId: string): Promise<AttemptRecord[]> {
@@ -113,6 +142,53 @@ export function createDepositStore(redis: Redis, keys: Keys) {
 
     async notificationIds(depositId: string): Promise<string[]> {
       return redis.smembers(keys.depositNotifications(depositId));
+    },
+
+    /**
+     * An operator's replay: `allowed` states go back to queued. Answers the previous state, 'missing',
+     * or 'refused:<state>'; a swept deposit is always refused.
+     */
+    async requeue(depositId: string, operator: string, allowed: readonly DepositState[], now = Date.now()) {
+      const permitted = allowed.filter(
+        (state) => state !== 'swept' && state !== 'sweeping' && state !== 'queued',
+      );
+      return (await call(redis, 'isweepRequeue')(
+        keys.deposit(depositId),
+        String(now),
+        operator,
+        permitted.join(','),
+      )) as string;
+    },
+
+    async findByTx(txHash: string): Promise<string[]> {
+      return redis.smembers(keys.depositsByTx(txHash));
+    },
+
+    /** Deposits newest first, filtered; reads at most `limit` matching records. */
+    async list(filter: DepositFilter = {}): Promise<DepositRecord[]> {
+      const limit = filter.limit ?? 50;
+      const index = filter.walletId ? keys.depositsByWallet(filter.walletId) : keys.depositsByTime;
+      const max = filter.until ?? '+inf';
+      const min = filter.since ?? '-inf';
+      const found: DepositRecord[] = [];
+      let offset = 0;
+      const page = 200;
+      while (found.length < limit) {
+        const ids = await redis.zrevrangebyscore(index, max, min, 'LIMIT', offset, page);
+        if (ids.length === 0) break;
+        offset += ids.length;
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hgetall(keys.deposit(id));
+        const replies = (await pipeline.exec()) ?? [];
+        for (const [error, record] of replies) {
+          const deposit = record as DepositRecord;
+          if (error || deposit?.state === undefined) continue;
+          if (filter.state && deposit.state !== filter.state) continue;
+          found.push(deposit);
+          if (found.length >= limit) break;
+        }
+      }
+      return found;
     },
   };
 }

@@ -1,11 +1,23 @@
 // Lua scripts that make every deposit transition atomic, so concurrent notifications, workers and
 // operators can never interleave into a double sweep or a backwards move (a swept deposit stays swept).
 
-/** KEYS: deposit hash, notification-id set. ARGV: now, notificationId, status, decision, reason, nfields, field/value pairs… */
+/**
+ * KEYS: deposit hash, notification-id set, attempts list, by-time index, by-wallet index, by-tx index,
+ * backfill credit of the deposit's wallet and currency.
+ * ARGV: now, notificationId, status, decision, reason, retentionMs, hasTx, amountUnits, nfields, pairs…
+ *
+ * Backfill rule: a backfill sweep adds what it moved (in minor units) to the wallet+currency credit. A
+ * deposit that would be queued while the credit covers its amount was already moved by that backfill:
+ * it is recorded as swept (sweptBy=backfill) and the credit shrinks by its amount. Never a second
+ * transfer, never a dead letter for want of funds.
+ */
 export const ACCEPT_NOTIFICATION = `
 local key, notes = KEYS[1], KEYS[2]
 local now, noteId, status, decision, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local nfields = tonumber(ARGV[6])
+local retention, hasTx = tonumber(ARGV[6]), ARGV[7] == '1'
+local units = tonumber(ARGV[8])
+local nfields = tonumber(ARGV[9])
+local first = 10
 local function target()
   if status == 'PENDING' then return 'pending' end
   if status == 'ON_HOLD' then return 'held' end
@@ -14,33 +26,57 @@ local function target()
   return decision
 end
 local function write_fields()
-  for i = 7, 6 + nfields * 2, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+  for i = first, first - 1 + nfields * 2, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+end
+-- Every write renews the retention of the deposit's keys; indexes drop what has expired.
+local function retain()
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], retention) end
 end
 local function enter(state)
+  if state == 'queued' and units > 0 then
+    local credit = tonumber(redis.call('GET', KEYS[7]) or '0')
+    if credit >= units then
+      redis.call('DECRBY', KEYS[7], units)
+      state = 'swept'
+      redis.call('HSET', key, 'sweptBy', 'backfill', 'sweptAt', now)
+    end
+  end
   redis.call('HSET', key, 'state', state, 'upstreamStatus', status, 'updatedAt', now)
   if state == 'queued' then redis.call('HSET', key, 'queuedAt', now) end
   if state == 'dust' or state == 'unsupported' then redis.call('HSET', key, 'reason', reason) end
+  return state
 end
 local fresh = redis.call('SADD', notes, noteId)
 local state = redis.call('HGET', key, 'state')
 if not state then
   write_fields()
   redis.call('HSET', key, 'firstSeenAt', now, 'notifications', 1, 'lastNotificationId', noteId)
-  local new = target()
-  enter(new)
+  local new = enter(target())
+  local depositId = redis.call('HGET', key, 'depositId')
+  local horizon = tonumber(now) - retention
+  for i = 4, 5 do
+    redis.call('ZADD', KEYS[i], now, depositId)
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', horizon)
+    redis.call('PEXPIRE', KEYS[i], retention)
+  end
+  if hasTx then
+    redis.call('SADD', KEYS[6], depositId)
+    redis.call('PEXPIRE', KEYS[6], retention)
+  end
+  retain()
   return {new, 'created', fresh}
 end
+retain()
 redis.call('HINCRBY', key, 'notifications', 1)
 redis.call('HSET', key, 'lastNotificationId', noteId, 'updatedAt', now)
 if state == 'pending' and status ~= 'PENDING' then
   -- The credited notification carries the final amount: it replaces what PENDING said.
   write_fields()
-  local new = target()
-  enter(new)
+  local new = enter(target())
   return {new, 'transitioned', fresh}
 end
 if status == 'CLOSED' and state ~= 'pending' then
-  for i = 7, 6 + nfields * 2, 2 do
+  for i = first, first - 1 + nfields * 2, 2 do
     local f = ARGV[i]
     if f == 'amount' or f == 'walletId' or f == 'currency' or f == 'accountId' then
       local have = redis.call('HGET', key, f)
@@ -87,4 +123,22 @@ if not state then return 'missing' end
 if state == 'swept' or state == 'dead' then return state end
 redis.call('HSET', KEYS[1], 'state', 'dead', 'deadAt', ARGV[1], 'updatedAt', ARGV[1], 'reason', ARGV[2])
 return state
+`;
+
+/**
+ * KEYS: deposit hash. ARGV: now, operator, allowed states (comma list). An operator's replay: moves a
+ * deposit in one of the allowed states back to queued. Answers the previous state, 'missing', or
+ * 'refused:<state>' when the state does not allow it (a swept deposit never moves again).
+ */
+export const REQUEUE = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 'missing' end
+for allowed in string.gmatch(ARGV[3], '[^,]+') do
+  if state == allowed then
+    redis.call('HSET', KEYS[1], 'state', 'queued', 'queuedAt', ARGV[1], 'updatedAt', ARGV[1], 'replayedBy', ARGV[2], 'replayedAt', ARGV[1], 'previousState', state)
+    redis.call('HINCRBY', KEYS[1], 'replays', 1)
+    return state
+  end
+end
+return 'refused:' .. state
 `;

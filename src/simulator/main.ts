@@ -26,8 +26,6 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     process.exitCode = 1;
     return;
   }
-  console.log(`interlace simulator listening on ${url} (open api ${url}/open-api/v3, control ${url}/_sim)`);
-
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
@@ -46,6 +44,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Printed last: whoever waits for this line may signal the process at once.
+  console.log(`interlace simulator listening on ${url} (open api ${url}/open-api/v3, control ${url}/_sim)`);
 }
 
 function isEntryPoint(): boolean {

@@ -53,3 +53,8 @@ export function sumAmounts(amounts: readonly string[]): string {
 function truncate(value: string): string {
   return value.length > 40 ? `${value.slice(0, 40)}…` : value;
 }
+
+/** An amount in integer minor units of its currency (e.g. "1.5" USDC → "1500000"), for Redis counters. */
+export function toMinorUnits(amount: string, currency: string): string {
+  return new Decimal(amount).times(new Decimal(10).pow(currencyPrecision(currency))).toFixed(0);
+}

@@ -33,26 +33,34 @@ export async function acceptNotification(
   deps: ReceiverDeps,
   envelope: WebhookEnvelope,
   rawBody: string,
+  options: { source?: 'webhook' | 'replay' } = {},
 ): Promise<AcceptResult> {
   const parsed = parseDepositNotification(envelope, deps.config.interlace.depositEventTypes);
   const now = Date.now();
+  const replay = options.source === 'replay';
   const pipeline = deps.redis.multi();
-  pipeline.xadd(
-    deps.keys.events,
-    'MAXLEN',
-    '~',
-    deps.config.eventLogMaxLen,
-    '*',
-    'id',
-    envelope.id,
-    'eventType',
-    envelope.eventType,
-    'receivedAt',
-    String(now),
-    'body',
-    rawBody,
+  // A replay feeds a notification that is already in the event log: logging it again would duplicate it.
+  if (!replay)
+    pipeline.xadd(
+      deps.keys.events,
+      'MAXLEN',
+      '~',
+      deps.config.eventLogMaxLen,
+      '*',
+      'id',
+      envelope.id,
+      'eventType',
+      envelope.eventType,
+      'receivedAt',
+      String(now),
+      'body',
+      rawBody,
+    );
+  pipeline.hincrby(
+    deps.keys.eventCounts,
+    `${envelope.eventType}|${parsed.kind}${replay ? '|replay' : ''}`,
+    1,
   );
-  pipeline.hincrby(deps.keys.eventCounts, `${envelope.eventType}|${parsed.kind}`, 1);
   if (parsed.kind === 'deposit')
     deps.deposits.acceptOn(pipeline, acceptInput(deps.config, parsed.deposit, now));
   const replies = await pipeline.exec();
@@ -73,7 +81,7 @@ export async function acceptNotification(
       });
       return { outcome: 'dead-lettered', reason: parsed.reason };
     case 'deposit': {
-      const accepted = deps.deposits.parseAccept(replies[2]?.[1]);
+      const accepted = deps.deposits.parseAccept(replies[replies.length - 1]?.[1]);
       // Also when the record already said queued: the first enqueue may have failed after the record was
       // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
       if (accepted.state === 'queued') await enqueueSweep(deps.queues.sweep, parsed.deposit.depositId);

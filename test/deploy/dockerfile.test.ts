@@ -113,7 +113,7 @@ describe('Dockerfile', () => {
     const simulator = stage('simulator');
     expect(simulator.from).toBe('deps');
     expect(cmd(simulator)).toEqual(['npm', 'run', 'simulator']);
-    expect(packageJson.scripts.simulator).toMatch(/^tsx /);
+    expect(packageJson.scripts.simulator).toMatch(/^(tsx |node --import tsx )/);
     expect(args(simulator, 'EXPOSE')).toContain('4010');
     expect(env(simulator).SIMULATOR_HOST).toBe('0.0.0.0');
   });

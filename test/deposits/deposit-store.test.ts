@@ -120,3 +120,123 @@ describe('deposit ledger transitions', () => {
     expect(attempts.at(-1)?.attempt).toBe(30);
   });
 });
+
+describe('deposit ledger look-ups, retention and operator replays', () => {
+  it('finds deposits by tx hash and by wallet, newest first, filtered by state', async () => {
+    const base = Date.now();
+    await store.accept(
+      notification('l-1', 'CLOSED', {
+        now: base,
+        fields: {
+          depositId: 'l-1',
+          walletId: 'w-look',
+          txHash: '0xaaa',
+          accountId: 'a',
+          currency: 'USDC',
+          amount: '1',
+        },
+      }),
+    );
+    await store.accept(
+      notification('l-2', 'PENDING', {
+        now: base + 1,
+        fields: {
+          depositId: 'l-2',
+          walletId: 'w-look',
+          txHash: '0xbbb',
+          accountId: 'a',
+          currency: 'USDC',
+          amount: '2',
+        },
+      }),
+    );
+    await store.accept(
+      notification('l-3', 'CLOSED', {
+        now: base + 2,
+        fields: { depositId: 'l-3', walletId: 'w-other', accountId: 'a', currency: 'USDC', amount: '3' },
+      }),
+    );
+
+    expect(await store.findByTx('0xaaa')).toEqual(['l-1']);
+    expect((await store.list({ walletId: 'w-look' })).map((d) => d.depositId)).toEqual(['l-2', 'l-1']);
+    expect((await store.list({ walletId: 'w-look', state: 'pending' })).map((d) => d.depositId)).toEqual([
+      'l-2',
+    ]);
+    expect((await store.list({ since: base + 2 })).map((d) => d.depositId)).toEqual(['l-3']);
+    expect(await store.list({ limit: 2 })).toHaveLength(2);
+  });
+
+  it('gives every key of a deposit the retention period', async () => {
+    await store.accept(notification('r-1', 'CLOSED'));
+    await store.recordAttempt('r-1', {
+      at: 'now',
+      attempt: 1,
+      category: 'transient',
+      reason: 'http-5xx',
+      message: 'x',
+    });
+    const keys = createKeys(prefix);
+    for (const key of [
+      keys.deposit('r-1'),
+      keys.depositNotifications('r-1'),
+      keys.depositAttempts('r-1'),
+      keys.depositsByTime,
+    ]) {
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(89 * 86_400_000);
+      expect(ttl).toBeLessThanOrEqual(90 * 86_400_000);
+    }
+  });
+
+  it('lets an operator requeue a dead deposit, never a swept or in-flight one', async () => {
+    await store.accept(notification('q-1', 'CLOSED'));
+    await store.beginSweep('q-1');
+    expect(await store.requeue('q-1', 'alice', ['dead'])).toBe('refused:sweeping');
+    await store.markDead('q-1', 'boom');
+    expect(await store.requeue('q-1', 'alice', ['dead'])).toBe('dead');
+    expect(await store.get('q-1')).toMatchObject({
+      state: 'queued',
+      replayedBy: 'alice',
+      previousState: 'dead',
+      replays: '1',
+    });
+    await store.beginSweep('q-1');
+    await store.markSwept('q-1', { transferId: 't' });
+    expect(await store.requeue('q-1', 'alice', ['dead', 'swept'])).toBe('refused:swept');
+    expect(await store.requeue('nope', 'alice', ['dead'])).toBe('missing');
+  });
+});
+
+describe('backfill rule', () => {
+  it('records a late deposit as swept by backfill when the backfill credit covers it, and spends the credit', async () => {
+    const keys = createKeys(prefix);
+    const credit = keys.backfillCredit('w-bf', 'USDC');
+    await redis.set(credit, '15000000'); // backfill moved 15 USDC nobody had claimed
+    const fields = (id: string, amount: string) => ({
+      depositId: id,
+      accountId: 'a',
+      walletId: 'w-bf',
+      currency: 'USDC',
+      amount,
+    });
+
+    expect((await store.accept(notification('bf-1', 'CLOSED', { fields: fields('bf-1', '10') }))).state).toBe(
+      'swept',
+    );
+    expect(await store.get('bf-1')).toMatchObject({ state: 'swept', sweptBy: 'backfill' });
+    expect(await redis.get(credit)).toBe('5000000');
+    // Only 5 left: a 10 USDC deposit is not covered and is swept normally.
+    expect((await store.accept(notification('bf-2', 'CLOSED', { fields: fields('bf-2', '10') }))).state).toBe(
+      'queued',
+    );
+    expect(await redis.get(credit)).toBe('5000000');
+    // A PENDING deposit is not credited yet: it only uses the credit when it becomes CLOSED.
+    expect((await store.accept(notification('bf-3', 'PENDING', { fields: fields('bf-3', '5') }))).state).toBe(
+      'pending',
+    );
+    expect((await store.accept(notification('bf-3', 'CLOSED', { fields: fields('bf-3', '5') }))).state).toBe(
+      'swept',
+    );
+    expect(await redis.get(credit)).toBe('0');
+  });
+});

@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { loadSimulatorEnv, SimulatorEnvError } from '../../src/simulator/env.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
 const MAIN = resolve(ROOT, 'src/simulator/main.ts');
+// `node --import tsx` rather than the tsx CLI: the CLI relays signals to a child process and
+// SIGKILLs it when it does not acknowledge within 30 ms, which a loaded test machine can miss.
+const NODE_ARGS = ['--import', 'tsx', MAIN];
 
 describe('loadSimulatorEnv', () => {
   it('applies the defaults of npm run simulator', () => {
@@ -83,7 +85,7 @@ describe('loadSimulatorEnv', () => {
 
 describe('npm run simulator (src/simulator/main.ts)', () => {
   it('prints its base URL, serves, and exits 0 on SIGTERM', { timeout: 30_000 }, async () => {
-    const child = spawn(TSX, [MAIN], {
+    const child = spawn(process.execPath, NODE_ARGS, {
       cwd: ROOT,
       env: { ...process.env, SIMULATOR_PORT: '0', SIMULATOR_SEED: '5' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,7 +105,7 @@ describe('npm run simulator (src/simulator/main.ts)', () => {
   });
 
   it('exits 1 naming the variable when a value is bad', { timeout: 30_000 }, async () => {
-    const child = spawn(TSX, [MAIN], {
+    const child = spawn(process.execPath, NODE_ARGS, {
       cwd: ROOT,
       env: { ...process.env, SIMULATOR_PORT: 'eighty' },
       stdio: ['ignore', 'pipe', 'pipe'],
