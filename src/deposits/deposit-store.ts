@@ -6,7 +6,7 @@ import { toMinorUnits } from '../sweep/amounts.js';
 import { ACCEPT_NOTIFICATION, BEGIN_SWEEP, MARK_DEAD, MARK_SWEPT, REQUEUE } from './scripts.js';
 
 const SCRIPTS = {
-  isweepAccept: { numberOfKeys: 7, lua: ACCEPT_NOTIFICATION },
+  isweepAccept: { numberOfKeys: 8, lua: ACCEPT_NOTIFICATION },
   isweepRequeue: { numberOfKeys: 1, lua: REQUEUE },
   isweepBeginSweep: { numberOfKeys: 1, lua: BEGIN_SWEEP },
   isweepMarkSwept: { numberOfKeys: 1, lua: MARK_SWEPT },
@@ -67,6 +67,7 @@ export function createDepositStore(redis: Redis, keys: Keys, options: { retentio
       keys.depositsByWallet(input.fields.walletId ?? ''),
       keys.depositsByTx(txHash ?? ''),
       keys.backfillCredit(input.fields.walletId ?? '', input.fields.currency ?? ''),
+      keys.accounts,
       String(input.now),
       input.notificationId,
       input.status,

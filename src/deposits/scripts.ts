@@ -3,7 +3,7 @@
 
 /**
  * KEYS: deposit hash, notification-id set, attempts list, by-time index, by-wallet index, by-tx index,
- * backfill credit of the deposit's wallet and currency.
+ * backfill credit of the deposit's wallet and currency, set of known accounts.
  * ARGV: now, notificationId, status, decision, reason, retentionMs, hasTx, amountUnits, nfields, pairs…
  *
  * Backfill rule: a backfill sweep adds what it moved (in minor units) to the wallet+currency credit. A
@@ -59,6 +59,7 @@ if not state then
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', horizon)
     redis.call('PEXPIRE', KEYS[i], retention)
   end
+  redis.call('SADD', KEYS[8], redis.call('HGET', key, 'accountId'))
   if hasTx then
     redis.call('SADD', KEYS[6], depositId)
     redis.call('PEXPIRE', KEYS[6], retention)

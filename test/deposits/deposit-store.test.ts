@@ -158,6 +158,7 @@ describe('deposit ledger look-ups, retention and operator replays', () => {
     );
 
     expect(await store.findByTx('0xaaa')).toEqual(['l-1']);
+    expect(await redis.sismember(createKeys(prefix).accounts, 'a')).toBe(1);
     expect((await store.list({ walletId: 'w-look' })).map((d) => d.depositId)).toEqual(['l-2', 'l-1']);
     expect((await store.list({ walletId: 'w-look', state: 'pending' })).map((d) => d.depositId)).toEqual([
       'l-2',
