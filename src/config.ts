@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Decimal } from './sweep/decimal.js';
+import { parseRedisUrl } from './redis-url.js';
 
 /** Event types that default to "crypto deposit" (API-NOTES §6, ASSUMED: confirm in the sandbox). */
 export const DEFAULT_DEPOSIT_EVENT_TYPES = [
@@ -36,7 +37,13 @@ const decimalString = z
 const redisUrl = z
   .string()
   .default('redis://127.0.0.1:6379')
-  .refine((value) => /^rediss?:\/\//.test(value), 'must start with redis:// or rediss://');
+  .superRefine((value, ctx) => {
+    try {
+      parseRedisUrl(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
 
 const optionalSecret = z
   .string()
@@ -99,6 +106,14 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
+    // On a Cluster every key of the service must live in one hash slot, or its scripts and BullMQ's fail.
+    if (env.REDIS_URL.includes('+cluster://') && !/\{[^{}]+\}/.test(env.QUEUE_PREFIX)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUEUE_PREFIX'],
+        message: 'must contain a hash tag such as {isweep} when REDIS_URL is a redis+cluster:// URL',
+      });
+    }
     if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { parseRedisUrl } from './redis-url.js';
 
 export type RedisRole = 'producer' | 'worker';
 
@@ -25,7 +26,37 @@ export function createRedis(url: string, role: RedisRole, name = `interlace-swee
           commandTimeout: 2_000,
         }
       : { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true, connectTimeout: 10_000 };
-  return new Redis(url, options);
+  const target = parseRedisUrl(url);
+  switch (target.kind) {
+    case 'standalone':
+      return new Redis(url, options);
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: target.sentinels,
+        name: target.name,
+        db: target.db,
+        ...(target.username ? { username: target.username } : {}),
+        ...(target.password ? { password: target.password, sentinelPassword: target.password } : {}),
+        ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      });
+    case 'cluster': {
+      const cluster = new Cluster(target.nodes, {
+        // The cluster client has its own offline queue; the per-node options carry the role's limits.
+        enableOfflineQueue: options.enableOfflineQueue ?? true,
+        clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
+        redisOptions: {
+          ...options,
+          ...(target.username ? { username: target.username } : {}),
+          ...(target.password ? { password: target.password } : {}),
+          ...(target.tls ? { tls: {} } : {}),
+        },
+      });
+      // ioredis's Cluster speaks the same command API as Redis (the subset this service uses, with keys
+      // that share one hash slot thanks to the `{…}` QUEUE_PREFIX); BullMQ recognises it as a cluster.
+      return cluster as unknown as Redis;
+    }
+  }
 }
 
 /** Resolves once the connection is ready (or rejects after `timeoutMs`), so boot fails clearly. */

@@ -1,5 +1,5 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedis } from '../../src/redis.js';
 import { sweepTransactionId } from '../../src/sweep/transaction-id.js';
 import { startApi, type Api } from '../../src/server.js';
 import { startWorkers, type Workers } from '../../workers/main.js';
@@ -26,6 +26,8 @@ export async function startStack(
     simulator?: Partial<SimulatorOptions>;
     workers?: boolean;
     redisUrl?: string;
+    /** Wrap the prefix in a hash tag, as a Redis Cluster requires. */
+    hashTag?: boolean;
   } = {},
 ) {
   const sim = createSimulator({
@@ -34,7 +36,7 @@ export async function startStack(
     ...options.simulator,
   });
   const { url: simUrl } = await sim.listen(0);
-  const prefix = uniquePrefix(name);
+  const prefix = options.hashTag ? `{${uniquePrefix(name)}}` : uniquePrefix(name);
   const redisUrl = options.redisUrl ?? testRedisUrl();
   const env = testEnv({
     REDIS_URL: redisUrl,
@@ -49,10 +51,13 @@ export async function startStack(
   const api: Api = await startApi(config, log.logger);
   let workers: Workers | undefined =
     options.workers === false ? undefined : await startWorkers(config, log.logger);
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedis(redisUrl, 'worker', 'test-stack');
   const sweepQueue = new Queue(SWEEP_QUEUE, { connection: redis, prefix });
   const deadQueue = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, { connection: redis, prefix });
-  const queueEvents = new QueueEvents(SWEEP_QUEUE, { connection: { url: redisUrl }, prefix });
+  const queueEvents = new QueueEvents(SWEEP_QUEUE, {
+    connection: createRedis(redisUrl, 'worker', 'test-events'),
+    prefix,
+  });
   await queueEvents.waitUntilReady();
   const account = sim.createAccount();
   const wallet = sim.createWallet(account.accountId);
@@ -129,7 +134,8 @@ export async function startStack(
       await sweepQueue.close();
       await deadQueue.close();
       await sim.close();
-      await deleteKeysWithPrefix(redis, prefix);
+      // A cluster is thrown away whole by its test; SCAN on one node would not see every key anyway.
+      if (!options.hashTag) await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
     },
   };
