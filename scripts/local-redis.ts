@@ -13,9 +13,16 @@ export type LocalRedis = { url: string; started: boolean; stop(): Promise<void> 
  */
 export async function findOrStartRedis(url: string): Promise<LocalRedis> {
   if (await answers(url)) return { url, started: false, stop: async () => {} };
+  return startOwnRedis().catch((error: Error) => {
+    throw new Error(error.message.replace('No Redis answers', `No Redis answers at ${url}`));
+  });
+}
+
+/** A fresh redis-server from PATH on a free port (benchmarks want one nobody else is using). */
+export async function startOwnRedis(): Promise<LocalRedis> {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     throw new Error(
-      `No Redis answers at ${url} and redis-server is not on PATH.\n` +
+      'No Redis answers and redis-server is not on PATH.\n' +
         '  Get one with: apt-get install redis-server | brew install redis | docker run -p 6379:6379 redis:7\n' +
         '  or point REDIS_URL at a running Redis.',
     );

@@ -20,18 +20,28 @@ export function createInfinityWalletResolver(deps: {
   ttlMs: number;
 }): InfinityWalletResolver {
   const memory = new Map<string, { id: string; until: number }>();
+  // One look-up per account at a time: a burst of sweeps for a new account must not all call Interlace.
+  const inflight = new Map<string, Promise<string>>();
+  const lookUp = async (accountId: string): Promise<string> => {
+    const key = deps.keys.infinityWallet(accountId);
+    let id = deps.ttlMs > 0 ? await deps.redis.get(key) : null;
+    if (!id) {
+      id = pickUsdWallet(await deps.client.listInfinityWallets(accountId), accountId);
+      if (deps.ttlMs > 0) await deps.redis.set(key, id, 'PX', deps.ttlMs);
+    }
+    if (deps.ttlMs > 0) memory.set(accountId, { id, until: Date.now() + deps.ttlMs });
+    return id;
+  };
   return {
     async resolve(accountId) {
       const hit = memory.get(accountId);
       if (hit && hit.until > Date.now()) return hit.id;
-      const key = deps.keys.infinityWallet(accountId);
-      let id = deps.ttlMs > 0 ? await deps.redis.get(key) : null;
-      if (!id) {
-        id = pickUsdWallet(await deps.client.listInfinityWallets(accountId), accountId);
-        if (deps.ttlMs > 0) await deps.redis.set(key, id, 'PX', deps.ttlMs);
+      let pending = inflight.get(accountId);
+      if (!pending) {
+        pending = lookUp(accountId).finally(() => inflight.delete(accountId));
+        inflight.set(accountId, pending);
       }
-      if (deps.ttlMs > 0) memory.set(accountId, { id, until: Date.now() + deps.ttlMs });
-      return id;
+      return pending;
     },
     async forget(accountId) {
       memory.delete(accountId);

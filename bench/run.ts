@@ -1,0 +1,421 @@
+// `npm run bench`: ingest and end-to-end throughput of the service against baselines measured in the
+// same run, plus the cost of one sweep. Writes bench-results.json and prints a table with targets.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createSimulator } from '../src/simulator/simulator.js';
+import { signResource } from '../src/interlace/webhook-signature.js';
+import { sweepTransactionId } from '../src/sweep/transaction-id.js';
+import { startOwnRedis } from '../scripts/local-redis.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    deposits: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '50' },
+    out: { type: 'string', default: 'bench-results.json' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const SECONDS = Number(args.seconds);
+const DEPOSITS = Number(args.deposits);
+const CONCURRENCY = Number(args.concurrency);
+const LATENCY_MS = 20;
+const SECRET = `bench-secret-${randomUUID()}`;
+const CLIENT_ID = 'bench-client';
+
+type Child = { child: ChildProcess; port: number; pid: number; stop(): Promise<void> };
+
+function startChild(script: string, env: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /READY (\d+)/.exec(seen);
+      if (match) {
+        resolve({
+          child,
+          port: Number(match[1]),
+          pid: child.pid!,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+}
+
+/** CPU seconds (user + system) and peak RSS of a process, from /proc. */
+function processStats(pid: number): { cpuMs: number; peakRssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuMs: (ticks * 1000) / 100, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
+}
+
+async function redisCommands(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+/** Signed, unique deposit notifications, prepared before the clock starts. */
+function notificationPool(count: number): { body: string; signature: string }[] {
+  return Array.from({ length: count }, () => {
+    const id = randomUUID();
+    const resource = JSON.stringify({
+      id,
+      accountId: 'acc-bench',
+      walletId: 'wallet-bench',
+      direction: 'IN',
+      chain: 'ETH',
+      currency: 'USDC',
+      amount: '10.5',
+      txHash: `0x${id.replaceAll('-', '')}`,
+      status: 'CLOSED',
+    });
+    const body = JSON.stringify({
+      eventType: 'CRYPTO_CONNECT_TRANSFER.UPDATED',
+      apiVersion: 'v3',
+      code: '000000',
+      message: '',
+      resource,
+      createTime: String(Date.now()),
+      id: randomUUID(),
+    });
+    return { body, signature: signResource(resource, SECRET) };
+  });
+}
+
+type IngestFigures = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+
+async function ingestRound(redisUrl: string, redis: Redis, script: string): Promise<IngestFigures> {
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const server = await startChild(script, {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    BENCH_SECRET: SECRET,
+    INTERLACE_CLIENT_ID: CLIENT_ID,
+    INTERLACE_CLIENT_SECRET: SECRET,
+  });
+  const pool = notificationPool(Math.max(20_000, (SECONDS + 1) * 15_000));
+  let next = 0;
+  const fire = (duration: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${server.port}/webhooks/interlace`,
+      connections: CONCURRENCY,
+      duration,
+      method: 'POST',
+      requests: [
+        {
+          setupRequest: (request) => {
+            const notification = pool[next++ % pool.length]!;
+            return {
+              ...request,
+              body: notification.body,
+              headers: {
+                'content-type': 'application/json',
+                'signature-method': 'HMAC-SHA256',
+                signature: notification.signature,
+              },
+            };
+          },
+        },
+      ],
+    });
+  await fire(1); // warm-up: JIT, connection pools
+  const result = await fire(SECONDS);
+  await server.stop();
+  await dropPrefix(redis, prefix);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+type EndToEnd = {
+  sweepsPerSecond: number;
+  seconds: number;
+  cpuMsPerSweep: number;
+  redisCommandsPerSweep: number;
+  interlaceCallsPerSweep: number;
+  peakRssMb: Record<string, number>;
+};
+
+async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'): Promise<EndToEnd> {
+  const sim = createSimulator({ clientId: CLIENT_ID, clientSecret: SECRET, latencyMs: LATENCY_MS, seed: 5 });
+  const { url: simUrl } = await sim.listen(0);
+  const account = sim.createAccount();
+  const wallet = sim.createWallet(account.accountId);
+  const deposits = Array.from(
+    { length: DEPOSITS },
+    () => sim.creditDeposit({ walletId: wallet.id, currency: 'USDC', amount: '10.5' }).id,
+  );
+  const prefix = `bench-e2e-${randomUUID().slice(0, 8)}`;
+  const env = {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    INTERLACE_BASE_URL: simUrl,
+    INTERLACE_CLIENT_ID: CLIENT_ID,
+    INTERLACE_CLIENT_SECRET: SECRET,
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    SWEEP_MIN_AMOUNT: '1',
+  };
+  const children: Record<string, Child> = {};
+  if (kind === 'service') {
+    children.receiver = await startChild('bench/servers/receiver.ts', env);
+    children.worker = await startChild('bench/servers/service-worker.ts', env);
+  } else {
+    children.worker = await startChild('bench/servers/bare-worker.ts', env);
+  }
+  const requestsBefore = sim.requestCount();
+  const commandsBefore = await redisCommands(redis);
+  const cpuBefore = Object.values(children).reduce((sum, c) => sum + processStats(c.pid).cpuMs, 0);
+  const started = performance.now();
+
+  if (kind === 'service') {
+    const webhookUrl = `http://127.0.0.1:${children.receiver!.port}/webhooks/interlace`;
+    let index = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (index < deposits.length) {
+          const depositId = deposits[index++]!;
+          const reply = await sim.postNotification(webhookUrl, sim.buildNotification(depositId));
+          if (reply.status !== 200) throw new Error(`receiver answered ${reply.status}`);
+        }
+      }),
+    );
+  } else {
+    const queue = new Queue('bare', { connection: redis, prefix });
+    for (let i = 0; i < deposits.length; i += 1000) {
+      await queue.addBulk(
+        deposits.slice(i, i + 1000).map((depositId) => ({
+          name: 'sweep',
+          data: {
+            clientTransactionId: sweepTransactionId(depositId),
+            accountId: account.accountId,
+            from: { businessType: 2, id: wallet.id, currency: 'USDC' },
+            to: { businessType: 0, id: account.infinityWalletId, currency: 'USD' },
+            amount: '10.5',
+          },
+          opts: { jobId: `deposit-${depositId}`, removeOnComplete: true },
+        })),
+      );
+    }
+    await queue.close();
+  }
+  const reached = await sim.waitUntil(() => sim.transferCount() >= DEPOSITS, 300_000);
+  if (args.verbose) {
+    const failures = sim.requests(requestsBefore).filter((r) => r.status !== 200);
+    process.stdout.write(`${kind}: ${failures.length} non-200 Interlace answers ${JSON.stringify(failures.slice(0, 3).map((f) => [f.endpoint, f.status, f.code, f.outcome]))}\n`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (!reached) throw new Error(`${kind}: only ${sim.transferCount()} of ${DEPOSITS} transfers`);
+  const cpuAfter = Object.values(children).reduce((sum, c) => sum + processStats(c.pid).cpuMs, 0);
+  const commands = (await redisCommands(redis)) - commandsBefore;
+  const transferCalls = sim
+    .requests(requestsBefore)
+    .filter((r) => r.endpoint === 'transfer' || r.endpoint === 'wallets').length;
+  const peakRssMb = Object.fromEntries(
+    Object.entries(children).map(([name, c]) => [name, processStats(c.pid).peakRssMb]),
+  );
+  for (const c of Object.values(children)) await c.stop();
+  await sim.close();
+  await dropPrefix(redis, prefix);
+  return {
+    sweepsPerSecond: DEPOSITS / seconds,
+    seconds,
+    cpuMsPerSweep: (cpuAfter - cpuBefore) / DEPOSITS,
+    redisCommandsPerSweep: commands / DEPOSITS,
+    interlaceCallsPerSweep: transferCalls / DEPOSITS,
+    peakRssMb,
+  };
+}
+
+const fmt = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const ownRedis = await startOwnRedis();
+  const redis = new Redis(ownRedis.url, { maxRetriesPerRequest: null });
+  try {
+    const servers = {
+      bare: 'bench/servers/bare-http.ts',
+      textbook: 'bench/servers/textbook-express.ts',
+      service: 'bench/servers/receiver.ts',
+    } as const;
+    const ingest: Record<string, IngestFigures[]> = { bare: [], textbook: [], service: [] };
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      for (const [name, script] of Object.entries(servers)) {
+        const figures = await ingestRound(ownRedis.url, redis, script);
+        ingest[name]!.push(figures);
+        process.stdout.write(
+          `ingest round ${round} ${name.padEnd(8)} ${fmt(figures.rps)} req/s p50 ${figures.p50} ms p99 ${figures.p99} ms non2xx ${figures.non2xx}\n`,
+        );
+      }
+    }
+    const ingestMedian = Object.fromEntries(
+      Object.entries(ingest).map(([name, rounds]) => [
+        name,
+        {
+          rps: median(rounds.map((r) => r.rps)),
+          p50: median(rounds.map((r) => r.p50)),
+          p99: median(rounds.map((r) => r.p99)),
+          non2xx: rounds.reduce((s, r) => s + r.non2xx, 0),
+        },
+      ]),
+    ) as Record<keyof typeof servers, { rps: number; p50: number; p99: number; non2xx: number }>;
+
+    const e2e: Record<'service' | 'bare', EndToEnd[]> = { service: [], bare: [] };
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      for (const kind of ['bare', 'service'] as const) {
+        const figures = await endToEnd(ownRedis.url, redis, kind);
+        e2e[kind].push(figures);
+        process.stdout.write(
+          `e2e round ${round} ${kind.padEnd(8)} ${fmt(figures.sweepsPerSecond)} sweeps/s (${fmt(figures.seconds, 1)} s)\n`,
+        );
+      }
+    }
+    const pick = (kind: 'service' | 'bare') =>
+      e2e[kind].sort((a, b) => a.sweepsPerSecond - b.sweepsPerSecond)[Math.floor(e2e[kind].length / 2)]!;
+    const service = pick('service');
+    const bare = pick('bare');
+    const littlesLaw = CONCURRENCY / (1 * (LATENCY_MS / 1000));
+
+    const targets = [
+      {
+        name: 'ingest ≥ 0.8× bare node:http',
+        ratio: ingestMedian.service.rps / ingestMedian.bare.rps,
+        target: 0.8,
+      },
+      {
+        name: 'ingest ≥ 2× textbook Express',
+        ratio: ingestMedian.service.rps / ingestMedian.textbook.rps,
+        target: 2,
+      },
+      {
+        name: 'ingest p99 ≤ 1.5× bare p99',
+        ratio: ingestMedian.service.p99 / Math.max(1, ingestMedian.bare.p99),
+        target: 1.5,
+        lowerIsBetter: true,
+      },
+      {
+        name: 'end to end ≥ 0.9× bare worker',
+        ratio: service.sweepsPerSecond / bare.sweepsPerSecond,
+        target: 0.9,
+      },
+      { name: "end to end ≥ 0.8× Little's law", ratio: service.sweepsPerSecond / littlesLaw, target: 0.8 },
+      {
+        name: 'Interlace calls per sweep = 1',
+        ratio: service.interlaceCallsPerSweep,
+        target: 1,
+        lowerIsBetter: true,
+      },
+      {
+        name: 'Redis commands/sweep ≤ 1.2× bare',
+        ratio: service.redisCommandsPerSweep / bare.redisCommandsPerSweep,
+        target: 1.2,
+        lowerIsBetter: true,
+      },
+      {
+        name: 'peak RSS < 200 MB per process',
+        ratio: Math.max(...Object.values(service.peakRssMb)) / 200,
+        target: 1,
+        lowerIsBetter: true,
+      },
+    ].map((t) => ({ ...t, pass: t.lowerIsBetter ? t.ratio <= t.target : t.ratio >= t.target }));
+
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    };
+    const report = {
+      date: new Date().toISOString(),
+      machine,
+      settings: {
+        rounds: ROUNDS,
+        seconds: SECONDS,
+        deposits: DEPOSITS,
+        concurrency: CONCURRENCY,
+        latencyMs: LATENCY_MS,
+      },
+      ingest: ingestMedian,
+      endToEnd: { service, bare, littlesLaw },
+      targets,
+    };
+    writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
+
+    const lines = [
+      '',
+      `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, node ${machine.node}; medians of ${ROUNDS} rounds`,
+      '',
+      '| ingest (50 connections) | req/s | p50 ms | p99 ms |',
+      '| --- | ---: | ---: | ---: |',
+      ...(['bare', 'textbook', 'service'] as const).map(
+        (name) =>
+          `| ${{ bare: 'baseline (a) bare node:http + HMAC + queue.add', textbook: 'baseline (b) textbook Express 5', service: 'interlace-sweep receiver' }[name]} | ${fmt(ingestMedian[name].rps)} | ${ingestMedian[name].p50} | ${ingestMedian[name].p99} |`,
+      ),
+      '',
+      `| end to end (${DEPOSITS} deposits, ${LATENCY_MS} ms per Interlace call, concurrency ${CONCURRENCY}) | sweeps/s | CPU ms/sweep | Redis cmds/sweep | Interlace calls/sweep | peak RSS MB |`,
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      `| bare BullMQ worker | ${fmt(bare.sweepsPerSecond)} | ${fmt(bare.cpuMsPerSweep, 2)} | ${fmt(bare.redisCommandsPerSweep, 1)} | ${fmt(bare.interlaceCallsPerSweep, 2)} | ${Object.entries(
+        bare.peakRssMb,
+      )
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ')} |`,
+      `| interlace-sweep (receiver + worker) | ${fmt(service.sweepsPerSecond)} | ${fmt(service.cpuMsPerSweep, 2)} | ${fmt(service.redisCommandsPerSweep, 1)} | ${fmt(service.interlaceCallsPerSweep, 2)} | ${Object.entries(
+        service.peakRssMb,
+      )
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ')} |`,
+      `| Little's law limit | ${fmt(littlesLaw)} | | | | |`,
+      '',
+      '| target | ratio | goal | result |',
+      '| --- | ---: | ---: | --- |',
+      ...targets.map(
+        (t) =>
+          `| ${t.name} | ${fmt(t.ratio, 2)} | ${t.lowerIsBetter ? '≤' : '≥'} ${t.target} | ${t.pass ? 'PASS' : 'MISS'} |`,
+      ),
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    process.stdout.write(`\nwrote ${args.out}\n`);
+  } finally {
+    await redis.quit();
+    await ownRedis.stop();
+  }
+}
+
+await main();
