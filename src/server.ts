@@ -12,14 +12,27 @@ import { createApp } from './webhooks/app.js';
 import { bullBoardRouter, DASHBOARD_PATH } from './dashboard/mount-bull-board.js';
 import { WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 import { isMainModule, runProcess } from './process-runner.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { closeAlerts, createAlerts } from './alerts/alerts.js';
 
-export type Api = { app: Express; server: Server; url: string; redis: Redis; close(): Promise<void> };
+export type Api = {
+  app: Express;
+  server: Server;
+  url: string;
+  redis: Redis;
+  metrics: Metrics;
+  close(): Promise<void>;
+};
 
 /**
  * Composition root of the receiver: config → logger → Redis (fail-fast producer role) → ledger and
  * queues → Express app → listening server.
  */
-export async function startApi(config: Config, logger: Logger): Promise<Api> {
+export async function startApi(
+  config: Config,
+  logger: Logger,
+  options: { metrics?: Metrics } = {},
+): Promise<Api> {
   const log = logger.child({ component: 'receiver' });
   const redis = createRedis(config.redisUrl, 'producer', 'interlace-sweep:receiver');
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
@@ -29,14 +42,34 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
   const queues = createQueues(redis, config);
   for (const queue of [queues.sweep, queues.dead])
     queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
+  // One registry per process (shared with the worker in the all-in-one process); served at /metrics.
+  const metrics = options.metrics ?? createMetrics();
+  metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
+  const alerts = createAlerts(redis, config);
+  alerts?.queue.on('error', (error) => log.warn({ err: error }, 'alert queue error'));
 
   const extraRouters = [];
   if (config.dashboard) {
-    extraRouters.push(bullBoardRouter(queues, config.dashboard));
+    extraRouters.push(
+      bullBoardRouter(queues, config.dashboard, {
+        readOnly: config.dashboardReadOnly,
+        environmentLabel: config.environmentLabel,
+      }),
+    );
   } else {
     log.warn('dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD to enable it');
   }
-  const app = createApp({ config, logger: log, redis, keys, deposits, queues, extraRouters });
+  const app = createApp({
+    config,
+    logger: log,
+    redis,
+    keys,
+    deposits,
+    queues,
+    metrics,
+    alerts,
+    extraRouters,
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) =>
       error ? reject(error) : resolve(listening),
@@ -62,6 +95,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
     server,
     url,
     redis,
+    metrics,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -69,6 +103,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Api> {
         setTimeout(() => server.closeAllConnections(), Math.min(config.shutdownTimeoutMs, 5_000)).unref();
       });
       await closeQueues(queues);
+      await closeAlerts(alerts);
       await closeRedis(redis);
     },
   };

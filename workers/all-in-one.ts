@@ -3,11 +3,14 @@ import { isMainModule, runProcess } from '../src/process-runner.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import { startWorkers } from './main.js';
+import { createMetrics } from '../src/metrics/metrics.js';
 
 /** Receiver and workers in one process (`npm start`): the simplest deployment. */
 export async function startAllInOne(config: Config, logger: Logger) {
-  const workers = await startWorkers(config, logger);
-  const api = await startApi(config, logger);
+  // One registry for the process: the receiver's /metrics shows the sweeps too.
+  const metrics = createMetrics();
+  const workers = await startWorkers(config, logger, { metrics });
+  const api = await startApi(config, logger, { metrics });
   return {
     api,
     workers,

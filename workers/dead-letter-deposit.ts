@@ -1,6 +1,8 @@
 import type { AttemptRecord } from '../src/queues/names.js';
 import { writeDeadLetter } from '../src/queues/dead-letter.js';
 import type { SweepDeps } from './sweep-deps.js';
+import type { Metrics } from '../src/metrics/metrics.js';
+import { sendAlert, type Alerts } from '../src/alerts/alerts.js';
 
 /**
  * Buries a deposit: marks its record dead and writes the dead letter with the reason, the last error
@@ -8,7 +10,7 @@ import type { SweepDeps } from './sweep-deps.js';
  * never buried: money that moved stays recorded as moved.
  */
 export async function deadLetterDeposit(
-  deps: Pick<SweepDeps, 'deposits' | 'queues' | 'logger'>,
+  deps: Pick<SweepDeps, 'deposits' | 'queues' | 'logger'> & { metrics?: Metrics; alerts?: Alerts },
   depositId: string,
   reason: string,
   lastError: string,
@@ -29,5 +31,13 @@ export async function deadLetterDeposit(
     deadAt: new Date().toISOString(),
   });
   deps.logger.error({ depositId, reason, lastError }, 'deposit dead-lettered');
+  deps.metrics?.countSweep('dead_lettered', reason);
+  // Never throws: an alert endpoint or queue problem must not change what happens to the deposit.
+  await sendAlert(deps, {
+    kind: 'dead-lettered',
+    depositId,
+    reason,
+    ...(deposit ? { amount: deposit.amount, currency: deposit.currency, accountId: deposit.accountId } : {}),
+  });
   return previous === 'missing' ? 'missing' : 'dead';
 }

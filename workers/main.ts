@@ -10,24 +10,54 @@ import { createInterlaceClient } from '../src/interlace/client.js';
 import { createInfinityWalletResolver } from '../src/sweep/infinity-wallet.js';
 import { isMainModule, runProcess } from '../src/process-runner.js';
 import { sweepBackoff } from './backoff.js';
-import { sweepDeposit, type SweepResult } from './sweep.processor.js';
+import { sweepDeposit, type ObservedSweepDeps, type SweepResult } from './sweep.processor.js';
 import { deadLetterDeposit } from './dead-letter-deposit.js';
-import type { SweepDeps } from './sweep-deps.js';
+import { createMetrics, type Metrics } from '../src/metrics/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-server.js';
+import { closeAlerts, createAlerts } from '../src/alerts/alerts.js';
+import { startAlertWorker } from './alert.worker.js';
+import { withBackfillCredit } from '../src/backfill/backfill-ledger.js';
+import { startBackfillWorker } from './backfill.js';
 
-export type Workers = { worker: Worker<SweepJobData, SweepResult>; deps: SweepDeps; close(): Promise<void> };
+export type Workers = {
+  worker: Worker<SweepJobData, SweepResult>;
+  deps: ObservedSweepDeps;
+  metrics: Metrics;
+  /** The worker's own /metrics server (METRICS_PORT > 0). */
+  metricsServer: MetricsServer | undefined;
+  close(): Promise<void>;
+};
 
 /**
  * Composition root of a sweep worker: config → logger → Redis (waiting worker role) → ledger, queues,
  * Interlace client → BullMQ worker. Any number of these may run against one Redis.
  */
-export async function startWorkers(config: Config, logger: Logger): Promise<Workers> {
+export async function startWorkers(
+  config: Config,
+  logger: Logger,
+  options: { metrics?: Metrics } = {},
+): Promise<Workers> {
   const log = logger.child({ component: 'worker' });
   const redis = createRedis(config.redisUrl, 'worker', 'interlace-sweep:worker');
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   const keys = createKeys(config.queuePrefix);
-  const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
+  const ledgerOptions = { retentionMs: config.ledgerRetentionMs };
+  // A swept backfill deposit adds its amount to the wallet's backfill credit in the same script.
+  const store = createDepositStore(redis, keys, ledgerOptions);
+  const deposits = withBackfillCredit(store, redis, keys, ledgerOptions);
   const queues = createQueues(redis, config);
-  const client = createInterlaceClient({ config, redis, keys, logger: log });
+  const metrics = options.metrics ?? createMetrics();
+  metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
+  const alerts = createAlerts(redis, config);
+  alerts?.queue.on('error', (error) => log.warn({ err: error }, 'alert queue error'));
+  const client = createInterlaceClient({
+    config,
+    redis,
+    keys,
+    logger: log,
+    observe: (call) => metrics.observeInterlaceCall(call),
+    onTokenRenewed: () => metrics.tokenRenewals.inc(),
+  });
   const infinityWallets = createInfinityWalletResolver({
     client,
     redis,
@@ -35,7 +65,7 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
     ttlMs: config.sweep.walletCacheTtlMs,
   });
 
-  const deps: SweepDeps = {
+  const deps: ObservedSweepDeps = {
     config,
     logger: log,
     redis,
@@ -45,6 +75,8 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
     client,
     infinityWallets,
     rateLimit: async (ms) => worker.rateLimit(ms),
+    metrics,
+    ...(alerts ? { alerts } : {}),
   };
   const backoff = sweepBackoff({ baseMs: config.sweep.backoffMs, maxMs: config.sweep.backoffMaxMs });
   const worker = new Worker<SweepJobData, SweepResult>(SWEEP_QUEUE, (job) => sweepDeposit(deps, job), {
@@ -67,10 +99,20 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
   worker.on('failed', (job, error) => void onFailed(deps, job, error));
   await worker.waitUntilReady();
   log.info({ queue: SWEEP_QUEUE, concurrency: config.sweep.concurrency }, 'sweep worker started');
+  const alertWorker = await startAlertWorker({ config, redis, logger: log });
+  // onFinding (BackfillDeps) is the hook for backfill alerts.
+  const sweepQueue = queues.sweep;
+  const backfill = await startBackfillWorker({ config, logger: log, redis, keys, client, sweepQueue });
+  const metricsServer =
+    config.metricsPort > 0
+      ? await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, logger: log })
+      : undefined;
 
   return {
     worker,
     deps,
+    metrics,
+    metricsServer,
     async close() {
       const current = worker;
       const drained = await Promise.race([
@@ -84,7 +126,11 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
         );
         await current.close(true);
       }
+      await backfill.close();
       client.close();
+      await alertWorker?.close();
+      await metricsServer?.close();
+      await closeAlerts(alerts);
       await closeQueues(queues);
       await closeRedis(redis);
     },
@@ -95,7 +141,11 @@ export async function startWorkers(config: Config, logger: Logger): Promise<Work
  * Safety net for failures the processor never saw (a job that stalled too often): the deposit must
  * not stay "sweeping" forever with no dead letter.
  */
-async function onFailed(deps: SweepDeps, job: Job<SweepJobData> | undefined, error: Error): Promise<void> {
+async function onFailed(
+  deps: ObservedSweepDeps,
+  job: Job<SweepJobData> | undefined,
+  error: Error,
+): Promise<void> {
   if (!job) return;
   const final =
     error.name === 'UnrecoverableError' ||

@@ -4,6 +4,11 @@ import type { SweepJobData } from '../src/queues/names.js';
 import { buildSweepTransfer, transferOutcome } from '../src/sweep/sweep-transfer.js';
 import { deadLetterDeposit } from './dead-letter-deposit.js';
 import type { SweepDeps } from './sweep-deps.js';
+import type { Metrics } from '../src/metrics/metrics.js';
+import type { Alerts } from '../src/alerts/alerts.js';
+
+/** SweepDeps plus what the worker's composition root adds for observability (both optional). */
+export type ObservedSweepDeps = SweepDeps & { metrics?: Metrics; alerts?: Alerts };
 
 export type SweepResult =
   | { outcome: 'swept'; transferId: string; status: string; netAmount: string }
@@ -14,12 +19,16 @@ export type SweepResult =
  * One sweep job: claim the deposit, find the Infinity USD wallet, move the money with the deposit's
  * deterministic clientTransactionId, record the outcome. Failures go through handleFailure.
  */
-export async function sweepDeposit(deps: SweepDeps, job: Job<SweepJobData>): Promise<SweepResult> {
+export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobData>): Promise<SweepResult> {
   const { depositId } = job.data;
   const log = deps.logger.child({ depositId, jobId: job.id, attempt: job.attemptsMade + 1 });
 
   const state = await deps.deposits.beginSweep(depositId);
-  if (state === 'swept') return { outcome: 'already-swept' };
+  if (state === 'swept') {
+    deps.metrics?.countSweep('already_swept');
+    return { outcome: 'already-swept' };
+  }
+  if (state !== 'sweeping') deps.metrics?.countSweep('not_sweepable', state);
   if (state === 'dead' || state === 'missing')
     throw new UnrecoverableError(`deposit ${depositId} is ${state}: not swept`);
   if (state !== 'sweeping') return { outcome: 'not-sweepable', state };
@@ -46,6 +55,10 @@ export async function sweepDeposit(deps: SweepDeps, job: Job<SweepJobData>): Pro
     }
     const outcome = transferOutcome(transfer);
     await deps.deposits.markSwept(depositId, outcome);
+    deps.metrics?.countSweep('swept');
+    const since = Number(deposit.queuedAt ?? deposit.firstSeenAt);
+    if (Number.isFinite(since) && since > 0)
+      deps.metrics?.depositToSweptSeconds.observe(Math.max(0, Date.now() - since) / 1000);
     log.info(
       { transferId: transfer.id, status: transfer.status, net: outcome.netAmount, fee: outcome.feeTotal },
       'deposit swept',
@@ -62,7 +75,11 @@ export async function sweepDeposit(deps: SweepDeps, job: Job<SweepJobData>): Pro
 }
 
 /** Decides, once, what a failure means: retry (rethrow), pause for a 429, or dead-letter. */
-async function handleFailure(deps: SweepDeps, job: Job<SweepJobData>, error: unknown): Promise<never> {
+async function handleFailure(
+  deps: ObservedSweepDeps,
+  job: Job<SweepJobData>,
+  error: unknown,
+): Promise<never> {
   const { depositId } = job.data;
   const failure =
     error instanceof InterlaceError
@@ -87,6 +104,7 @@ async function handleFailure(deps: SweepDeps, job: Job<SweepJobData>, error: unk
     const wait = failure.retryAfterMs ?? deps.config.sweep.backoffMs;
     log.warn({ waitMs: wait }, 'Interlace rate limit: pausing the queue');
     await deps.rateLimit(wait);
+    deps.metrics?.countSweep('rate_limited', failure.reason);
     // Back to waiting without spending an attempt: a 429 says nothing about this deposit.
     throw Worker.RateLimitError();
   }
@@ -107,6 +125,7 @@ async function handleFailure(deps: SweepDeps, job: Job<SweepJobData>, error: unk
       { err: failure, category: failure.category, reason: failure.reason },
       'sweep attempt failed; will retry with the same ids',
     );
+    deps.metrics?.countSweep('retry', failure.reason);
     throw failure;
   }
   const buried = await deadLetterDeposit(deps, depositId, deadReason, failure.message);

@@ -7,21 +7,61 @@ import type { Queues } from '../queues/create-queues.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
+export type DashboardOptions = {
+  /** DASHBOARD_READ_ONLY: no retries, cleans, pauses or edits, in the UI nor through its API. */
+  readOnly?: boolean;
+  /** The environment badge (DASHBOARD_ENVIRONMENT, else NODE_ENV). */
+  environmentLabel?: string;
+};
+
 /** Bull Board for the sweep and dead-letter queues, behind HTTP basic auth. */
-export function bullBoardRouter(queues: Queues, credentials: { user: string; password: string }): Router {
+export function bullBoardRouter(
+  queues: Queues,
+  credentials: { user: string; password: string },
+  options: DashboardOptions = {},
+): Router {
+  const readOnlyMode = options.readOnly === true;
   const adapter = new ExpressAdapter();
   adapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
     queues: [
-      new BullMQAdapter(queues.sweep),
-      new BullMQAdapter(queues.dead, { description: 'Dead letters: see reason in each job' }),
+      new BullMQAdapter(queues.sweep, { readOnlyMode }),
+      new BullMQAdapter(queues.dead, {
+        readOnlyMode,
+        description: "Dead letters: the reason (and last error, attempt history) is in each job's data",
+      }),
     ],
     serverAdapter: adapter,
-    options: { uiConfig: { boardTitle: 'interlace-sweep' } },
+    options: {
+      uiConfig: {
+        boardTitle: options.environmentLabel
+          ? `interlace-sweep (${options.environmentLabel})`
+          : 'interlace-sweep',
+        ...(options.environmentLabel
+          ? { environment: { label: options.environmentLabel, ...badgeColors(options.environmentLabel) } }
+          : {}),
+      },
+    },
   });
   const router = express.Router();
-  router.use(DASHBOARD_PATH, basicAuth(credentials), adapter.getRouter() as Router);
+  const guards = [basicAuth(credentials), ...(readOnlyMode ? [refuseWrites] : [])];
+  router.use(DASHBOARD_PATH, ...guards, adapter.getRouter() as Router);
   return router;
+}
+
+/** Read-only mode, enforced on the server: the UI hiding its buttons is not a control. */
+function refuseWrites(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    next();
+    return;
+  }
+  res.status(403).json({ error: 'read-only', message: 'the dashboard is read-only (DASHBOARD_READ_ONLY)' });
+}
+
+function badgeColors(label: string): { color: string; textColor: string } {
+  if (/^prod/i.test(label)) return { color: '#b91c1c', textColor: '#ffffff' };
+  if (/^(stag|pre|uat)/i.test(label)) return { color: '#d97706', textColor: '#ffffff' };
+  return { color: '#15803d', textColor: '#ffffff' };
 }
 
 function basicAuth(credentials: { user: string; password: string }) {

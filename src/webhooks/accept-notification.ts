@@ -10,6 +10,8 @@ import { parseDepositNotification, type DepositEvent } from '../interlace/deposi
 import type { WebhookEnvelope } from '../interlace/types.js';
 import { decideClosedDeposit } from '../sweep/sweep-decision.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { sendAlert, type Alerts } from '../alerts/alerts.js';
 
 export type ReceiverDeps = {
   config: Config;
@@ -18,10 +20,21 @@ export type ReceiverDeps = {
   keys: Keys;
   deposits: DepositStore;
   queues: Queues;
+  /** The process's metrics; absent in callers that do not count (e.g. an operator replay). */
+  metrics?: Metrics;
+  /** The alert queue; absent without ALERT_WEBHOOK_URL. */
+  alerts?: Alerts;
 };
 
 export type AcceptResult =
-  | { outcome: 'deposit'; depositId: string; state: AcceptOutcome['state']; change: AcceptOutcome['change'] }
+  | {
+      outcome: 'deposit';
+      depositId: string;
+      state: AcceptOutcome['state'];
+      change: AcceptOutcome['change'];
+      /** False when this notification id was already recorded for the deposit (a redelivery). */
+      freshNotification?: boolean;
+    }
   | { outcome: 'ignored'; reason: string }
   | { outcome: 'dead-lettered'; reason: string };
 
@@ -85,11 +98,21 @@ export async function acceptNotification(
       // Also when the record already said queued: the first enqueue may have failed after the record was
       // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
       if (accepted.state === 'queued') await enqueueSweep(deps.queues.sweep, parsed.deposit.depositId);
+      // Fire and forget: sendAlert never throws, and the answer to Interlace must not wait for it.
+      if (accepted.state === 'held' && accepted.change !== 'unchanged')
+        void sendAlert(deps, {
+          kind: 'held',
+          depositId: parsed.deposit.depositId,
+          amount: parsed.deposit.amount,
+          currency: parsed.deposit.currency,
+          accountId: parsed.deposit.accountId,
+        });
       return {
         outcome: 'deposit',
         depositId: parsed.deposit.depositId,
         state: accepted.state,
         change: accepted.change,
+        freshNotification: accepted.freshNotification,
       };
     }
   }

@@ -2,6 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from '../logger.js';
 import { interlaceWebhookRouter } from './interlace-webhook.js';
 import type { ReceiverDeps } from './accept-notification.js';
+import { checkReadiness } from '../metrics/readiness.js';
 
 export type AppDeps = ReceiverDeps & {
   /** Mounted before the 404 handler when present (the Bull Board dashboard). */
@@ -17,14 +18,17 @@ export function createApp(deps: AppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  // Ready: Redis answers PING and at least one sweep worker is connected; 503 names the failed checks.
   app.get('/readyz', async (_req, res) => {
-    try {
-      await deps.redis.ping();
-      res.json({ ok: true, redis: 'ready' });
-    } catch {
-      res.status(503).json({ ok: false, redis: deps.redis.status });
-    }
+    const readiness = await checkReadiness(deps.redis, deps.queues.sweep);
+    res.status(readiness.ok ? 200 : 503).json(readiness);
   });
+  const metrics = deps.metrics;
+  if (metrics)
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics.render();
+      res.type(contentType).send(body);
+    });
   app.use(interlaceWebhookRouter(deps));
   for (const router of deps.extraRouters ?? []) app.use(router);
 

@@ -4,6 +4,7 @@ import { envelopeSchema } from '../interlace/deposit-event.js';
 import { verifyResourceSignature } from '../interlace/webhook-signature.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
 import { acceptNotification, type ReceiverDeps } from './accept-notification.js';
+import type { Metrics, WebhookOutcome } from '../metrics/metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/interlace';
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
@@ -17,6 +18,7 @@ export function interlaceWebhookRouter(deps: ReceiverDeps): Router {
   const router = express.Router();
   router.post(
     WEBHOOK_PATH,
+    countOutcome(deps.metrics),
     requireJson,
     express.raw({ type: () => true, limit: MAX_WEBHOOK_BYTES }),
     async (req: Request, res: Response) => {
@@ -43,11 +45,22 @@ export function interlaceWebhookRouter(deps: ReceiverDeps): Router {
       }
       const log = deps.logger.child({ notificationId: envelope.data.id, eventType: envelope.data.eventType });
       try {
+        const stopTimer = deps.metrics?.webhookStoreSeconds.startTimer();
         const result = await withTimeout(
           acceptNotification(deps, envelope.data as WebhookEnvelope, raw),
           deps.config.webhookTimeoutMs,
           () => new Error(`storing the notification took over ${deps.config.webhookTimeoutMs} ms`),
         );
+        stopTimer?.();
+        res.locals.webhookOutcome = (
+          result.outcome === 'dead-lettered'
+            ? 'dead_lettered'
+            : result.outcome === 'ignored'
+              ? 'ignored'
+              : result.freshNotification === false
+                ? 'duplicate'
+                : 'accepted'
+        ) satisfies WebhookOutcome;
         if (result.outcome === 'dead-lettered')
           log.warn({ reason: result.reason }, 'invalid deposit notification dead-lettered');
         else if (result.outcome === 'deposit') log.info(result, 'deposit notification accepted');
@@ -61,6 +74,36 @@ export function interlaceWebhookRouter(deps: ReceiverDeps): Router {
     },
   );
   return router;
+}
+
+/** Counts every answer of the webhook by outcome, once it is sent (including body-parser errors). */
+function countOutcome(metrics: Metrics | undefined) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    if (metrics)
+      res.once('finish', () => {
+        metrics.webhookRequests.inc({ outcome: outcomeOf(res) });
+      });
+    next();
+  };
+}
+
+function outcomeOf(res: Response): WebhookOutcome {
+  switch (res.statusCode) {
+    case 200:
+      return (res.locals.webhookOutcome as WebhookOutcome | undefined) ?? 'accepted';
+    case 400:
+      return 'bad_request';
+    case 401:
+      return 'unauthorized';
+    case 413:
+      return 'too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 503:
+      return 'unavailable';
+    default:
+      return res.statusCode < 500 ? 'bad_request' : 'error';
+  }
 }
 
 function requireJson(req: Request, res: Response, next: NextFunction): void {

@@ -1,0 +1,163 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+
+/** BullMQ queue (under QUEUE_PREFIX) the alert messages wait in until the worker delivers them. */
+export const ALERT_QUEUE = 'alerts';
+/** Delivery attempts per alert (exponential backoff from SWEEP_BACKOFF_MS between them). */
+export const ALERT_ATTEMPTS = 8;
+
+/** Something an operator must look at. Never carries secrets. */
+export type Alert =
+  | {
+      kind: 'dead-lettered';
+      depositId: string;
+      reason: string;
+      amount?: string;
+      currency?: string;
+      accountId?: string;
+    }
+  | { kind: 'held'; depositId: string; amount: string; currency: string; accountId?: string }
+  | {
+      kind: 'backfill-found';
+      accountId: string;
+      walletId: string;
+      currency: string;
+      amount: string;
+      /** Optional extra line, e.g. what the backfill did about it ("swept" / "report only"). */
+      note?: string;
+    };
+
+/** A Slack-compatible incoming-webhook body. */
+export type SlackMessage = {
+  text: string;
+  attachments?: { color: string; fields: { title: string; value: string; short: boolean }[] }[];
+};
+
+export type AlertJobData = { kind: Alert['kind']; message: SlackMessage; createdAt: string };
+
+/** What can raise an alert: the queue (absent without ALERT_WEBHOOK_URL) and the environment label. */
+export type Alerts = { queue: Queue<AlertJobData>; environmentLabel: string };
+
+/** The alert queue, or undefined when ALERT_WEBHOOK_URL is not set (then nothing is ever queued). */
+export function createAlerts(connection: ConnectionOptions, config: Config): Alerts | undefined {
+  if (config.alertWebhookUrl === undefined) return undefined;
+  return {
+    queue: new Queue<AlertJobData>(ALERT_QUEUE, {
+      connection,
+      prefix: config.queuePrefix,
+      defaultJobOptions: {
+        attempts: ALERT_ATTEMPTS,
+        backoff: { type: 'exponential', delay: config.sweep.backoffMs },
+        removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    }),
+    environmentLabel: config.environmentLabel,
+  };
+}
+
+export async function closeAlerts(alerts: Alerts | undefined): Promise<void> {
+  await alerts?.queue.close().catch(() => undefined);
+}
+
+/**
+ * Queues an alert for delivery. Never throws: a failure to queue is logged, so an alert can never
+ * fail or block a sweep or a webhook answer. Resolves true when the alert was queued.
+ */
+export async function sendAlert(
+  deps: { alerts?: Alerts | undefined; logger: Logger },
+  alert: Alert,
+): Promise<boolean> {
+  if (!deps.alerts) return false;
+  try {
+    const message = formatAlert(alert, deps.alerts.environmentLabel);
+    await deps.alerts.queue.add(alert.kind, {
+      kind: alert.kind,
+      message,
+      createdAt: new Date().toISOString(),
+    });
+    return true;
+  } catch (error) {
+    deps.logger.warn({ err: error, alert: alert.kind }, 'could not queue an alert');
+    return false;
+  }
+}
+
+/** Slack-compatible text (with escaped `&<>`) naming the deposit, the money, the reason and the CLI hint. */
+export function formatAlert(alert: Alert, environmentLabel: string): SlackMessage {
+  const env = `[${escape(environmentLabel)}]`;
+  switch (alert.kind) {
+    case 'dead-lettered': {
+      const money = moneyOf(alert.amount, alert.currency);
+      return {
+        text:
+          `:rotating_light: ${env} Deposit ${escape(alert.depositId)} (${money}) was dead-lettered and ` +
+          `NOT swept. Reason: ${escape(alert.reason)}. ` +
+          `Inspect: \`npm run ops -- deposits show ${escape(alert.depositId)}\``,
+        attachments: [
+          {
+            color: 'danger',
+            fields: [
+              field('Deposit', alert.depositId),
+              field('Amount', money),
+              ...(alert.accountId ? [field('Account', alert.accountId)] : []),
+              field('Reason', alert.reason, false),
+            ],
+          },
+        ],
+      };
+    }
+    case 'held': {
+      const money = moneyOf(alert.amount, alert.currency);
+      return {
+        text:
+          `:warning: ${env} Deposit ${escape(alert.depositId)} (${money}) is ON_HOLD at Interlace: ` +
+          `recorded as held and not swept automatically. Reason: compliance hold (ON_HOLD). ` +
+          `Inspect: \`npm run ops -- deposits show ${escape(alert.depositId)}\``,
+        attachments: [
+          {
+            color: 'warning',
+            fields: [
+              field('Deposit', alert.depositId),
+              field('Amount', money),
+              ...(alert.accountId ? [field('Account', alert.accountId)] : []),
+            ],
+          },
+        ],
+      };
+    }
+    case 'backfill-found': {
+      const money = moneyOf(alert.amount, alert.currency);
+      return {
+        text:
+          `:mag: ${env} Backfill found unswept funds: ${money} in wallet ${escape(alert.walletId)} ` +
+          `(account ${escape(alert.accountId)}), with no deposit notification explaining them.` +
+          (alert.note ? ` ${escape(alert.note)}` : ''),
+        attachments: [
+          {
+            color: 'warning',
+            fields: [
+              field('Account', alert.accountId),
+              field('Wallet', alert.walletId),
+              field('Amount', money),
+            ],
+          },
+        ],
+      };
+    }
+  }
+}
+
+function moneyOf(amount: string | undefined, currency: string | undefined): string {
+  return amount === undefined ? 'amount unknown' : `${amount} ${currency ?? ''}`.trim();
+}
+
+function field(title: string, value: string, short = true) {
+  return { title, value: escape(value), short };
+}
+
+/** Slack's three control characters in message text. */
+function escape(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,0 +1,158 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Queue } from 'bullmq';
+import type { CallObservation } from '../interlace/client.js';
+
+/** Outcomes of `POST /webhooks/interlace`, one per answer (a fixed set: bounded label cardinality). */
+export type WebhookOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'ignored'
+  | 'dead_lettered'
+  | 'unauthorized'
+  | 'bad_request'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'unavailable'
+  | 'error';
+
+/** Outcomes of one sweep job run. */
+export type SweepOutcome =
+  'swept' | 'already_swept' | 'not_sweepable' | 'retry' | 'dead_lettered' | 'rate_limited';
+
+/** Job states reported by `isweep_queue_jobs`. */
+export const QUEUE_GAUGE_STATES = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
+
+type WatchedQueues = { sweep: Queue; dead: Queue; extra?: Queue[] };
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The process's metrics: one prom-client Registry (never the global one) and typed metric objects.
+ * Built by a composition root and passed down; in the all-in-one process receiver and worker share it.
+ * Labels never carry deposit ids, account ids or secrets: only fixed sets and endpoint templates.
+ */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  let watched: WatchedQueues | undefined;
+  let onCollectError: ((error: unknown) => void) | undefined;
+
+  const webhookRequests = new Counter({
+    name: 'isweep_webhook_requests_total',
+    help: 'Answers of POST /webhooks/interlace by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const webhookStoreSeconds = new Histogram({
+    name: 'isweep_webhook_store_seconds',
+    help: 'Time to store a verified notification and enqueue its sweep, in seconds',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const sweeps = new Counter({
+    name: 'isweep_sweeps_total',
+    help: 'Sweep job runs by outcome and reason',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [registry],
+  });
+  const depositToSweptSeconds = new Histogram({
+    name: 'isweep_deposit_to_swept_seconds',
+    help: "Time from a deposit's queuedAt (or firstSeenAt) to its sweep, in seconds",
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14_400, 86_400],
+    registers: [registry],
+  });
+  const interlaceCallSeconds = new Histogram({
+    name: 'isweep_interlace_call_seconds',
+    help: 'Interlace Open API calls by endpoint and HTTP status (or error reason), in seconds',
+    labelNames: ['endpoint', 'status'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const tokenRenewals = new Counter({
+    name: 'isweep_token_renewals_total',
+    help: 'Interlace access tokens issued by this process',
+    registers: [registry],
+  });
+
+  // Gauges read from Redis at scrape time; a failed read keeps the previous values.
+  const queueJobs = new Gauge({
+    name: 'isweep_queue_jobs',
+    help: 'Jobs per queue and state, read at scrape time',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      if (!watched) return;
+      try {
+        const queues = [watched.sweep, watched.dead, ...(watched.extra ?? [])];
+        const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_GAUGE_STATES)));
+        queues.forEach((queue, index) => {
+          for (const state of QUEUE_GAUGE_STATES)
+            this.set({ queue: queue.name, state }, counts[index]?.[state] ?? 0);
+        });
+      } catch (error) {
+        onCollectError?.(error);
+      }
+    },
+  });
+  const deadLetters = new Gauge({
+    name: 'isweep_dead_letters',
+    help: 'Dead letters waiting in the sweep-dead queue, read at scrape time',
+    registers: [registry],
+    async collect() {
+      if (!watched) return;
+      try {
+        this.set(await watched.dead.count());
+      } catch (error) {
+        onCollectError?.(error);
+      }
+    },
+  });
+
+  return {
+    registry,
+    webhookRequests,
+    webhookStoreSeconds,
+    sweeps,
+    depositToSweptSeconds,
+    interlaceCallSeconds,
+    tokenRenewals,
+    queueJobs,
+    deadLetters,
+
+    /** The Interlace client's `observe` hook. */
+    observeInterlaceCall(call: CallObservation): void {
+      interlaceCallSeconds.observe(
+        {
+          endpoint: call.endpoint,
+          status: call.httpStatus === undefined ? call.outcome : String(call.httpStatus),
+        },
+        call.durationMs / 1000,
+      );
+    },
+
+    /** Counts one sweep run; `reason` is reduced to a short code so the label set stays bounded. */
+    countSweep(outcome: SweepOutcome, reason = ''): void {
+      sweeps.inc({ outcome, reason: reasonCode(reason) });
+    },
+
+    /** Makes the scrape-time gauges read these queues (the first caller wins: one reader per process). */
+    watchQueues(queues: WatchedQueues, onError?: (error: unknown) => void): void {
+      if (watched) return;
+      watched = queues;
+      onCollectError = onError;
+    },
+
+    /** The Prometheus text exposition of every metric. */
+    async render(): Promise<{ contentType: string; body: string }> {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+/** `retries-exhausted: http-5xx: …` → `retries-exhausted`; anything odd → `other`. */
+export function reasonCode(reason: string): string {
+  const code = (reason.split(':')[0] ?? '').trim().toLowerCase();
+  if (code === '') return '';
+  return /^[a-z0-9_-]{1,40}$/.test(code) ? code : 'other';
+}

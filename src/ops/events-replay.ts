@@ -1,0 +1,78 @@
+import type { OpsDeps } from './ops-context.js';
+import { usageError } from './ops-error.js';
+import { appendAudit } from './audit-log.js';
+import { readEvents } from './event-log.js';
+import {
+  feedNotification,
+  parseStoredBody,
+  predictNotification,
+  type FeedOutcome,
+  type FeedPrediction,
+} from './notification-replay.js';
+
+export type EventReplayLine = {
+  streamId: string;
+  notificationId: string;
+  eventType: string;
+  result: FeedOutcome | FeedPrediction | { outcome: 'unreadable'; reason: string };
+};
+
+export type EventReplayReport = {
+  dryRun: boolean;
+  since: string;
+  until: string | null;
+  events: EventReplayLine[];
+  summary: Record<string, number>;
+};
+
+/**
+ * Feeds the notifications logged in a time window through the live receiving path again, e.g. after a
+ * fix, or to rebuild records lost from the ledger. Idempotent by construction: the ledger ignores what
+ * it already knows and a swept deposit never moves again.
+ */
+export async function replayEvents(
+  deps: OpsDeps,
+  input: { since: number; until?: number; dryRun: boolean },
+): Promise<EventReplayReport> {
+  if (input.until !== undefined && input.until < input.since)
+    throw usageError('events replay: --until is before --since');
+  const events: EventReplayLine[] = [];
+  for await (const event of readEvents(deps, input)) {
+    const parsed = parseStoredBody(event.body);
+    const result = !parsed.ok
+      ? { outcome: 'unreadable' as const, reason: parsed.reason }
+      : input.dryRun
+        ? await predictNotification(deps, parsed.envelope)
+        : await feedNotification(deps, parsed.envelope, event.body);
+    events.push({ streamId: event.streamId, notificationId: event.id, eventType: event.eventType, result });
+  }
+  const summary: Record<string, number> = {};
+  for (const { result } of events) {
+    const key =
+      result.outcome === 'deposit'
+        ? 'wouldSweep' in result
+          ? result.wouldSweep
+            ? 'would-sweep'
+            : `deposit-${result.state}`
+          : result.sweep === 'enqueued'
+            ? 'sweep-enqueued'
+            : `deposit-${result.state}`
+        : result.outcome;
+    summary[key] = (summary[key] ?? 0) + 1;
+  }
+  const report = {
+    dryRun: input.dryRun,
+    since: new Date(input.since).toISOString(),
+    until: input.until === undefined ? null : new Date(input.until).toISOString(),
+    events,
+    summary,
+  };
+  if (!input.dryRun) {
+    await appendAudit(deps, {
+      command: 'events replay',
+      targets: [`${report.since}..${report.until ?? 'now'}`],
+      result: { notifications: events.length, summary },
+    });
+  }
+  return report;
+}
