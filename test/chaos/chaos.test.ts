@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { runChaos } from '../../scripts/chaos/run.js';
+
+// A short run of the chaos soak (`npm run chaos`): the same stack (own Redis with AOF, receiver and
+// workers as child processes, the simulator in-process) with fewer deposits and kills.
+describe('chaos soak (short run)', () => {
+  it('loses nothing and moves nothing twice through faults, kills and restarts', async () => {
+    const report = await runChaos({ deposits: 150, seed: 7, maxSeconds: 45, workers: 2, kills: 2 });
+
+    expect(report.violations).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.figures).toMatchObject({ lost: 0, doubled: 0, undelivered: 0 });
+    expect(report.figures.transfers).toBe(report.figures.sweepable);
+    expect(report.figures.deadLetters).toBe(report.figures.designedToFail);
+    expect(report.line).toMatch(/^deposits=150 transfers=\d+ .* lost=0 doubled=0$/);
+
+    // A soak that injected nothing proves nothing.
+    expect(report.figures.faults).toBeGreaterThan(0);
+    expect(report.figures.kills).toBeGreaterThanOrEqual(1);
+    expect(report.figures.redisRestarts).toBe(1);
+    expect(report.figures.receiverRestarts).toBe(1);
+    expect(report.figures.deliveryRetries).toBeGreaterThan(0);
+    expect(report.figures.duplicateNotifications).toBeGreaterThan(0);
+  }, 75_000);
+});
