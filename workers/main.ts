@@ -14,7 +14,7 @@ import { sweepDeposit, type ObservedSweepDeps, type SweepResult } from './sweep.
 import { deadLetterDeposit } from './dead-letter-deposit.js';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-server.js';
-import { closeAlerts, createAlerts } from '../src/alerts/alerts.js';
+import { closeAlerts, createAlerts, sendAlert } from '../src/alerts/alerts.js';
 import { startAlertWorker } from './alert.worker.js';
 import { withBackfillCredit } from '../src/backfill/backfill-ledger.js';
 import { startBackfillWorker } from './backfill.js';
@@ -100,9 +100,27 @@ export async function startWorkers(
   await worker.waitUntilReady();
   log.info({ queue: SWEEP_QUEUE, concurrency: config.sweep.concurrency }, 'sweep worker started');
   const alertWorker = await startAlertWorker({ config, redis, logger: log });
-  // onFinding (BackfillDeps) is the hook for backfill alerts.
   const sweepQueue = queues.sweep;
-  const backfill = await startBackfillWorker({ config, logger: log, redis, keys, client, sweepQueue });
+  const backfill = await startBackfillWorker({
+    config,
+    logger: log,
+    redis,
+    keys,
+    client,
+    sweepQueue,
+    onFinding: async (finding) => {
+      await sendAlert(
+        { alerts, logger: log },
+        {
+          kind: 'backfill-found',
+          accountId: finding.accountId,
+          walletId: finding.walletId,
+          currency: finding.currency,
+          amount: finding.unaccounted,
+        },
+      );
+    },
+  });
   const metricsServer =
     config.metricsPort > 0
       ? await startMetricsServer({ metrics, port: config.metricsPort, host: config.host, logger: log })

@@ -5,6 +5,7 @@ import type { Keys } from '../keys.js';
 import type { DepositStore, AcceptOutcome } from '../deposits/deposit-store.js';
 import type { Queues } from '../queues/create-queues.js';
 import { enqueueSweep } from '../queues/create-queues.js';
+import { sweepJobId } from '../queues/names.js';
 import { writeDeadLetter } from '../queues/dead-letter.js';
 import { parseDepositNotification, type DepositEvent } from '../interlace/deposit-event.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
@@ -74,8 +75,11 @@ export async function acceptNotification(
     `${envelope.eventType}|${parsed.kind}${replay ? '|replay' : ''}`,
     1,
   );
-  if (parsed.kind === 'deposit')
+  if (parsed.kind === 'deposit') {
+    // Read along, at no extra round trip: a finished job under this deposit's job id (see below).
+    pipeline.hget(deps.queues.sweep.toKey(sweepJobId(parsed.deposit.depositId)), 'finishedOn');
     deps.deposits.acceptOn(pipeline, acceptInput(deps.config, parsed.deposit, now));
+  }
   const replies = await pipeline.exec();
   if (replies === null) throw new Error('Redis transaction was discarded');
   for (const [error] of replies) if (error) throw error;
@@ -97,6 +101,11 @@ export async function acceptNotification(
       const accepted = deps.deposits.parseAccept(replies[replies.length - 1]?.[1]);
       // Also when the record already said queued: the first enqueue may have failed after the record was
       // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
+      // A record that has just become queued while a finished job still holds its job id (the record was
+      // lost or deleted, the job kept) would make the add a no-op and leave the deposit queued forever.
+      const staleJob = accepted.change !== 'unchanged' && replies[replies.length - 2]?.[1] != null;
+      if (accepted.state === 'queued' && staleJob)
+        await deps.queues.sweep.remove(sweepJobId(parsed.deposit.depositId));
       if (accepted.state === 'queued') await enqueueSweep(deps.queues.sweep, parsed.deposit.depositId);
       // Fire and forget: sendAlert never throws, and the answer to Interlace must not wait for it.
       if (accepted.state === 'held' && accepted.change !== 'unchanged')

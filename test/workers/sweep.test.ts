@@ -271,3 +271,21 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
     expect(JSON.stringify(jobs.map((job) => job.data))).not.toContain(token!);
   });
 });
+
+describe('a deposit record lost while its finished job remains', () => {
+  it('is swept again on redelivery (same clientTransactionId, so Interlace moves nothing twice)', async () => {
+    const depositId = stack.deposit('44');
+    await stack.notify(depositId);
+    await stack.settled(depositId);
+    // As after a restore from an old backup: the ledger forgot the deposit, BullMQ kept the completed job.
+    await stack.redis.del(stack.keys.deposit(depositId));
+
+    await stack.notify(depositId);
+
+    expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
+    expect(await stack.record(depositId)).toMatchObject({ state: 'swept' });
+    const [transfer, ...others] = stack.transfersFor(depositId);
+    expect(others).toHaveLength(0);
+    expect(transfer?.replays).toBe(1);
+  });
+});
