@@ -13,6 +13,7 @@ export type ObservedSweepDeps = SweepDeps & { metrics?: Metrics; alerts?: Alerts
 export type SweepResult =
   | { outcome: 'swept'; transferId: string; status: string; netAmount: string }
   | { outcome: 'already-swept' }
+  | { outcome: 'swept-by-backfill' }
   | { outcome: 'not-sweepable'; state: string };
 
 /**
@@ -70,16 +71,16 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
       netAmount: outcome.netAmount ?? '',
     };
   } catch (error) {
-    return handleFailure(deps, job, error);
+    return await handleFailure(deps, job, error);
   }
 }
 
-/** Decides, once, what a failure means: retry (rethrow), pause for a 429, or dead-letter. */
+/** Decides, once, what a failure means: settled by backfill, retry (rethrow), pause for a 429, or dead-letter. */
 async function handleFailure(
   deps: ObservedSweepDeps,
   job: Job<SweepJobData>,
   error: unknown,
-): Promise<never> {
+): Promise<SweepResult> {
   const { depositId } = job.data;
   const failure =
     error instanceof InterlaceError
@@ -99,6 +100,16 @@ async function handleFailure(
     message: failure.message,
   });
   const log = deps.logger.child({ depositId, jobId: job.id, attempt });
+
+  if (failure.reason === 'insufficient-balance' && !depositId.startsWith('backfill-')) {
+    // The backfill may have swept this deposit's money before its webhook arrived (README: backfill).
+    const deposit = await deps.deposits.get(depositId);
+    if (deposit && (await deps.deposits.claimBackfillCredit(deposit))) {
+      log.info('funds already moved by a backfill sweep: recorded as swept by backfill');
+      deps.metrics?.countSweep('swept', 'backfill');
+      return { outcome: 'swept-by-backfill' };
+    }
+  }
 
   if (failure.reason === 'rate-limited') {
     const wait = failure.retryAfterMs ?? deps.config.sweep.backoffMs;

@@ -50,6 +50,9 @@ export function accountedAmount(snapshot: WalletSnapshot, currency: string): Dec
   let total = new Decimal(0);
   for (const entry of snapshot.entries) {
     if (entry.currency !== currency || !ACCOUNTED_STATES.includes(entry.state as DepositState)) continue;
+    // A dead backfill sweep moved nothing, and its money is the balance itself: counting it would hide
+    // that money from every later run (it lost a race to the deposits' own sweeps, or failed outright).
+    if (entry.state === 'dead' && entry.depositId.startsWith('backfill-')) continue;
     total = total.plus(new Decimal(entry.amount));
   }
   return total;

@@ -3,11 +3,19 @@ import type { Keys } from '../keys.js';
 import type { AttemptRecord } from '../queues/names.js';
 import type { ClosedDecision, DepositRecord, DepositState } from './deposit-state.js';
 import { toMinorUnits } from '../sweep/amounts.js';
-import { ACCEPT_NOTIFICATION, BEGIN_SWEEP, MARK_DEAD, MARK_SWEPT, REQUEUE } from './scripts.js';
+import {
+  CLAIM_BACKFILL_CREDIT,
+  ACCEPT_NOTIFICATION,
+  BEGIN_SWEEP,
+  MARK_DEAD,
+  MARK_SWEPT,
+  REQUEUE,
+} from './scripts.js';
 
 const SCRIPTS = {
   isweepAccept: { numberOfKeys: 8, lua: ACCEPT_NOTIFICATION },
   isweepRequeue: { numberOfKeys: 1, lua: REQUEUE },
+  isweepClaimBackfill: { numberOfKeys: 2, lua: CLAIM_BACKFILL_CREDIT },
   isweepBeginSweep: { numberOfKeys: 1, lua: BEGIN_SWEEP },
   isweepMarkSwept: { numberOfKeys: 1, lua: MARK_SWEPT },
   isweepMarkDead: { numberOfKeys: 1, lua: MARK_DEAD },
@@ -159,6 +167,20 @@ export function createDepositStore(redis: Redis, keys: Keys, options: { retentio
         operator,
         permitted.join(','),
       )) as string;
+    },
+
+    /** Settles a queued/sweeping deposit against its wallet's backfill credit, if that covers it. */
+    async claimBackfillCredit(
+      deposit: Pick<DepositRecord, 'depositId' | 'walletId' | 'currency' | 'amount'>,
+      now = Date.now(),
+    ) {
+      const reply = await call(redis, 'isweepClaimBackfill')(
+        keys.deposit(deposit.depositId),
+        keys.backfillCredit(deposit.walletId, deposit.currency),
+        String(now),
+        toMinorUnits(deposit.amount, deposit.currency),
+      );
+      return reply === 'claimed';
     },
 
     async findByTx(txHash: string): Promise<string[]> {

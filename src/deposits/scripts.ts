@@ -143,3 +143,17 @@ for allowed in string.gmatch(ARGV[3], '[^,]+') do
 end
 return 'refused:' .. state
 `;
+
+/**
+ * KEYS: deposit hash, backfill credit of its wallet and currency. ARGV: now, amountUnits. A deposit whose
+ * own sweep found no funds, while the backfill credit covers it, was moved by that backfill: swept.
+ */
+export const CLAIM_BACKFILL_CREDIT = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'queued' and state ~= 'sweeping' then return 'no' end
+local units = tonumber(ARGV[2])
+if units <= 0 or tonumber(redis.call('GET', KEYS[2]) or '0') < units then return 'no' end
+redis.call('DECRBY', KEYS[2], units)
+redis.call('HSET', KEYS[1], 'state', 'swept', 'sweptBy', 'backfill', 'sweptAt', ARGV[1], 'updatedAt', ARGV[1])
+return 'claimed'
+`;
