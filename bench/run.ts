@@ -237,7 +237,9 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
   const reached = await sim.waitUntil(() => sim.transferCount() >= DEPOSITS, 300_000);
   if (args.verbose) {
     const failures = sim.requests(requestsBefore).filter((r) => r.status !== 200);
-    process.stdout.write(`${kind}: ${failures.length} non-200 Interlace answers ${JSON.stringify(failures.slice(0, 3).map((f) => [f.endpoint, f.status, f.code, f.outcome]))}\n`);
+    process.stdout.write(
+      `${kind}: ${failures.length} non-200 Interlace answers ${JSON.stringify(failures.slice(0, 3).map((f) => [f.endpoint, f.status, f.code, f.outcome]))}\n`,
+    );
   }
   const seconds = (performance.now() - started) / 1000;
   if (!reached) throw new Error(`${kind}: only ${sim.transferCount()} of ${DEPOSITS} transfers`);
