@@ -56,7 +56,10 @@ export async function feedNotification(
       ...result,
       ...(parsed.kind === 'invalid' && parsed.depositId ? { depositId: parsed.depositId } : {}),
     };
-  const sweep = result.state === 'queued' ? await ensureSweepJob(deps.queues, result.depositId) : 'none';
+  // The live path enqueues a deposit it has just queued (replacing a stale finished job); ensureSweepJob
+  // is the safety net for one that was already queued without a live job.
+  const job = result.state === 'queued' ? await ensureSweepJob(deps.queues, result.depositId) : 'none';
+  const sweep = job === 'already-queued' && result.change !== 'unchanged' ? 'enqueued' : job;
   return {
     outcome: 'deposit',
     depositId: result.depositId,
