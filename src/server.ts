@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
@@ -10,7 +10,7 @@ import { createDepositStore } from './deposits/deposit-store.js';
 import { createQueues, closeQueues } from './queues/create-queues.js';
 import { createApp } from './webhooks/app.js';
 import { bullBoardRouter, DASHBOARD_PATH } from './dashboard/mount-bull-board.js';
-import { WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
+import { createWebhookHandler, isWebhookRequest, WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 import { isMainModule, runProcess } from './process-runner.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { closeAlerts, createAlerts } from './alerts/alerts.js';
@@ -70,10 +70,24 @@ export async function startApi(
     alerts,
     extraRouters,
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, (error?: Error) =>
-      error ? reject(error) : resolve(listening),
-    );
+  const webhook = createWebhookHandler({
+    config,
+    logger: log,
+    redis,
+    keys,
+    deposits,
+    queues,
+    metrics,
+    alerts,
+  });
+  // The webhook is the hot path and needs none of Express's middleware; everything else is Express.
+  const server = createServer((req, res) => (isWebhookRequest(req) ? webhook(req, res) : app(req, res)));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   // Slow or stalled bodies must not hold sockets: Interlace sends small bodies and waits 5 s at most.
   server.requestTimeout = 10_000;

@@ -10,10 +10,12 @@ import {
   MARK_DEAD,
   MARK_SWEPT,
   REQUEUE,
+  LOG_NOTIFICATION,
 } from './scripts.js';
 
 const SCRIPTS = {
-  isweepAccept: { numberOfKeys: 8, lua: ACCEPT_NOTIFICATION },
+  isweepAccept: { numberOfKeys: 11, lua: ACCEPT_NOTIFICATION },
+  isweepLogNotification: { numberOfKeys: 2, lua: LOG_NOTIFICATION },
   isweepRequeue: { numberOfKeys: 1, lua: REQUEUE },
   isweepClaimBackfill: { numberOfKeys: 2, lua: CLAIM_BACKFILL_CREDIT },
   isweepBeginSweep: { numberOfKeys: 1, lua: BEGIN_SWEEP },
@@ -33,12 +35,26 @@ export type AcceptInput = {
   decision: ClosedDecision;
   fields: Record<string, string>;
   now: number;
+  /** What the event log and counters record of the notification (the receiver's part of the write). */
+  event?: NotificationEvent;
+  /** The deposit's sweep job hash, whose `finishedOn` the script reads along. */
+  jobKey?: string;
+};
+
+/** A verified notification as the event log keeps it; `body: null` counts it without logging it again. */
+export type NotificationEvent = {
+  eventType: string;
+  body: string | null;
+  counterField: string;
+  maxLen: number;
 };
 
 export type AcceptOutcome = {
   state: DepositState;
   change: 'created' | 'transitioned' | 'unchanged';
   freshNotification: boolean;
+  /** `finishedOn` of a sweep job already under the deposit's job id, if it has finished. */
+  jobFinishedOn?: string;
 };
 
 export type DepositStore = ReturnType<typeof createDepositStore>;
@@ -76,6 +92,9 @@ export function createDepositStore(redis: Redis, keys: Keys, options: { retentio
       keys.depositsByTx(txHash ?? ''),
       keys.backfillCredit(input.fields.walletId ?? '', input.fields.currency ?? ''),
       keys.accounts,
+      keys.events,
+      keys.eventCounts,
+      input.jobKey ?? keys.deposit(input.depositId),
       String(input.now),
       input.notificationId,
       input.status,
@@ -86,24 +105,43 @@ export function createDepositStore(redis: Redis, keys: Keys, options: { retentio
       input.decision.kind === 'sweep' && input.fields.amount && input.fields.currency
         ? toMinorUnits(input.fields.amount, input.fields.currency)
         : '0',
+      input.event?.body != null ? '1' : '0',
+      input.event?.maxLen ?? 0,
+      input.event?.eventType ?? '',
+      input.event?.body ?? '',
+      input.event?.counterField ?? '',
       pairs.length / 2,
       ...pairs,
     ];
   };
 
   return {
-    /** Queues the accept script on a pipeline/multi so it shares a round trip with the event log. */
-    acceptOn(pipeline: ChainableCommander, input: AcceptInput): void {
-      void call(pipeline, 'isweepAccept')(...acceptArgs(input));
-    },
-
-    parseAccept(reply: unknown): AcceptOutcome {
-      const [state, change, fresh] = reply as [DepositState, AcceptOutcome['change'], number];
-      return { state, change, freshNotification: fresh === 1 };
-    },
-
+    /** Records one notification of a deposit: event log, counters and the ledger move, atomically. */
     async accept(input: AcceptInput): Promise<AcceptOutcome> {
-      return this.parseAccept(await call(redis, 'isweepAccept')(...acceptArgs(input)));
+      const [state, change, fresh, finishedOn] = (await call(
+        redis,
+        'isweepAccept',
+      )(...acceptArgs(input))) as [DepositState, AcceptOutcome['change'], number, string];
+      return {
+        state,
+        change,
+        freshNotification: fresh === 1,
+        ...(finishedOn ? { jobFinishedOn: finishedOn } : {}),
+      };
+    },
+
+    /** Logs and counts a notification that moves no deposit (another event type, or an invalid one). */
+    async logNotification(notificationId: string, event: NotificationEvent, now = Date.now()): Promise<void> {
+      await call(redis, 'isweepLogNotification')(
+        keys.events,
+        keys.eventCounts,
+        event.maxLen,
+        notificationId,
+        event.eventType,
+        String(now),
+        event.body ?? '',
+        event.counterField,
+      );
     },
 
     /** queued|sweeping → sweeping; otherwise answers the state that forbids sweeping (or 'missing'). */

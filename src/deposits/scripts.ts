@@ -3,8 +3,13 @@
 
 /**
  * KEYS: deposit hash, notification-id set, attempts list, by-time index, by-wallet index, by-tx index,
- * backfill credit of the deposit's wallet and currency, set of known accounts.
- * ARGV: now, notificationId, status, decision, reason, retentionMs, hasTx, amountUnits, nfields, pairs…
+ * backfill credit of the deposit's wallet and currency, set of known accounts, event log stream, event
+ * counters hash, the deposit's sweep job hash.
+ * ARGV: now, notificationId, status, decision, reason, retentionMs, hasTx, amountUnits, logEvent ('1'|'0'),
+ * eventLogMaxLen, eventType, raw body, counter field, nfields, pairs…
+ * Answers {state, change, freshNotification, finishedOn of an existing sweep job or ''}.
+ *
+ * One script for everything a notification writes, so the receiver pays one round trip and no pipeline.
  *
  * Backfill rule: a backfill sweep adds what it moved (in minor units) to the wallet+currency credit. A
  * deposit that would be queued while the credit covers its amount was already moved by that backfill:
@@ -16,8 +21,13 @@ local key, notes = KEYS[1], KEYS[2]
 local now, noteId, status, decision, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local retention, hasTx = tonumber(ARGV[6]), ARGV[7] == '1'
 local units = tonumber(ARGV[8])
-local nfields = tonumber(ARGV[9])
-local first = 10
+local nfields = tonumber(ARGV[14])
+local first = 15
+if ARGV[9] == '1' then
+  redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[10], '*', 'id', noteId, 'eventType', ARGV[11], 'receivedAt', now, 'body', ARGV[12])
+end
+if ARGV[13] ~= '' then redis.call('HINCRBY', KEYS[10], ARGV[13], 1) end
+local finished = redis.call('HGET', KEYS[11], 'finishedOn') or ''
 local function target()
   if status == 'PENDING' then return 'pending' end
   if status == 'ON_HOLD' then return 'held' end
@@ -65,7 +75,7 @@ if not state then
     redis.call('PEXPIRE', KEYS[6], retention)
   end
   retain()
-  return {new, 'created', fresh}
+  return {new, 'created', fresh, finished}
 end
 retain()
 redis.call('HINCRBY', key, 'notifications', 1)
@@ -74,7 +84,7 @@ if state == 'pending' and status ~= 'PENDING' then
   -- The credited notification carries the final amount: it replaces what PENDING said.
   write_fields()
   local new = enter(target())
-  return {new, 'transitioned', fresh}
+  return {new, 'transitioned', fresh, finished}
 end
 if status == 'CLOSED' and state ~= 'pending' then
   for i = first, first - 1 + nfields * 2, 2 do
@@ -87,7 +97,7 @@ if status == 'CLOSED' and state ~= 'pending' then
     end
   end
 end
-return {state, 'unchanged', fresh}
+return {state, 'unchanged', fresh, finished}
 `;
 
 /** KEYS: deposit hash. ARGV: now. Moves queued|sweeping -> sweeping; answers the state otherwise. */
@@ -156,4 +166,13 @@ if units <= 0 or tonumber(redis.call('GET', KEYS[2]) or '0') < units then return
 redis.call('DECRBY', KEYS[2], units)
 redis.call('HSET', KEYS[1], 'state', 'swept', 'sweptBy', 'backfill', 'sweptAt', ARGV[1], 'updatedAt', ARGV[1])
 return 'claimed'
+`;
+
+/** KEYS: event log stream, event counters hash. ARGV: maxLen, notificationId, eventType, now, body, counter field. */
+export const LOG_NOTIFICATION = `
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[2], 'eventType', ARGV[3], 'receivedAt', ARGV[4], 'body', ARGV[5])
+end
+redis.call('HINCRBY', KEYS[2], ARGV[6], 1)
+return 1
 `;

@@ -52,37 +52,23 @@ export async function acceptNotification(
   const parsed = parseDepositNotification(envelope, deps.config.interlace.depositEventTypes);
   const now = Date.now();
   const replay = options.source === 'replay';
-  const pipeline = deps.redis.multi();
-  // A replay feeds a notification that is already in the event log: logging it again would duplicate it.
-  if (!replay)
-    pipeline.xadd(
-      deps.keys.events,
-      'MAXLEN',
-      '~',
-      deps.config.eventLogMaxLen,
-      '*',
-      'id',
-      envelope.id,
-      'eventType',
-      envelope.eventType,
-      'receivedAt',
-      String(now),
-      'body',
-      rawBody,
-    );
-  pipeline.hincrby(
-    deps.keys.eventCounts,
-    `${envelope.eventType}|${parsed.kind}${replay ? '|replay' : ''}`,
-    1,
-  );
-  if (parsed.kind === 'deposit') {
-    // Read along, at no extra round trip: a finished job under this deposit's job id (see below).
-    pipeline.hget(deps.queues.sweep.toKey(sweepJobId(parsed.deposit.depositId)), 'finishedOn');
-    deps.deposits.acceptOn(pipeline, acceptInput(deps.config, parsed.deposit, now));
-  }
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error('Redis transaction was discarded');
-  for (const [error] of replies) if (error) throw error;
+  const event = {
+    eventType: envelope.eventType,
+    // A replay feeds a notification that is already in the event log: logging it again would duplicate it.
+    body: replay ? null : rawBody,
+    counterField: `${envelope.eventType}|${parsed.kind}${replay ? '|replay' : ''}`,
+    maxLen: deps.config.eventLogMaxLen,
+  };
+  // One script call stores everything for a deposit (event log, counters, ledger); no pipeline, because
+  // building an ioredis pipeline copies every script BullMQ defined on the connection.
+  const accepted =
+    parsed.kind === 'deposit'
+      ? await deps.deposits.accept({
+          ...acceptInput(deps.config, parsed.deposit, now),
+          event,
+          jobKey: deps.queues.sweep.toKey(sweepJobId(parsed.deposit.depositId)),
+        })
+      : await deps.deposits.logNotification(envelope.id, event, now);
 
   switch (parsed.kind) {
     case 'ignored':
@@ -98,12 +84,12 @@ export async function acceptNotification(
       });
       return { outcome: 'dead-lettered', reason: parsed.reason };
     case 'deposit': {
-      const accepted = deps.deposits.parseAccept(replies[replies.length - 1]?.[1]);
+      if (!accepted) throw new Error('the ledger did not answer');
       // Also when the record already said queued: the first enqueue may have failed after the record was
       // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
       // A record that has just become queued while a finished job still holds its job id (the record was
       // lost or deleted, the job kept) would make the add a no-op and leave the deposit queued forever.
-      const staleJob = accepted.change !== 'unchanged' && replies[replies.length - 2]?.[1] != null;
+      const staleJob = accepted.change !== 'unchanged' && accepted.jobFinishedOn !== undefined;
       if (accepted.state === 'queued' && staleJob)
         await deps.queues.sweep.remove(sweepJobId(parsed.deposit.depositId));
       if (accepted.state === 'queued') await enqueueSweep(deps.queues.sweep, parsed.deposit.depositId);

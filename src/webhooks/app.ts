@@ -1,6 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logger.js';
-import { interlaceWebhookRouter } from './interlace-webhook.js';
 import type { ReceiverDeps } from './accept-notification.js';
 import { checkReadiness } from '../metrics/readiness.js';
 
@@ -29,7 +28,6 @@ export function createApp(deps: AppDeps): Express {
       const { contentType, body } = await metrics.render();
       res.type(contentType).send(body);
     });
-  app.use(interlaceWebhookRouter(deps));
   for (const router of deps.extraRouters ?? []) app.use(router);
 
   app.use((_req, res) => {
