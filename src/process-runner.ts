@@ -33,8 +33,14 @@ export function runProcess(name: string, start: (config: Config, logger: Logger)
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, name });
-  let running: Running | undefined;
   let stopping = false;
+  // A signal may come while start() is still running (its sweep worker may already hold a job): stop
+  // must wait for it and close what it started, never exit around it.
+  const started: Promise<Running | undefined> = start(config, logger).catch((error: unknown) => {
+    logger.fatal({ err: error }, 'failed to start');
+    logger.flush();
+    process.exit(1);
+  });
 
   const stop = async (reason: string, code: number) => {
     if (stopping) return;
@@ -46,7 +52,7 @@ export function runProcess(name: string, start: (config: Config, logger: Logger)
     }, config.shutdownTimeoutMs + 5_000);
     hardStop.unref();
     try {
-      await running?.close();
+      await (await started)?.close();
     } catch (error) {
       logger.error({ err: error }, 'error during shutdown');
     }
@@ -65,16 +71,4 @@ export function runProcess(name: string, start: (config: Config, logger: Logger)
     logger.fatal({ err: error }, 'unhandled rejection');
     void stop('unhandledRejection', 1);
   });
-
-  start(config, logger).then(
-    (value) => {
-      running = value;
-      if (stopping) void value.close();
-    },
-    (error: unknown) => {
-      logger.fatal({ err: error }, 'failed to start');
-      logger.flush();
-      process.exit(1);
-    },
-  );
 }

@@ -24,7 +24,7 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
   const { depositId } = job.data;
   const log = deps.logger.child({ depositId, jobId: job.id, attempt: job.attemptsMade + 1 });
 
-  const state = await deps.deposits.beginSweep(depositId);
+  const { state, record: deposit } = await deps.deposits.claim(depositId);
   if (state === 'swept') {
     deps.metrics?.countSweep('already_swept');
     return { outcome: 'already-swept' };
@@ -34,7 +34,6 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
     throw new UnrecoverableError(`deposit ${depositId} is ${state}: not swept`);
   if (state !== 'sweeping') return { outcome: 'not-sweepable', state };
 
-  const deposit = await deps.deposits.get(depositId);
   if (!deposit) throw new UnrecoverableError(`deposit ${depositId} record vanished`);
   try {
     const infinityWalletId = await deps.infinityWallets.resolve(deposit.accountId);

@@ -146,8 +146,22 @@ export function createDepositStore(redis: Redis, keys: Keys, options: { retentio
 
     /** queued|sweeping → sweeping; otherwise answers the state that forbids sweeping (or 'missing'). */
     async beginSweep(depositId: string, now = Date.now()): Promise<DepositState | 'missing'> {
-      return (await call(redis, 'isweepBeginSweep')(keys.deposit(depositId), String(now))) as
-        DepositState | 'missing';
+      return (await this.claim(depositId, now)).state;
+    },
+
+    /** Like beginSweep, and also answers the claimed deposit's record, in the same round trip. */
+    async claim(
+      depositId: string,
+      now = Date.now(),
+    ): Promise<{ state: DepositState | 'missing'; record?: DepositRecord }> {
+      const [state, pairs] = (await call(redis, 'isweepBeginSweep')(
+        keys.deposit(depositId),
+        String(now),
+      )) as [DepositState | 'missing', string[] | undefined];
+      if (!pairs) return { state };
+      const record: Record<string, string> = {};
+      for (let index = 0; index < pairs.length; index += 2) record[pairs[index]!] = pairs[index + 1]!;
+      return { state, record: record as unknown as DepositRecord };
     },
 
     /** Records the transfer; answers the previous state ('swept' when this was a repeat). */

@@ -100,16 +100,19 @@ end
 return {state, 'unchanged', fresh, finished}
 `;
 
-/** KEYS: deposit hash. ARGV: now. Moves queued|sweeping -> sweeping; answers the state otherwise. */
+/**
+ * KEYS: deposit hash. ARGV: now. Moves queued|sweeping -> sweeping and answers {'sweeping', the record's
+ * field/value pairs} (one round trip for claim and read); answers {state} otherwise, {'missing'} if none.
+ */
 export const BEGIN_SWEEP = `
 local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return 'missing' end
+if not state then return {'missing'} end
 if state == 'queued' or state == 'sweeping' then
   redis.call('HSET', KEYS[1], 'state', 'sweeping', 'sweepingAt', ARGV[1], 'updatedAt', ARGV[1])
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-  return 'sweeping'
+  return {'sweeping', redis.call('HGETALL', KEYS[1])}
 end
-return state
+return {state}
 `;
 
 /**

@@ -45,6 +45,8 @@ describe('SIGTERM with sweeps in flight', () => {
 describe('a worker process receiving SIGTERM', () => {
   it('drains its in-flight sweep and exits 0', async () => {
     await stack.restartWorkers().then((w) => w.close());
+    // The previous test leaves a deposit waiting on purpose: it must not take this test's fault.
+    await stack.sweepQueue.drain();
     const depositId = stack.deposit('35');
     // Below INTERLACE_TIMEOUT_MS (1000 in tests): the call is slow, not failed.
     stack.sim.faults.enqueue('transfer', { kind: 'latency', delayMs: 500 }, 1);
