@@ -1,5 +1,5 @@
 import type { AttemptRecord } from '../src/queues/names.js';
-import { writeDeadLetter } from '../src/queues/dead-letter.js';
+import { deadLetterId, writeDeadLetter } from '../src/queues/dead-letter.js';
 import type { SweepDeps } from './sweep-deps.js';
 import type { Metrics } from '../src/metrics/metrics.js';
 import { sendAlert, type Alerts } from '../src/alerts/alerts.js';
@@ -40,4 +40,23 @@ export async function deadLetterDeposit(
     ...(deposit ? { amount: deposit.amount, currency: deposit.currency, accountId: deposit.accountId } : {}),
   });
   return previous === 'missing' ? 'missing' : 'dead';
+}
+
+/**
+ * A worker killed after marking a deposit dead but before writing its dead letter leaves a job that
+ * runs (or fails) again and finds it dead: the letter must be written then, or the deposit is buried
+ * unseen.
+ */
+export async function ensureDeadLetter(
+  deps: Parameters<typeof deadLetterDeposit>[0],
+  depositId: string,
+): Promise<void> {
+  if (await deps.queues.dead.getJob(deadLetterId({ kind: 'sweep-failed', depositId }))) return;
+  const reason = (await deps.deposits.get(depositId))?.reason ?? 'dead';
+  await deadLetterDeposit(
+    deps,
+    depositId,
+    reason,
+    `${reason} (dead letter written on a re-run after a worker stopped)`,
+  );
 }

@@ -11,7 +11,7 @@ import { createInfinityWalletResolver } from '../src/sweep/infinity-wallet.js';
 import { isMainModule, runProcess } from '../src/process-runner.js';
 import { sweepBackoff } from './backoff.js';
 import { sweepDeposit, type ObservedSweepDeps, type SweepResult } from './sweep.processor.js';
-import { deadLetterDeposit } from './dead-letter-deposit.js';
+import { deadLetterDeposit, ensureDeadLetter } from './dead-letter-deposit.js';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-server.js';
 import { closeAlerts, createAlerts, sendAlert } from '../src/alerts/alerts.js';
@@ -172,6 +172,7 @@ async function onFailed(
   if (!final) return;
   try {
     const record = await deps.deposits.get(job.data.depositId);
+    if (record?.state === 'dead') await ensureDeadLetter(deps, job.data.depositId);
     if (record && (record.state === 'queued' || record.state === 'sweeping')) {
       await deadLetterDeposit(deps, job.data.depositId, `job-failed: ${error.message}`, error.message);
     }

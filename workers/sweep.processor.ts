@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { InterlaceError } from '../src/interlace/errors.js';
 import type { SweepJobData } from '../src/queues/names.js';
 import { buildSweepTransfer, transferOutcome } from '../src/sweep/sweep-transfer.js';
-import { deadLetterDeposit } from './dead-letter-deposit.js';
+import { deadLetterDeposit, ensureDeadLetter } from './dead-letter-deposit.js';
 import type { SweepDeps } from './sweep-deps.js';
 import type { Metrics } from '../src/metrics/metrics.js';
 import type { Alerts } from '../src/alerts/alerts.js';
@@ -30,6 +30,7 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
     return { outcome: 'already-swept' };
   }
   if (state !== 'sweeping') deps.metrics?.countSweep('not_sweepable', state);
+  if (state === 'dead') await ensureDeadLetter(deps, depositId);
   if (state === 'dead' || state === 'missing')
     throw new UnrecoverableError(`deposit ${depositId} is ${state}: not swept`);
   if (state !== 'sweeping') return { outcome: 'not-sweepable', state };
