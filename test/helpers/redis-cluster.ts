@@ -30,37 +30,50 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
   };
   try {
     for (let i = 0; i < masters; i += 1) {
-      const port = await freePort();
-      ports.push(port);
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--dir',
-          dir,
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      children.push(child);
-      await new Promise<void>((resolve, reject) => {
-        let seen = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          seen += chunk.toString();
-          if (seen.includes('Ready to accept connections')) resolve();
+      // A free port can be taken by a parallel test before redis-server binds it: retry on another one.
+      for (let attempt = 1; ; attempt += 1) {
+        const port = await freePort();
+        // Each node also listens on its cluster bus port, port + 10000, which must exist.
+        if (port > 55_535) continue;
+        const child = spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            dir,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        const ready = await new Promise<string | true>((resolve) => {
+          let seen = '';
+          const onData = (chunk: Buffer) => {
+            seen += chunk.toString();
+            if (seen.includes('Ready to accept connections')) resolve(true);
+          };
+          child.stdout!.on('data', onData);
+          child.stderr!.on('data', onData);
+          child.once('exit', (code) =>
+            resolve(`cluster node on ${port} exited with ${code}: ${seen.slice(-500)}`),
+          );
         });
-        child.once('exit', (code) => reject(new Error(`cluster node on ${port} exited with ${code}`)));
-      });
+        if (ready === true) {
+          ports.push(port);
+          children.push(child);
+          break;
+        }
+        if (attempt >= 5) throw new Error(ready);
+      }
     }
     const create = spawn(
       'redis-cli',
