@@ -59,27 +59,9 @@ export async function startApi(
   } else {
     log.warn('dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD to enable it');
   }
-  const app = createApp({
-    config,
-    logger: log,
-    redis,
-    keys,
-    deposits,
-    queues,
-    metrics,
-    alerts,
-    extraRouters,
-  });
-  const webhook = createWebhookHandler({
-    config,
-    logger: log,
-    redis,
-    keys,
-    deposits,
-    queues,
-    metrics,
-    alerts,
-  });
+  const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts };
+  const app = createApp({ ...deps, extraRouters });
+  const webhook = createWebhookHandler(deps);
   // The webhook is the hot path and needs none of Express's middleware; everything else is Express.
   const server = createServer((req, res) => (isWebhookRequest(req) ? webhook(req, res) : app(req, res)));
   await new Promise<void>((resolve, reject) => {
