@@ -27,11 +27,7 @@ afterAll(async () => {
 });
 
 function deadLetterNext() {
-  stack.sim.faults.enqueue(
-    'transfer',
-    { kind: 'business-error', code: '010021', message: 'account balance does not exist' },
-    1,
-  );
+  stack.failTransfers('010021');
 }
 
 describe('alerts to ALERT_WEBHOOK_URL', () => {
@@ -124,11 +120,7 @@ describe('without ALERT_WEBHOOK_URL', () => {
     const quiet = await startStack('alerts-off', { env: { SWEEP_ATTEMPTS: '2' } });
     try {
       const dead = quiet.deposit('72');
-      quiet.sim.faults.enqueue(
-        'transfer',
-        { kind: 'business-error', code: '010021', message: 'account balance does not exist' },
-        1,
-      );
+      quiet.failTransfers('010021');
       await quiet.notify(dead);
       expect(await quiet.settled(dead)).toMatchObject({ status: 'failed' });
       const held = quiet.deposit('26', 'USDC', 'ON_HOLD');

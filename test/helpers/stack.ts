@@ -89,6 +89,15 @@ export async function startStack(
       return sim.creditDeposit({ walletId: wallet.id, currency, amount, status }).id;
     },
 
+    /**
+     * The next `times` transfer calls are answered with an Interlace business error: by default 010021
+     * (a permanent failure, so a dead letter), or 100100001 (insufficient balance, retried).
+     */
+    failTransfers(code: '010021' | '100100001' = '010021', times = 1) {
+      const message = code === '010021' ? 'account balance does not exist' : 'insufficient balance';
+      sim.faults.enqueue('transfer', { kind: 'business-error', code, message }, times);
+    },
+
     /** Interlace delivers the deposit's notification (its current status unless given) to the receiver. */
     notify(depositId: string, status?: 'CLOSED' | 'PENDING' | 'ON_HOLD' | 'FAIL', notificationId?: string) {
       return sim.deliverNotification(webhookUrl, depositId, {

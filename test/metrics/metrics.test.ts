@@ -85,11 +85,7 @@ describe('/metrics', () => {
   it('counts a dead letter, with a bounded reason label, and the dead-letter gauge sees it', async () => {
     const before = await scrape(workerMetricsUrl);
     const depositId = stack.deposit('14');
-    stack.sim.faults.enqueue(
-      'transfer',
-      { kind: 'business-error', code: '010021', message: 'account balance does not exist' },
-      1,
-    );
+    stack.failTransfers('010021');
     await stack.notify(depositId);
     expect(await stack.settled(depositId)).toMatchObject({ status: 'failed' });
 

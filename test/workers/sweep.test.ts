@@ -159,11 +159,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
 
   it('dead-letters a permanent error at once, without burning retries', async () => {
     const depositId = stack.deposit('70');
-    stack.sim.faults.enqueue(
-      'transfer',
-      { kind: 'business-error', code: '010021', message: 'account balance does not exist' },
-      1,
-    );
+    stack.failTransfers('010021');
 
     await stack.notify(depositId);
 
@@ -188,11 +184,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
 
   it('retries an insufficient balance a few times (credit lag), then dead-letters it with the history', async () => {
     const depositId = stack.deposit('80');
-    stack.sim.faults.enqueue(
-      'transfer',
-      { kind: 'business-error', code: '100100001', message: 'insufficient balance' },
-      10,
-    );
+    stack.failTransfers('100100001', 10);
 
     await stack.notify(depositId);
 
@@ -209,11 +201,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
 
   it('sweeps after a short credit lag', async () => {
     const depositId = stack.deposit('81');
-    stack.sim.faults.enqueue(
-      'transfer',
-      { kind: 'business-error', code: '100100001', message: 'insufficient balance' },
-      1,
-    );
+    stack.failTransfers('100100001');
     await stack.notify(depositId);
     expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
     expect(stack.transfersFor(depositId)).toHaveLength(1);
