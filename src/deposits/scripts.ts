@@ -9,7 +9,8 @@
  * eventLogMaxLen, eventType, raw body, counter field, nfields, pairs…
  * Answers {state, change, freshNotification, finishedOn of an existing sweep job or ''}.
  *
- * One script for everything a notification writes, so the receiver pays one round trip and no pipeline.
+ * One script for everything a notification writes, with as few calls inside it as the writes allow (each
+ * redis.call costs Redis CPU): the receiver pipelines one per notification of a batch.
  *
  * Backfill rule: a backfill sweep adds what it moved (in minor units) to the wallet+currency credit. A
  * deposit that would be queued while the credit covers its amount was already moved by that backfill:
@@ -21,13 +22,19 @@ local key, notes = KEYS[1], KEYS[2]
 local now, noteId, status, decision, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local retention, hasTx = tonumber(ARGV[6]), ARGV[7] == '1'
 local units = tonumber(ARGV[8])
-local nfields = tonumber(ARGV[14])
 local first = 15
+local last = first - 1 + tonumber(ARGV[14]) * 2
+-- Reads first: a key of the wrong type fails the script before it has written anything.
+local state = redis.call('HGET', key, 'state')
+local finishedOn = redis.call('HGET', KEYS[11], 'finishedOn') or ''
+local fresh = redis.call('SADD', notes, noteId)
 if ARGV[9] == '1' then
   redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[10], '*', 'id', noteId, 'eventType', ARGV[11], 'receivedAt', now, 'body', ARGV[12])
 end
 if ARGV[13] ~= '' then redis.call('HINCRBY', KEYS[10], ARGV[13], 1) end
-local finished = redis.call('HGET', KEYS[11], 'finishedOn') or ''
+local function field(name)
+  for i = first, last, 2 do if ARGV[i] == name then return ARGV[i + 1] end end
+end
 local function target()
   if status == 'PENDING' then return 'pending' end
   if status == 'ON_HOLD' then return 'held' end
@@ -35,69 +42,73 @@ local function target()
   if decision == 'sweep' then return 'queued' end
   return decision
 end
-local function write_fields()
-  for i = first, first - 1 + nfields * 2, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-end
--- Every write renews the retention of the deposit's keys; indexes drop what has expired.
-local function retain()
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], retention) end
-end
-local function enter(state)
+-- The notification's fields, then the new state's: one HSET per notification (later pairs win).
+local function enter(state, extra)
+  local pairs = {}
+  for i = first, last do pairs[#pairs + 1] = ARGV[i] end
+  for i = 1, #extra do pairs[#pairs + 1] = extra[i] end
+  local function put(f, v) pairs[#pairs + 1] = f; pairs[#pairs + 1] = v end
   if state == 'queued' and units > 0 then
     local credit = tonumber(redis.call('GET', KEYS[7]) or '0')
     if credit >= units then
       redis.call('DECRBY', KEYS[7], units)
       state = 'swept'
-      redis.call('HSET', key, 'sweptBy', 'backfill', 'sweptAt', now)
+      put('sweptBy', 'backfill')
+      put('sweptAt', now)
     end
   end
-  redis.call('HSET', key, 'state', state, 'upstreamStatus', status, 'updatedAt', now)
-  if state == 'queued' then redis.call('HSET', key, 'queuedAt', now) end
-  if state == 'dust' or state == 'unsupported' then redis.call('HSET', key, 'reason', reason) end
+  put('state', state)
+  put('upstreamStatus', status)
+  put('updatedAt', now)
+  if state == 'queued' then put('queuedAt', now) end
+  if state == 'dust' or state == 'unsupported' then put('reason', reason) end
+  redis.call('HSET', key, unpack(pairs))
   return state
 end
-local fresh = redis.call('SADD', notes, noteId)
-local state = redis.call('HGET', key, 'state')
+-- A sweep job that has finished under the deposit's job id blocks a new one (the receiver removes it).
+local function finished(state)
+  if state ~= 'queued' then return '' end
+  return finishedOn
+end
+-- Every write renews the retention of the deposit's keys; indexes drop what has expired.
 if not state then
-  write_fields()
-  redis.call('HSET', key, 'firstSeenAt', now, 'notifications', 1, 'lastNotificationId', noteId)
-  local new = enter(target())
-  local depositId = redis.call('HGET', key, 'depositId')
+  local new = enter(target(), {'firstSeenAt', now, 'notifications', 1, 'lastNotificationId', noteId})
+  local depositId = field('depositId')
   local horizon = tonumber(now) - retention
   for i = 4, 5 do
     redis.call('ZADD', KEYS[i], now, depositId)
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', horizon)
     redis.call('PEXPIRE', KEYS[i], retention)
   end
-  redis.call('SADD', KEYS[8], redis.call('HGET', key, 'accountId'))
+  local accountId = field('accountId')
+  if accountId then redis.call('SADD', KEYS[8], accountId) end
   if hasTx then
     redis.call('SADD', KEYS[6], depositId)
     redis.call('PEXPIRE', KEYS[6], retention)
   end
-  retain()
-  return {new, 'created', fresh, finished}
+  -- The attempts list does not exist yet: its writer gives it the retention.
+  for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], retention) end
+  return {new, 'created', fresh, finished(new)}
 end
-retain()
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], retention) end
 redis.call('HINCRBY', key, 'notifications', 1)
-redis.call('HSET', key, 'lastNotificationId', noteId, 'updatedAt', now)
 if state == 'pending' and status ~= 'PENDING' then
   -- The credited notification carries the final amount: it replaces what PENDING said.
-  write_fields()
-  local new = enter(target())
-  return {new, 'transitioned', fresh, finished}
+  local new = enter(target(), {'lastNotificationId', noteId})
+  return {new, 'transitioned', fresh, finished(new)}
 end
+redis.call('HSET', key, 'lastNotificationId', noteId, 'updatedAt', now)
 if status == 'CLOSED' and state ~= 'pending' then
-  for i = first, first - 1 + nfields * 2, 2 do
-    local f = ARGV[i]
-    if f == 'amount' or f == 'walletId' or f == 'currency' or f == 'accountId' then
-      local have = redis.call('HGET', key, f)
-      if have and have ~= ARGV[i + 1] then
-        redis.call('HSET', key, 'conflict', 'notification ' .. noteId .. ' says ' .. f .. '=' .. ARGV[i + 1] .. ', record has ' .. have)
-      end
+  local watched = {'amount', 'walletId', 'currency', 'accountId'}
+  local have = redis.call('HMGET', key, unpack(watched))
+  for j = 1, #watched do
+    local said = field(watched[j])
+    if said and have[j] and have[j] ~= said then
+      redis.call('HSET', key, 'conflict', 'notification ' .. noteId .. ' says ' .. watched[j] .. '=' .. said .. ', record has ' .. have[j])
     end
   end
 end
-return {state, 'unchanged', fresh, finished}
+return {state, 'unchanged', fresh, ''}
 `;
 
 /**
@@ -105,14 +116,20 @@ return {state, 'unchanged', fresh, finished}
  * field/value pairs} (one round trip for claim and read); answers {state} otherwise, {'missing'} if none.
  */
 export const BEGIN_SWEEP = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return {'missing'} end
-if state == 'queued' or state == 'sweeping' then
-  redis.call('HSET', KEYS[1], 'state', 'sweeping', 'sweepingAt', ARGV[1], 'updatedAt', ARGV[1])
-  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-  return {'sweeping', redis.call('HGETALL', KEYS[1])}
+local record = redis.call('HGETALL', KEYS[1])
+if #record == 0 then return {'missing'} end
+local at = {}
+for i = 1, #record, 2 do at[record[i]] = i end
+local state = at.state and record[at.state + 1]
+if state ~= 'queued' and state ~= 'sweeping' then return {state or 'missing'} end
+local attempts = at.attempts and tonumber(record[at.attempts + 1]) or 0
+local changes = {'state', 'sweeping', 'sweepingAt', ARGV[1], 'updatedAt', ARGV[1], 'attempts', tostring(attempts + 1)}
+redis.call('HSET', KEYS[1], unpack(changes))
+for i = 1, #changes, 2 do
+  local f, v = changes[i], changes[i + 1]
+  if at[f] then record[at[f] + 1] = v else record[#record + 1] = f; record[#record + 1] = v end
 end
-return {state}
+return {'sweeping', record}
 `;
 
 /**
@@ -123,9 +140,10 @@ export const MARK_SWEPT = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'missing' end
 if state == 'swept' then return 'swept' end
-local n = tonumber(ARGV[2])
-for i = 3, 2 + n * 2, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], 'state', 'swept', 'sweptAt', ARGV[1], 'updatedAt', ARGV[1])
+local pairs = {}
+for i = 3, 2 + tonumber(ARGV[2]) * 2 do pairs[#pairs + 1] = ARGV[i] end
+for _, v in ipairs({'state', 'swept', 'sweptAt', ARGV[1], 'updatedAt', ARGV[1]}) do pairs[#pairs + 1] = v end
+redis.call('HSET', KEYS[1], unpack(pairs))
 redis.call('HDEL', KEYS[1], 'reason')
 return state
 `;
