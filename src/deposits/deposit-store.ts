@@ -3,6 +3,7 @@ import type { Keys } from '../keys.js';
 import type { AttemptRecord } from '../queues/names.js';
 import type { ClosedDecision, DepositRecord, DepositState } from './deposit-state.js';
 import { toMinorUnits } from '../sweep/amounts.js';
+import { microBatch } from '../micro-batch.js';
 import {
   CLAIM_BACKFILL_CREDIT,
   ACCEPT_NOTIFICATION,
@@ -70,7 +71,11 @@ export type DepositFilter = {
 const DEFAULT_RETENTION_MS = 90 * 86_400_000;
 
 /** The deposit ledger: one hash per deposit, moved only by the atomic scripts in scripts.ts. */
-export function createDepositStore(redis: Redis, keys: Keys, options: { retentionMs?: number } = {}) {
+export function createDepositStore(
+  redis: Redis,
+  keys: Keys,
+  options: { retentionMs?: number; batchSize?: number } = {},
+) {
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
   for (const [name, definition] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) redis.defineCommand(name, definition);
@@ -115,19 +120,39 @@ export function createDepositStore(redis: Redis, keys: Keys, options: { retentio
     ];
   };
 
+  type AcceptReply = [DepositState, AcceptOutcome['change'], number, string];
+  const toOutcome = ([state, change, fresh, finishedOn]: AcceptReply): AcceptOutcome => ({
+    state,
+    change,
+    freshNotification: fresh === 1,
+    ...(finishedOn ? { jobFinishedOn: finishedOn } : {}),
+  });
+  // Notifications that arrive together are written with one pipeline: one socket write and one read
+  // for the lot, in Redis and here. Each script still runs on its own, atomically, and fails alone.
+  const acceptBatched = microBatch<AcceptInput, AcceptOutcome>(
+    async (inputs) => {
+      if (inputs.length === 1)
+        return [
+          {
+            ok: true,
+            value: toOutcome((await call(redis, 'isweepAccept')(...acceptArgs(inputs[0]!))) as AcceptReply),
+          },
+        ];
+      const pipeline = redis.pipeline();
+      for (const input of inputs) void call(pipeline, 'isweepAccept')(...acceptArgs(input));
+      const replies = (await pipeline.exec()) ?? [];
+      return inputs.map((_, i) => {
+        const [error, reply] = replies[i] ?? [new Error('no reply from the pipeline'), undefined];
+        return error ? { ok: false, error } : { ok: true, value: toOutcome(reply as AcceptReply) };
+      });
+    },
+    { maxSize: options.batchSize ?? 64 },
+  );
+
   return {
     /** Records one notification of a deposit: event log, counters and the ledger move, atomically. */
-    async accept(input: AcceptInput): Promise<AcceptOutcome> {
-      const [state, change, fresh, finishedOn] = (await call(
-        redis,
-        'isweepAccept',
-      )(...acceptArgs(input))) as [DepositState, AcceptOutcome['change'], number, string];
-      return {
-        state,
-        change,
-        freshNotification: fresh === 1,
-        ...(finishedOn ? { jobFinishedOn: finishedOn } : {}),
-      };
+    accept(input: AcceptInput): Promise<AcceptOutcome> {
+      return acceptBatched(input);
     },
 
     /** Logs and counts a notification that moves no deposit (another event type, or an invalid one). */

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Config } from '../config.js';
+import { microBatch } from '../micro-batch.js';
 import {
   DEAD_LETTER_QUEUE,
   SWEEP_QUEUE,
@@ -8,7 +9,12 @@ import {
   type SweepJobData,
 } from './names.js';
 
-export type Queues = { sweep: Queue<SweepJobData>; dead: Queue<DeadLetterData> };
+export type Queues = {
+  sweep: Queue<SweepJobData>;
+  dead: Queue<DeadLetterData>;
+  /** enqueueSweep on `sweep`, batched: deposits enqueued in the same turn share one MULTI. */
+  enqueueSweep: (depositId: string) => Promise<void>;
+};
 
 /** Backoff type name registered by the worker (exponential with jitter, honouring Retry-After). */
 export const SWEEP_BACKOFF = 'sweep-backoff';
@@ -26,12 +32,14 @@ export function sweepJobOptions(config: Config): JobsOptions {
 /** The sweep queue and its dead-letter queue, on one connection, under QUEUE_PREFIX. */
 export function createQueues(connection: ConnectionOptions, config: Config): Queues {
   const prefix = config.queuePrefix;
+  const sweep = new Queue<SweepJobData>(SWEEP_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: sweepJobOptions(config),
+  });
   return {
-    sweep: new Queue<SweepJobData>(SWEEP_QUEUE, {
-      connection,
-      prefix,
-      defaultJobOptions: sweepJobOptions(config),
-    }),
+    sweep,
+    enqueueSweep: createSweepEnqueuer(sweep),
     dead: new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, {
       connection,
       prefix,
@@ -44,6 +52,32 @@ export function createQueues(connection: ConnectionOptions, config: Config): Que
 /** Adds the deposit's sweep job; a no-op when a job with its deterministic id still exists. */
 export async function enqueueSweep(queue: Queue<SweepJobData>, depositId: string): Promise<void> {
   await queue.add('sweep', { depositId }, { jobId: sweepJobId(depositId) });
+}
+
+/**
+ * enqueueSweep, batched: one addBulk (a MULTI, all or nothing) for the deposits of one turn. A failed
+ * batch fails each of its callers, who answer 503 so Interlace redelivers; the job ids make a repeat a
+ * no-op.
+ */
+export function createSweepEnqueuer(
+  queue: Queue<SweepJobData>,
+  maxSize = 64,
+): (depositId: string) => Promise<void> {
+  return microBatch<string, void>(
+    async (depositIds) => {
+      if (depositIds.length === 1) await enqueueSweep(queue, depositIds[0]!);
+      else
+        await queue.addBulk(
+          depositIds.map((depositId) => ({
+            name: 'sweep',
+            data: { depositId },
+            opts: { jobId: sweepJobId(depositId) },
+          })),
+        );
+      return depositIds.map(() => ({ ok: true, value: undefined }));
+    },
+    { maxSize },
+  );
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {

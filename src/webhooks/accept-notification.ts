@@ -4,7 +4,6 @@ import type { Config } from '../config.js';
 import type { Keys } from '../keys.js';
 import type { DepositStore, AcceptOutcome } from '../deposits/deposit-store.js';
 import type { Queues } from '../queues/create-queues.js';
-import { enqueueSweep } from '../queues/create-queues.js';
 import { sweepJobId } from '../queues/names.js';
 import { writeDeadLetter } from '../queues/dead-letter.js';
 import { parseDepositNotification, type DepositEvent } from '../interlace/deposit-event.js';
@@ -92,7 +91,7 @@ export async function acceptNotification(
       const staleJob = accepted.change !== 'unchanged' && accepted.jobFinishedOn !== undefined;
       if (accepted.state === 'queued' && staleJob)
         await deps.queues.sweep.remove(sweepJobId(parsed.deposit.depositId));
-      if (accepted.state === 'queued') await enqueueSweep(deps.queues.sweep, parsed.deposit.depositId);
+      if (accepted.state === 'queued') await deps.queues.enqueueSweep(parsed.deposit.depositId);
       // Fire and forget: sendAlert never throws, and the answer to Interlace must not wait for it.
       if (accepted.state === 'held' && accepted.change !== 'unchanged')
         void sendAlert(deps, {

@@ -84,6 +84,51 @@ describe('deposit ledger transitions', () => {
     expect((await store.get('d-8'))?.amount).toBe('10');
   });
 
+  it('stores notifications that arrive together as one batch, each atomically, a bad one failing alone', async () => {
+    const keys = createKeys(prefix);
+    // A foreign value where d-bad's record belongs: its script must fail before writing anything.
+    await redis.set(keys.deposit('d-bad'), 'not a hash');
+    const ids = Array.from({ length: 30 }, (_, i) => `batch-${i}`);
+    const results = await Promise.allSettled([
+      ...ids.map((id) => store.accept(notification(id, 'CLOSED'))),
+      store.accept(notification('d-bad', 'CLOSED')),
+      store.accept(notification('batch-0', 'CLOSED')),
+    ]);
+    expect(results.slice(0, 30).map((r) => r.status)).toEqual(ids.map(() => 'fulfilled'));
+    expect(results[30]).toMatchObject({
+      status: 'rejected',
+      reason: expect.objectContaining({ message: expect.stringContaining('WRONGTYPE') }),
+    });
+    // Scripts of one batch run in order: the second notification of batch-0 sees the first's record.
+    expect(results[31]).toMatchObject({
+      status: 'fulfilled',
+      value: { state: 'queued', change: 'unchanged' },
+    });
+    expect(await redis.exists(keys.depositNotifications('d-bad'))).toBe(0);
+    for (const id of ids) expect((await store.get(id))?.state).toBe('queued');
+  });
+
+  it('records the claim of a sweep in the record it answers', async () => {
+    await store.accept(notification('d-claim', 'CLOSED'));
+    const first = await store.claim('d-claim', 1_000);
+    expect(first).toMatchObject({
+      state: 'sweeping',
+      record: { state: 'sweeping', attempts: '1', sweepingAt: '1000' },
+    });
+    const second = await store.claim('d-claim', 2_000);
+    expect(second.record).toMatchObject({
+      attempts: '2',
+      sweepingAt: '2000',
+      updatedAt: '2000',
+      depositId: 'd-claim',
+    });
+    expect(await store.get('d-claim')).toMatchObject({
+      state: 'sweeping',
+      attempts: '2',
+      sweepingAt: '2000',
+    });
+  });
+
   it('lets only queued or sweeping deposits be swept, and a swept one never moves again', async () => {
     await store.accept(notification('d-9', 'CLOSED'));
     expect(await store.beginSweep('d-9')).toBe('sweeping');
