@@ -2,8 +2,10 @@
 // same run, plus the cost of one sweep. Writes bench-results.json and prints a table with targets.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { once } from 'node:events';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
@@ -21,6 +23,10 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     out: { type: 'string', default: 'bench-results.json' },
     verbose: { type: 'boolean', default: false },
+    // For profiling one part: `--only ingest` or `--only e2e` (the targets then show only what ran).
+    only: { type: 'string', default: '' },
+    // ...and `--kinds service` (or `bare,service`) runs only those systems.
+    kinds: { type: 'string', default: '' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -33,6 +39,12 @@ const CLIENT_ID = 'bench-client';
 
 type Child = { child: ChildProcess; port: number; pid: number; stop(): Promise<void> };
 
+// Every process the bench starts, so that a failed run leaves none behind.
+const spawned = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of spawned) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 function startChild(script: string, env: Record<string, string>): Promise<Child> {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the systems under test.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -40,6 +52,7 @@ function startChild(script: string, env: Record<string, string>): Promise<Child>
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  spawned.add(child);
   return new Promise((resolve, reject) => {
     let seen = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -72,9 +85,28 @@ function processStats(pid: number): { cpuMs: number; peakRssMb: number } {
   return { cpuMs: (ticks * 1000) / 100, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
 }
 
-async function redisCommands(redis: Redis): Promise<number> {
+/** Calls per command since the server started (INFO commandstats counts commands run inside scripts). */
+async function commandCalls(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');
-  return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+  return new Map([...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** CPU milliseconds Redis has used since it started (INFO cpu). */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000;
+}
+
+const total = (calls: Map<string, number>) => [...calls.values()].reduce((sum, n) => sum + n, 0);
+
+function perSweepBreakdown(before: Map<string, number>, after: Map<string, number>, sweeps: number): string {
+  return [...after]
+    .map(([name, calls]) => [name, (calls - (before.get(name) ?? 0)) / sweeps] as const)
+    .filter(([, n]) => n > 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ');
 }
 
 async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
@@ -116,7 +148,15 @@ function notificationPool(count: number): { body: string; signature: string }[] 
   });
 }
 
-type IngestFigures = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+type IngestFigures = {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  cpuUsPerRequest: number;
+  redisCpuUsPerRequest: number;
+};
 
 async function ingestRound(redisUrl: string, redis: Redis, script: string): Promise<IngestFigures> {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -153,7 +193,11 @@ async function ingestRound(redisUrl: string, redis: Redis, script: string): Prom
       ],
     });
   await fire(1); // warm-up: JIT, connection pools
+  const cpuBefore = processStats(server.pid).cpuMs;
+  const redisBefore = await redisCpuMs(redis);
   const result = await fire(SECONDS);
+  const cpuMs = processStats(server.pid).cpuMs - cpuBefore;
+  const redisMs = (await redisCpuMs(redis)) - redisBefore;
   await server.stop();
   await dropPrefix(redis, prefix);
   return {
@@ -162,6 +206,44 @@ async function ingestRound(redisUrl: string, redis: Redis, script: string): Prom
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    // CPU per answered request: steadier than req/s when neighbours steal cycles.
+    cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, result.requests.total),
+    redisCpuUsPerRequest: (redisMs * 1000) / Math.max(1, result.requests.total),
+  };
+}
+
+type LoadGenerator = { go(): Promise<{ non2xx: number; errors: number; total: number }> };
+
+/** Starts bench/servers/load-generator.ts with the notifications; `go()` sends them and awaits the counts. */
+async function startLoadGenerator(
+  url: string,
+  notifications: { body: string; headers: Record<string, string> }[],
+): Promise<LoadGenerator> {
+  const file = join(tmpdir(), `bench-load-${randomUUID()}.json`);
+  writeFileSync(file, JSON.stringify({ url, connections: CONCURRENCY, notifications }));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/load-generator.ts', file], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  spawned.add(child);
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  while (!output.includes('READY')) {
+    await Promise.race([once(child.stdout!, 'data'), exited]);
+    if (child.exitCode !== null) throw new Error(`the load generator exited with ${child.exitCode}`);
+  }
+  return {
+    async go() {
+      child.stdin!.end('go');
+      const [code] = await exited;
+      rmSync(file, { force: true });
+      if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+      return JSON.parse(output.slice(output.indexOf('READY') + 6)) as {
+        non2xx: number;
+        errors: number;
+        total: number;
+      };
+    },
   };
 }
 
@@ -192,6 +274,8 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
     INTERLACE_CLIENT_SECRET: SECRET,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     SWEEP_MIN_AMOUNT: '1',
+    // The sweep rate cap is a policy (Interlace publishes no limit), not a cost: out of the way here.
+    SWEEP_RATE_LIMIT_PER_S: '1000000',
   };
   const notifications =
     kind === 'service' ? deposits.map((depositId) => sim.buildNotification(depositId)) : [];
@@ -202,29 +286,22 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
   } else {
     children.worker = await startChild('bench/servers/bare-worker.ts', env);
   }
+  // Notifications signed before the clock starts, POSTed by a load generator in its own process.
+  const load =
+    kind === 'service'
+      ? await startLoadGenerator(
+          `http://127.0.0.1:${children.receiver!.port}/webhooks/interlace`,
+          notifications,
+        )
+      : undefined;
   const requestsBefore = sim.requestCount();
-  const commandsBefore = await redisCommands(redis);
+  const commandsBefore = await commandCalls(redis);
   const cpuBefore = Object.values(children).reduce((sum, c) => sum + processStats(c.pid).cpuMs, 0);
   const started = performance.now();
 
   if (kind === 'service') {
-    // A lean load generator fed with notifications signed before the clock started: the figure must be
-    // the service's, not the driver's.
-    let next = 0;
-    const result = await autocannon({
-      url: `http://127.0.0.1:${children.receiver!.port}/webhooks/interlace`,
-      connections: CONCURRENCY,
-      amount: notifications.length,
-      method: 'POST',
-      requests: [
-        {
-          setupRequest: (request) => {
-            const notification = notifications[next++ % notifications.length]!;
-            return { ...request, body: notification.body, headers: notification.headers };
-          },
-        },
-      ],
-    });
+    // Notifications signed before the clock started, POSTed by a load generator in its own process.
+    const result = await load!.go();
     if (result.non2xx > 0 || result.errors > 0)
       throw new Error(`receiver refused ${result.non2xx + result.errors} notifications`);
   } else {
@@ -261,7 +338,12 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
   const seconds = (performance.now() - started) / 1000;
   if (!reached) throw new Error(`${kind}: only ${sim.transferCount()} of ${DEPOSITS} transfers`);
   const cpuAfter = Object.values(children).reduce((sum, c) => sum + processStats(c.pid).cpuMs, 0);
-  const commands = (await redisCommands(redis)) - commandsBefore;
+  const commandsAfter = await commandCalls(redis);
+  const commands = total(commandsAfter) - total(commandsBefore);
+  if (args.verbose)
+    process.stdout.write(
+      `${kind}: Redis commands per sweep: ${perSweepBreakdown(commandsBefore, commandsAfter, DEPOSITS)}\n`,
+    );
   const transferCalls = sim
     .requests(requestsBefore)
     .filter((r) => r.endpoint === 'transfer' || r.endpoint === 'wallets').length;
@@ -294,12 +376,13 @@ async function main(): Promise<void> {
       service: 'bench/servers/receiver.ts',
     } as const;
     const ingest: Record<string, IngestFigures[]> = { bare: [], textbook: [], service: [] };
-    for (let round = 1; round <= ROUNDS; round += 1) {
+    for (let round = 1; round <= (args.only === 'e2e' ? 0 : ROUNDS); round += 1) {
       for (const [name, script] of Object.entries(servers)) {
+        if (args.kinds && !args.kinds.split(',').includes(name)) continue;
         const figures = await ingestRound(ownRedis.url, redis, script);
         ingest[name]!.push(figures);
         process.stdout.write(
-          `ingest round ${round} ${name.padEnd(8)} ${fmt(figures.rps)} req/s p50 ${figures.p50} ms p99 ${figures.p99} ms non2xx ${figures.non2xx}\n`,
+          `ingest round ${round} ${name.padEnd(8)} ${fmt(figures.rps)} req/s p50 ${figures.p50} ms p99 ${figures.p99} ms non2xx ${figures.non2xx}, CPU µs/request: server ${fmt(figures.cpuUsPerRequest)} redis ${fmt(figures.redisCpuUsPerRequest)}\n`,
         );
       }
     }
@@ -316,8 +399,9 @@ async function main(): Promise<void> {
     ) as Record<keyof typeof servers, { rps: number; p50: number; p99: number; non2xx: number }>;
 
     const e2e: Record<'service' | 'bare', EndToEnd[]> = { service: [], bare: [] };
-    for (let round = 1; round <= ROUNDS; round += 1) {
+    for (let round = 1; round <= (args.only === 'ingest' ? 0 : ROUNDS); round += 1) {
       for (const kind of ['bare', 'service'] as const) {
+        if (args.kinds && !args.kinds.split(',').includes(kind)) continue;
         const figures = await endToEnd(ownRedis.url, redis, kind);
         e2e[kind].push(figures);
         process.stdout.write(
@@ -325,6 +409,8 @@ async function main(): Promise<void> {
         );
       }
     }
+    // A partial run (for profiling) prints its rounds only: its ratios would have nothing to compare with.
+    if (args.only || args.kinds) return;
     const pick = (kind: 'service' | 'bare') =>
       e2e[kind].sort((a, b) => a.sweepsPerSecond - b.sweepsPerSecond)[Math.floor(e2e[kind].length / 2)]!;
     const service = pick('service');
