@@ -1,12 +1,10 @@
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
 import { AccessTokenProvider, type IssuedToken } from './access-token.js';
 import { classifyResponse, classifyTransportError, InterlaceError } from './errors.js';
+import { createHttpTransport, type HttpRequest } from './http-transport.js';
 import {
   INTERLACE_API_PREFIX,
   type AccessTokenData,
@@ -51,31 +49,22 @@ export type InterlaceClientDeps = {
 };
 
 /**
- * The Interlace Open API v3 client: one axios instance with keep-alive and a timeout, no retries of its
- * own (BullMQ owns retries), envelopes unwrapped, every failure classified once as an InterlaceError.
+ * The Interlace Open API v3 client: keep-alive and a deadline per call, no retries of its own (BullMQ
+ * owns retries), envelopes unwrapped, every failure classified once as an InterlaceError.
  */
 export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClient {
   const { config, logger } = deps;
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
-  const api: AxiosInstance = axios.create({
-    baseURL: `${config.interlace.baseUrl}${INTERLACE_API_PREFIX}`,
-    timeout: config.interlace.timeoutMs,
-    httpAgent,
-    httpsAgent,
-    headers: { accept: 'application/json', 'content-type': 'application/json' },
-    // Every status is an answer to classify here, not an exception thrown by axios.
-    validateStatus: () => true,
-    maxRedirects: 0,
-    transitional: { clarifyTimeoutError: true },
+  const transport = createHttpTransport({
+    baseUrl: `${config.interlace.baseUrl}${INTERLACE_API_PREFIX}`,
+    timeoutMs: config.interlace.timeoutMs,
   });
 
-  async function send<T>(endpoint: string, request: AxiosRequestConfig, token?: string): Promise<T> {
+  async function send<T>(endpoint: string, request: HttpRequest, token?: string): Promise<T> {
     const started = performance.now();
     const observe = (outcome: string, httpStatus?: number, code?: string) =>
       deps.observe?.({
         endpoint,
-        method: request.method ?? 'GET',
+        method: request.method,
         durationMs: performance.now() - started,
         outcome,
         ...(httpStatus === undefined ? {} : { httpStatus }),
@@ -83,7 +72,7 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
       });
     let response;
     try {
-      response = await api.request({
+      response = await transport.send({
         ...request,
         headers: { ...request.headers, ...(token === undefined ? {} : { 'x-access-token': token }) },
       });
@@ -92,14 +81,14 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
       observe(failure.reason);
       throw failure;
     }
-    const retryAfter = response.headers['retry-after'] as string | undefined;
-    const failure = classifyResponse(response.status, response.data, endpoint, retryAfter);
+    const retryAfter = response.headers['retry-after'];
+    const failure = classifyResponse(response.status, response.body, endpoint, retryAfter);
     if (failure) {
       observe(failure.reason, response.status, failure.code);
       throw failure;
     }
-    observe('success', response.status, String((response.data as Envelope<T>).code));
-    return (response.data as Envelope<T>).data as T;
+    observe('success', response.status, String((response.body as Envelope<T>).code));
+    return (response.body as Envelope<T>).data as T;
   }
 
   async function issueToken(): Promise<IssuedToken> {
@@ -107,15 +96,15 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     try {
       const authorize = await send<AuthorizeData>('GET /oauth/authorize', {
         method: 'GET',
-        url: '/oauth/authorize',
-        params: { clientId },
+        path: '/oauth/authorize',
+        query: { clientId },
       });
       if (typeof authorize?.code !== 'string')
         throw badResponse('GET /oauth/authorize', 'no data.code in the answer');
       const issued = await send<AccessTokenData>('POST /oauth/access-token', {
         method: 'POST',
-        url: '/oauth/access-token',
-        data: { clientId, code: authorize.code, ...(tokenSendSecret ? { clientSecret } : {}) },
+        path: '/oauth/access-token',
+        body: { clientId, code: authorize.code, ...(tokenSendSecret ? { clientSecret } : {}) },
       });
       if (typeof issued?.accessToken !== 'string' || typeof issued.expiresIn !== 'number') {
         throw badResponse('POST /oauth/access-token', 'no accessToken/expiresIn in the answer');
@@ -146,7 +135,7 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
   });
 
   /** An authenticated call: on a rejected token, renew once and retry once (API-NOTES §1). */
-  async function call<T>(endpoint: string, request: AxiosRequestConfig): Promise<T> {
+  async function call<T>(endpoint: string, request: HttpRequest): Promise<T> {
     const token = await tokens.get();
     try {
       return await send<T>(endpoint, request, token);
@@ -163,8 +152,8 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     async listInfinityWallets(accountId) {
       const data = await call<List<InfinityWallet>>('GET /cards/wallets', {
         method: 'GET',
-        url: '/cards/wallets',
-        params: { accountId, [config.interlace.walletTypeParam]: 0 },
+        path: '/cards/wallets',
+        query: { accountId, [config.interlace.walletTypeParam]: 0 },
       });
       if (!Array.isArray(data?.list)) throw badResponse('GET /cards/wallets', 'no data.list in the answer');
       return data.list;
@@ -172,8 +161,8 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     async createInternalTransfer(body, options) {
       const data = await call<InternalTransfer>('POST /business/transfer/internal', {
         method: 'POST',
-        url: '/business/transfer/internal',
-        data: body,
+        path: '/business/transfer/internal',
+        body,
         headers: { 'Idempotency-Key': options.idempotencyKey },
       });
       if (typeof data?.id !== 'string' || typeof data.status !== 'string') {
@@ -184,8 +173,8 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     async listCryptoConnectWallets(accountId) {
       const data = await call<List<CryptoConnectWallet>>('GET /cryptoconnect/wallets', {
         method: 'GET',
-        url: '/cryptoconnect/wallets',
-        params: { accountId },
+        path: '/cryptoconnect/wallets',
+        query: { accountId },
       });
       if (!Array.isArray(data?.list))
         throw badResponse('GET /cryptoconnect/wallets', 'no data.list in the answer');
@@ -194,12 +183,11 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     async getCryptoConnectWallet(walletId) {
       return call<CryptoConnectWallet>('GET /cryptoconnect/wallets/:id', {
         method: 'GET',
-        url: `/cryptoconnect/wallets/${encodeURIComponent(walletId)}`,
+        path: `/cryptoconnect/wallets/${encodeURIComponent(walletId)}`,
       });
     },
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      transport.close();
     },
   };
 }
