@@ -34,6 +34,7 @@ const SECONDS = Number(args.seconds);
 const DEPOSITS = Number(args.deposits);
 const CONCURRENCY = Number(args.concurrency);
 const LATENCY_MS = 20;
+const WARMUP = Math.min(1_000, Math.ceil(DEPOSITS / 5));
 const SECRET = `bench-secret-${randomUUID()}`;
 const CLIENT_ID = 'bench-client';
 
@@ -212,15 +213,17 @@ async function ingestRound(redisUrl: string, redis: Redis, script: string): Prom
   };
 }
 
-type LoadGenerator = { go(): Promise<{ non2xx: number; errors: number; total: number }> };
+type LoadResult = { non2xx: number; errors: number; total: number; cpuMs: number; p50: number; p99: number };
+type LoadGenerator = { go(): Promise<LoadResult> };
 
 /** Starts bench/servers/load-generator.ts with the notifications; `go()` sends them and awaits the counts. */
 async function startLoadGenerator(
   url: string,
+  warmup: { body: string; headers: Record<string, string> }[],
   notifications: { body: string; headers: Record<string, string> }[],
 ): Promise<LoadGenerator> {
   const file = join(tmpdir(), `bench-load-${randomUUID()}.json`);
-  writeFileSync(file, JSON.stringify({ url, connections: CONCURRENCY, notifications }));
+  writeFileSync(file, JSON.stringify({ url, connections: CONCURRENCY, warmup, notifications }));
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/load-generator.ts', file], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -238,11 +241,7 @@ async function startLoadGenerator(
       const [code] = await exited;
       rmSync(file, { force: true });
       if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-      return JSON.parse(output.slice(output.indexOf('READY') + 6)) as {
-        non2xx: number;
-        errors: number;
-        total: number;
-      };
+      return JSON.parse(output.slice(output.indexOf('READY') + 6)) as LoadResult;
     },
   };
 }
@@ -256,15 +255,46 @@ type EndToEnd = {
   peakRssMb: Record<string, number>;
 };
 
+/** The bare baseline's jobs: each carries its whole transfer, so the worker only calls Interlace. */
+async function addBareJobs(
+  redis: Redis,
+  prefix: string,
+  account: { accountId: string; infinityWalletId: string },
+  walletId: string,
+  deposits: string[],
+): Promise<void> {
+  const queue = new Queue('bare', { connection: redis, prefix });
+  for (let i = 0; i < deposits.length; i += 1000) {
+    await queue.addBulk(
+      deposits.slice(i, i + 1000).map((depositId) => ({
+        name: 'sweep',
+        data: {
+          clientTransactionId: sweepTransactionId(depositId),
+          accountId: account.accountId,
+          from: { businessType: 2, id: walletId, currency: 'USDC' },
+          to: { businessType: 0, id: account.infinityWalletId, currency: 'USD' },
+          amount: '10.5',
+        },
+        opts: { jobId: `deposit-${depositId}`, removeOnComplete: true },
+      })),
+    );
+  }
+  await queue.close();
+}
+
 async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'): Promise<EndToEnd> {
   const sim = createSimulator({ clientId: CLIENT_ID, clientSecret: SECRET, latencyMs: LATENCY_MS, seed: 5 });
   const { url: simUrl } = await sim.listen(0);
   const account = sim.createAccount();
   const wallet = sim.createWallet(account.accountId);
-  const deposits = Array.from(
-    { length: DEPOSITS },
-    () => sim.creditDeposit({ walletId: wallet.id, currency: 'USDC', amount: '10.5' }).id,
-  );
+  // Warm-up deposits go through first and are not measured: the figure is the steady state.
+  const credit = (count: number) =>
+    Array.from(
+      { length: count },
+      () => sim.creditDeposit({ walletId: wallet.id, currency: 'USDC', amount: '10.5' }).id,
+    );
+  const warmupDeposits = credit(WARMUP);
+  const deposits = credit(DEPOSITS);
   const prefix = `bench-e2e-${randomUUID().slice(0, 8)}`;
   const env = {
     REDIS_URL: redisUrl,
@@ -277,8 +307,9 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
     // The sweep rate cap is a policy (Interlace publishes no limit), not a cost: out of the way here.
     SWEEP_RATE_LIMIT_PER_S: '1000000',
   };
-  const notifications =
-    kind === 'service' ? deposits.map((depositId) => sim.buildNotification(depositId)) : [];
+  const notify = (ids: string[]) =>
+    kind === 'service' ? ids.map((depositId) => sim.buildNotification(depositId)) : [];
+  const notifications = notify(deposits);
   const children: Record<string, Child> = {};
   if (kind === 'service') {
     children.receiver = await startChild('bench/servers/receiver.ts', env);
@@ -291,41 +322,38 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
     kind === 'service'
       ? await startLoadGenerator(
           `http://127.0.0.1:${children.receiver!.port}/webhooks/interlace`,
+          notify(warmupDeposits),
           notifications,
         )
       : undefined;
+  if (kind === 'bare') await addBareJobs(redis, prefix, account, wallet.id, warmupDeposits);
+  if (!(await sim.waitUntil(() => sim.transferCount() >= WARMUP, 120_000)))
+    throw new Error(`${kind}: the warm-up did not finish`);
   const requestsBefore = sim.requestCount();
   const commandsBefore = await commandCalls(redis);
   const cpuBefore = Object.values(children).reduce((sum, c) => sum + processStats(c.pid).cpuMs, 0);
+  const cpuByProcessBefore = Object.fromEntries(
+    Object.entries(children).map(([name, c]) => [name, processStats(c.pid).cpuMs]),
+  );
+  const driverBefore = process.cpuUsage();
+  const redisCpuBefore = await redisCpuMs(redis);
+  let loadCpuMs = 0;
   const started = performance.now();
 
   if (kind === 'service') {
     // Notifications signed before the clock started, POSTed by a load generator in its own process.
     const result = await load!.go();
+    loadCpuMs = result.cpuMs;
+    if (args.verbose)
+      process.stdout.write(`service: webhook latency p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
     if (result.non2xx > 0 || result.errors > 0)
       throw new Error(`receiver refused ${result.non2xx + result.errors} notifications`);
   } else {
-    const queue = new Queue('bare', { connection: redis, prefix });
-    for (let i = 0; i < deposits.length; i += 1000) {
-      await queue.addBulk(
-        deposits.slice(i, i + 1000).map((depositId) => ({
-          name: 'sweep',
-          data: {
-            clientTransactionId: sweepTransactionId(depositId),
-            accountId: account.accountId,
-            from: { businessType: 2, id: wallet.id, currency: 'USDC' },
-            to: { businessType: 0, id: account.infinityWalletId, currency: 'USD' },
-            amount: '10.5',
-          },
-          opts: { jobId: `deposit-${depositId}`, removeOnComplete: true },
-        })),
-      );
-    }
-    await queue.close();
+    await addBareJobs(redis, prefix, account, wallet.id, deposits);
   }
   const ingestSeconds = (performance.now() - started) / 1000;
-  const transfersAtIngest = sim.transferCount();
-  const reached = await sim.waitUntil(() => sim.transferCount() >= DEPOSITS, 300_000);
+  const transfersAtIngest = sim.transferCount() - WARMUP;
+  const reached = await sim.waitUntil(() => sim.transferCount() >= WARMUP + DEPOSITS, 300_000);
   if (args.verbose) {
     process.stdout.write(
       `${kind}: notifications in after ${ingestSeconds.toFixed(2)} s, ${transfersAtIngest} transfers by then\n`,
@@ -336,8 +364,21 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
     );
   }
   const seconds = (performance.now() - started) / 1000;
-  if (!reached) throw new Error(`${kind}: only ${sim.transferCount()} of ${DEPOSITS} transfers`);
+  if (!reached) throw new Error(`${kind}: only ${sim.transferCount() - WARMUP} of ${DEPOSITS} transfers`);
   const cpuAfter = Object.values(children).reduce((sum, c) => sum + processStats(c.pid).cpuMs, 0);
+  if (args.verbose) {
+    const driver = process.cpuUsage(driverBefore);
+    const perSweep = (ms: number) => `${((ms * 1000) / DEPOSITS).toFixed(0)} µs`;
+    const shares = [
+      ...Object.entries(children).map(
+        ([name, c]) => `${name} ${perSweep(processStats(c.pid).cpuMs - cpuByProcessBefore[name]!)}`,
+      ),
+      `redis ${perSweep((await redisCpuMs(redis)) - redisCpuBefore)}`,
+      `driver+simulator ${perSweep((driver.user + driver.system) / 1000)}`,
+      ...(load ? [`load generator ${perSweep(loadCpuMs)}`] : []),
+    ];
+    process.stdout.write(`${kind}: CPU per sweep: ${shares.join(', ')}\n`);
+  }
   const commandsAfter = await commandCalls(redis);
   const commands = total(commandsAfter) - total(commandsBefore);
   if (args.verbose)
