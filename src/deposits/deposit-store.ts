@@ -127,32 +127,29 @@ export function createDepositStore(
     freshNotification: fresh === 1,
     ...(finishedOn ? { jobFinishedOn: finishedOn } : {}),
   });
-  // Notifications that arrive together are written with one pipeline: one socket write and one read
-  // for the lot, in Redis and here. Each script still runs on its own, atomically, and fails alone.
-  const acceptBatched = microBatch<AcceptInput, AcceptOutcome>(
-    async (inputs) => {
-      if (inputs.length === 1)
-        return [
-          {
-            ok: true,
-            value: toOutcome((await call(redis, 'isweepAccept')(...acceptArgs(inputs[0]!))) as AcceptReply),
-          },
-        ];
-      const pipeline = redis.pipeline();
-      for (const input of inputs) void call(pipeline, 'isweepAccept')(...acceptArgs(input));
-      const replies = (await pipeline.exec()) ?? [];
-      return inputs.map((_, i) => {
-        const [error, reply] = replies[i] ?? [new Error('no reply from the pipeline'), undefined];
-        return error ? { ok: false, error } : { ok: true, value: toOutcome(reply as AcceptReply) };
-      });
-    },
-    { maxSize: options.batchSize ?? 64 },
-  );
+  // Calls of one script made in the same turn (notifications that arrive together) go out as one
+  // pipeline: one socket write and one read for the lot, here and in Redis. Each script
+  // still runs on its own, atomically, and fails alone.
+  const batched = (name: ScriptName) =>
+    microBatch<(string | number)[], unknown>(
+      async (calls) => {
+        if (calls.length === 1) return [{ ok: true, value: await call(redis, name)(...calls[0]!) }];
+        const pipeline = redis.pipeline();
+        for (const args of calls) void call(pipeline, name)(...args);
+        const replies = (await pipeline.exec()) ?? [];
+        return calls.map((_, i) => {
+          const [error, reply] = replies[i] ?? [new Error('no reply from the pipeline'), undefined];
+          return error ? { ok: false, error } : { ok: true, value: reply };
+        });
+      },
+      { maxSize: options.batchSize ?? 64 },
+    );
+  const acceptScript = batched('isweepAccept');
 
   return {
     /** Records one notification of a deposit: event log, counters and the ledger move, atomically. */
-    accept(input: AcceptInput): Promise<AcceptOutcome> {
-      return acceptBatched(input);
+    async accept(input: AcceptInput): Promise<AcceptOutcome> {
+      return toOutcome((await acceptScript(acceptArgs(input))) as AcceptReply);
     },
 
     /** Logs and counts a notification that moves no deposit (another event type, or an invalid one). */
