@@ -3,15 +3,15 @@ import { createHash } from 'node:crypto';
 // A fixed, project-specific UUID namespace: changing it would change every clientTransactionId and
 // let a replay of an old deposit move money a second time. Never change it.
 const NAMESPACE = 'f3b2c1d0-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+const NAMESPACE_BYTES = Buffer.from(NAMESPACE.replaceAll('-', ''), 'hex');
 
 /**
  * The sweep's clientTransactionId (and Idempotency-Key): a name-based UUID (RFC 9562 v5) of the deposit
  * id, so every retry, replay and duplicate of one deposit sends the same value.
  */
 export function sweepTransactionId(depositId: string): string {
-  const namespace = Buffer.from(NAMESPACE.replaceAll('-', ''), 'hex');
   const hash = createHash('sha1')
-    .update(namespace)
+    .update(NAMESPACE_BYTES)
     .update(`interlace-sweep:deposit:${depositId}`, 'utf8')
     .digest();
   const bytes = hash.subarray(0, 16);
