@@ -137,14 +137,15 @@ return {'sweeping', record}
  * from any state; answers the previous state ('swept' means this was a repeat and nothing changed).
  */
 export const MARK_SWEPT = `
-local state = redis.call('HGET', KEYS[1], 'state')
+local current = redis.call('HMGET', KEYS[1], 'state', 'reason')
+local state = current[1]
 if not state then return 'missing' end
 if state == 'swept' then return 'swept' end
 local pairs = {}
 for i = 3, 2 + tonumber(ARGV[2]) * 2 do pairs[#pairs + 1] = ARGV[i] end
 for _, v in ipairs({'state', 'swept', 'sweptAt', ARGV[1], 'updatedAt', ARGV[1]}) do pairs[#pairs + 1] = v end
 redis.call('HSET', KEYS[1], unpack(pairs))
-redis.call('HDEL', KEYS[1], 'reason')
+if current[2] then redis.call('HDEL', KEYS[1], 'reason') end
 return state
 `;
 

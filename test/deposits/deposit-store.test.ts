@@ -247,7 +247,10 @@ describe('deposit ledger look-ups, retention and operator replays', () => {
       replays: '1',
     });
     await store.beginSweep('q-1');
+    expect((await store.get('q-1'))?.reason).toBe('boom');
     await store.markSwept('q-1', { transferId: 't' });
+    // A swept deposit carries no failure reason any more.
+    expect((await store.get('q-1'))?.reason).toBeUndefined();
     expect(await store.requeue('q-1', 'alice', ['dead', 'swept'])).toBe('refused:swept');
     expect(await store.requeue('nope', 'alice', ['dead'])).toBe('missing');
   });
