@@ -435,9 +435,11 @@ async function main(): Promise<void> {
           p50: median(rounds.map((r) => r.p50)),
           p99: median(rounds.map((r) => r.p99)),
           non2xx: rounds.reduce((s, r) => s + r.non2xx, 0),
+          cpuUsPerRequest: median(rounds.map((r) => r.cpuUsPerRequest)),
+          redisCpuUsPerRequest: median(rounds.map((r) => r.redisCpuUsPerRequest)),
         },
       ]),
-    ) as Record<keyof typeof servers, { rps: number; p50: number; p99: number; non2xx: number }>;
+    ) as Record<keyof typeof servers, Omit<IngestFigures, 'errors'>>;
 
     const e2e: Record<'service' | 'bare', EndToEnd[]> = { service: [], bare: [] };
     for (let round = 1; round <= (args.only === 'ingest' ? 0 : ROUNDS); round += 1) {
@@ -528,11 +530,11 @@ async function main(): Promise<void> {
       '',
       `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, node ${machine.node}; medians of ${ROUNDS} rounds`,
       '',
-      '| ingest (50 connections) | req/s | p50 ms | p99 ms |',
-      '| --- | ---: | ---: | ---: |',
+      '| ingest (50 connections) | req/s | p50 ms | p99 ms | server CPU µs/req | Redis CPU µs/req |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
       ...(['bare', 'textbook', 'service'] as const).map(
         (name) =>
-          `| ${{ bare: 'baseline (a) bare node:http + HMAC + queue.add', textbook: 'baseline (b) textbook Express 5', service: 'interlace-sweep receiver' }[name]} | ${fmt(ingestMedian[name].rps)} | ${ingestMedian[name].p50} | ${ingestMedian[name].p99} |`,
+          `| ${{ bare: 'baseline (a) bare node:http + HMAC + queue.add', textbook: 'baseline (b) textbook Express 5', service: 'interlace-sweep receiver' }[name]} | ${fmt(ingestMedian[name].rps)} | ${ingestMedian[name].p50} | ${ingestMedian[name].p99} | ${fmt(ingestMedian[name].cpuUsPerRequest)} | ${fmt(ingestMedian[name].redisCpuUsPerRequest)} |`,
       ),
       '',
       `| end to end (${DEPOSITS} deposits, ${LATENCY_MS} ms per Interlace call, concurrency ${CONCURRENCY}) | sweeps/s | CPU ms/sweep | Redis cmds/sweep | Interlace calls/sweep | peak RSS MB |`,
