@@ -54,6 +54,7 @@ export async function startApi(
       bullBoardRouter(queues, config.dashboard, {
         readOnly: config.dashboardReadOnly,
         environmentLabel: config.environmentLabel,
+        ...(alerts ? { alertQueue: alerts.queue } : {}),
       }),
     );
   } else {

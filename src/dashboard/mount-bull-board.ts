@@ -3,6 +3,7 @@ import express, { type Request, type Response, type NextFunction, type Router } 
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
 import type { Queues } from '../queues/create-queues.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -12,9 +13,11 @@ export type DashboardOptions = {
   readOnly?: boolean;
   /** The environment badge (DASHBOARD_ENVIRONMENT, else NODE_ENV). */
   environmentLabel?: string;
+  /** The alert queue (with ALERT_WEBHOOK_URL): alerts that could not be delivered show up failed here. */
+  alertQueue?: Queue;
 };
 
-/** Bull Board for the sweep and dead-letter queues, behind HTTP basic auth. */
+/** Bull Board for the sweep and dead-letter queues (and alerts, when on), behind HTTP basic auth. */
 export function bullBoardRouter(
   queues: Queues,
   credentials: { user: string; password: string },
@@ -30,6 +33,14 @@ export function bullBoardRouter(
         readOnlyMode,
         description: "Dead letters: the reason (and last error, attempt history) is in each job's data",
       }),
+      ...(options.alertQueue
+        ? [
+            new BullMQAdapter(options.alertQueue, {
+              readOnlyMode,
+              description: 'Alerts waiting for, or given up on, delivery to ALERT_WEBHOOK_URL',
+            }),
+          ]
+        : []),
     ],
     serverAdapter: adapter,
     options: {

@@ -59,6 +59,19 @@ describe('Bull Board at /admin/queues', () => {
     expect(names.sort()).toEqual(['sweep', 'sweep-dead']);
   });
 
+  it('also shows the alert queue when alerts are on', async () => {
+    const { api } = await start({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 's3cret-pass',
+      ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hooks/alerts',
+    });
+    const queues = await fetch(`${api.url}/admin/queues/api/queues`, {
+      headers: { authorization: basic('ops', 's3cret-pass') },
+    });
+    const names = ((await queues.json()) as { queues: { name: string }[] }).queues.map((queue) => queue.name);
+    expect(names.sort()).toEqual(['alerts', 'sweep', 'sweep-dead']);
+  });
+
   it('is not mounted without credentials, and the log says so', async () => {
     const { api, lines } = await start({});
     expect((await fetch(`${api.url}/admin/queues`)).status).toBe(404);
