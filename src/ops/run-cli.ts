@@ -189,11 +189,13 @@ const COMMANDS: Record<string, Command> = {
     run: async (deps) => statusOutput(await sweepStatus(deps)),
   },
   'sweep enqueue': {
-    usage: 'sweep enqueue <depositId>',
+    usage: 'sweep enqueue <depositId> [--dry-run]',
+    options: { 'dry-run': { type: 'boolean' } },
     parse: (values, positionals) => ({
       depositId: one('sweep enqueue', 'deposit id')(values, positionals).ref,
+      dryRun: values['dry-run'] === true,
     }),
-    run: async (deps, input: { depositId: string }) => {
+    run: async (deps, input: { depositId: string; dryRun: boolean }) => {
       const result = await enqueueDeposit(deps, input);
       return { json: result, text: formatFields(result, ['depositId', 'outcome', 'previousState', 'state']) };
     },

@@ -329,6 +329,33 @@ describe('sweep control', () => {
     expect(await stack.record(depositId)).toMatchObject({ state: 'swept', replayedBy: OPERATOR });
   });
 
+  it('previews an enqueue with --dry-run: the same answer and refusals, nothing written', async () => {
+    const dust = stack.deposit('0.4');
+    await stack.notify(dust);
+    const auditBefore = (await auditCommands()).length;
+
+    const preview = await ops('sweep', 'enqueue', dust, '--dry-run', '--json');
+    expect(preview.code).toBe(0);
+    expect(preview.json()).toMatchObject({
+      outcome: 'would-enqueue',
+      previousState: 'dust',
+      state: 'queued',
+    });
+    expect((await stack.record(dust)).state).toBe('dust');
+    expect(await stack.sweepQueue.getJob(`deposit-${dust}`)).toBeUndefined();
+
+    const swept = await sweptDeposit('16');
+    const refused = await ops('sweep', 'enqueue', swept, '--dry-run');
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toContain('already swept');
+
+    await stack.redis.del(stack.keys.deposit(swept), stack.keys.depositNotifications(swept));
+    const fromLog = await ops('sweep', 'enqueue', swept, '--dry-run', '--json');
+    expect(fromLog.json()).toMatchObject({ outcome: 'would-feed-from-event-log', notificationsFed: 1 });
+    expect(await stack.redis.exists(stack.keys.deposit(swept))).toBe(0);
+    expect(await auditCommands()).toHaveLength(auditBefore);
+  });
+
   it('enqueues a deposit missing from the ledger by feeding its logged notification', async () => {
     const depositId = await sweptDeposit('15');
     await stack.redis.del(stack.keys.deposit(depositId), stack.keys.depositNotifications(depositId));
