@@ -58,8 +58,9 @@ export async function acceptNotification(
     counterField: `${envelope.eventType}|${parsed.kind}${replay ? '|replay' : ''}`,
     maxLen: deps.config.eventLogMaxLen,
   };
-  // One script call stores everything for a deposit (event log, counters, ledger); no pipeline, because
-  // building an ioredis pipeline copies every script BullMQ defined on the connection.
+  // One script call stores everything for a deposit (event log, counters, ledger), atomically; the store
+  // pipelines the calls of notifications that arrive together (a pipeline costs one copy of every script
+  // defined on the connection, which only a batch pays back).
   const accepted =
     parsed.kind === 'deposit'
       ? await deps.deposits.accept({
