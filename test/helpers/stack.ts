@@ -130,6 +130,18 @@ export async function startStack(
       return sim.transfers().filter((transfer) => transfer.clientTransactionId === id);
     },
 
+    /** Every transfer call the simulator received for this deposit, answered or not, in order. */
+    transferCallsFor(depositId: string) {
+      const id = sweepTransactionId(depositId);
+      return sim
+        .requests()
+        .filter(
+          (r) =>
+            r.endpoint === 'transfer' &&
+            (r.body as { clientTransactionId?: string })?.clientTransactionId === id,
+        );
+    },
+
     async restartWorkers() {
       await workers?.close();
       workers = await startWorkers(config, log.logger);

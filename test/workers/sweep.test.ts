@@ -102,13 +102,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
 
     expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
     expect(stack.transfersFor(depositId)).toHaveLength(1);
-    const calls = stack.sim
-      .requests()
-      .filter(
-        (r) =>
-          r.endpoint === 'transfer' &&
-          (r.body as { clientTransactionId?: string })?.clientTransactionId === sweepTransactionId(depositId),
-      );
+    const calls = stack.transferCallsFor(depositId);
     expect(calls.map((call) => call.status)).toEqual([500, 503, 200]);
     expect((await stack.record(depositId)).attempts).toBe('3');
   });
@@ -227,13 +221,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
     await stack.notify(depositId);
 
     expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
-    const calls = stack.sim
-      .requests()
-      .filter(
-        (r) =>
-          r.endpoint === 'transfer' &&
-          (r.body as { clientTransactionId?: string })?.clientTransactionId === sweepTransactionId(depositId),
-      );
+    const calls = stack.transferCallsFor(depositId);
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
     expect(calls[1]!.time - calls[0]!.time).toBeGreaterThanOrEqual(900);
     // BullMQ counts the successful attempt; the 429 did not count, or this would be 2.
