@@ -209,8 +209,9 @@ async function ingestRound(redisUrl: string, redis: Redis, script: string): Prom
   const cpuBefore = processStats(server.pid).cpuMs;
   const redisBefore = await redisCpuMs(redis);
   const result = await fire(SECONDS);
-  const cpuMs = processStats(server.pid).cpuMs - cpuBefore;
-  const peakRssMb = processStats(server.pid).peakRssMb;
+  const after = processStats(server.pid);
+  const cpuMs = after.cpuMs - cpuBefore;
+  const peakRssMb = after.peakRssMb;
   const redisMs = (await redisCpuMs(redis)) - redisBefore;
   await server.stop();
   await dropPrefix(redis, prefix);

@@ -36,6 +36,7 @@ process.stdout.write('READY\n');
 await once(process.stdin, 'data');
 const cpuBefore = process.cpuUsage();
 const result = await post(job.notifications);
+const used = process.cpuUsage(cpuBefore);
 process.stdout.write(
   `${JSON.stringify({
     non2xx: result.non2xx,
@@ -43,6 +44,6 @@ process.stdout.write(
     total: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    cpuMs: (process.cpuUsage(cpuBefore).user + process.cpuUsage(cpuBefore).system) / 1000,
+    cpuMs: (used.user + used.system) / 1000,
   })}\n`,
 );
