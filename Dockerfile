@@ -18,6 +18,7 @@ RUN npm run build
 FROM deps AS simulator
 COPY tsconfig.json ./
 COPY src ./src
+COPY simulator ./simulator
 ENV SIMULATOR_HOST=0.0.0.0
 USER node
 EXPOSE 4010
@@ -33,4 +34,4 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
 # One process with the API and a worker; docker-compose.yml runs them as separate services instead.
-CMD ["node", "dist/workers/all-in-one.js"]
+CMD ["node", "dist/workers/start-service.js"]

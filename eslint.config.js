@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**', 'test/**', 'src/ops/**', 'src/simulator/main.ts'],
+    files: ['scripts/**', 'test/**', 'src/ops/**', 'simulator/main.ts'],
     rules: { 'no-console': 'off' },
   },
   {

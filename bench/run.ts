@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createSimulator } from '../src/simulator/simulator.js';
+import { createSimulator } from '../simulator/simulator.js';
 import { signResource } from '../src/interlace/webhook-signature.js';
 import { sweepTransactionId } from '../src/sweep/transaction-id.js';
 import { startOwnRedis } from '../scripts/local-redis.js';

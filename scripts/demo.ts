@@ -26,10 +26,10 @@ import {
   type Fault,
   type Simulator,
   type SimTransfer,
-} from '../src/simulator/simulator.js';
+} from '../simulator/simulator.js';
 import { Decimal } from '../src/sweep/decimal.js';
 import { sweepTransactionId } from '../src/sweep/transaction-id.js';
-import { startWorkers } from '../workers/main.js';
+import { startWorkers } from '../workers/start-workers.js';
 import { findOrStartRedis, type LocalRedis } from './local-redis.js';
 
 const KEEP = process.argv.slice(2).includes('--keep');

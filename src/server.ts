@@ -8,7 +8,7 @@ import { createRedis, closeRedis, waitForRedis } from './redis.js';
 import { createKeys } from './keys.js';
 import { createDepositStore } from './deposits/deposit-store.js';
 import { createQueues, closeQueues } from './queues/create-queues.js';
-import { createApp } from './webhooks/app.js';
+import { createApp } from './create-app.js';
 import { bullBoardRouter, DASHBOARD_PATH } from './dashboard/mount-bull-board.js';
 import { createWebhookHandler, isWebhookRequest, WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 import { isMainModule, runProcess } from './process-runner.js';
@@ -42,7 +42,7 @@ export async function startApi(
   const queues = createQueues(redis, config);
   for (const queue of [queues.sweep, queues.dead])
     queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
-  // One registry per process (shared with the worker in the all-in-one process); served at /metrics.
+  // One registry per process (shared with the worker in the single-process deployment); served at /metrics.
   const metrics = options.metrics ?? createMetrics();
   metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
   const alerts = createAlerts(redis, config);

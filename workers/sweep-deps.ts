@@ -7,7 +7,7 @@ import type { Queues } from '../src/queues/create-queues.js';
 import type { InterlaceClient } from '../src/interlace/client.js';
 import type { InfinityWalletResolver } from '../src/sweep/infinity-wallet.js';
 
-/** Everything one sweep needs, built by the worker's composition root (workers/main.ts). */
+/** Everything one sweep needs, built by the worker's composition root (workers/start-workers.ts). */
 export type SweepDeps = {
   config: Config;
   logger: Logger;

@@ -4,8 +4,8 @@
  * deposits designed to fail permanently).
  */
 import type { DepositResource, DepositStatus } from '../../src/interlace/types.js';
-import { createPrng, deriveSeed, type Prng } from '../../src/simulator/prng.js';
-import type { BuiltNotification, Simulator } from '../../src/simulator/simulator.js';
+import { createPrng, deriveSeed, type Prng } from '../../simulator/prng.js';
+import type { BuiltNotification, Simulator } from '../../simulator/simulator.js';
 import { currencyPrecision } from '../../src/sweep/amounts.js';
 
 export const CHAOS_CURRENCIES = ['USDC', 'USDT', 'WUSD', 'USD'] as const;

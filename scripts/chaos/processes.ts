@@ -1,6 +1,6 @@
 /**
  * The service's processes as a chaos run drives them: the receiver (`src/server.ts`) and sweep workers
- * (`workers/main.ts`), each its own `node --import tsx` child with its output in a log file.
+ * (`workers/start-workers.ts`), each its own `node --import tsx` child with its output in a log file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -11,7 +11,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 
 export type ServiceKind = 'receiver' | 'worker';
 
-const ENTRY: Record<ServiceKind, string> = { receiver: 'src/server.ts', worker: 'workers/main.ts' };
+const ENTRY: Record<ServiceKind, string> = { receiver: 'src/server.ts', worker: 'workers/start-workers.ts' };
 const READY_LINE: Record<ServiceKind, string> = {
   receiver: 'receiver listening',
   worker: 'sweep worker started',

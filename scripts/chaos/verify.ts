@@ -6,7 +6,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../src/keys.js';
 import type { DeadLetterData } from '../../src/queues/names.js';
-import type { Simulator, SimTransfer } from '../../src/simulator/simulator.js';
+import type { Simulator, SimTransfer } from '../../simulator/simulator.js';
 import { Decimal } from '../../src/sweep/decimal.js';
 import { sweepTransactionId } from '../../src/sweep/transaction-id.js';
 import type { DepositKind, PlannedDeposit } from './plan.js';

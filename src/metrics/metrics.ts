@@ -28,7 +28,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
  * The process's metrics: one prom-client Registry (never the global one) and typed metric objects.
- * Built by a composition root and passed down; in the all-in-one process receiver and worker share it.
+ * Built by a composition root and passed down; in the single-process deployment receiver and worker share it.
  * Labels never carry deposit ids, account ids or secrets: only fixed sets and endpoint templates.
  */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {

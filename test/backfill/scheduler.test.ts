@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { loadConfig } from '../../src/config.js';
-import { startWorkers } from '../../workers/main.js';
+import { startWorkers } from '../../workers/start-workers.js';
 import { BACKFILL_QUEUE, BACKFILL_SCHEDULER_ID } from '../../src/backfill/keys.js';
 import { syncBackfillScheduler } from '../../src/backfill/scheduler.js';
 

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/keys.js';
 import { DEAD_LETTER_QUEUE, SWEEP_QUEUE, type DeadLetterData } from '../../src/queues/names.js';
-import { createSimulator } from '../../src/simulator/simulator.js';
+import { createSimulator } from '../../simulator/simulator.js';
 import { buildPlan } from '../../scripts/chaos/plan.js';
 import { verify } from '../../scripts/chaos/verify.js';
 import { deleteKeysWithPrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';

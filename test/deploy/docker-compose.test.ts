@@ -58,7 +58,7 @@ function configVariableNames(): Set<string> {
 /** SIMULATOR_* settings: SIMULATOR_HOST (the contract for the demo image) and any the simulator reads. */
 function simulatorVariableNames(): Set<string> {
   const names = new Set(['SIMULATOR_HOST']);
-  const dir = join(root, 'src/simulator');
+  const dir = join(root, 'simulator');
   if (existsSync(dir)) {
     for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
       if (!file.endsWith('.ts')) continue;
@@ -108,7 +108,7 @@ describe('docker-compose.yml', () => {
 
   it('runs two worker replicas once Redis is healthy', () => {
     const worker = service('worker');
-    expect(words(worker.command)).toEqual(['node', 'dist/workers/main.js']);
+    expect(words(worker.command)).toEqual(['node', 'dist/workers/start-workers.js']);
     expect(worker.deploy?.replicas).toBe(2);
     expect(dependsOnHealthy(worker, 'redis')).toBe(true);
     // Replicas cannot all bind one host port.

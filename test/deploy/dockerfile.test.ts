@@ -126,7 +126,7 @@ describe('Dockerfile', () => {
     expect(args(runtime, 'USER')).toEqual(['node']);
     expect(env(runtime).NODE_ENV).toBe('production');
     expect(args(runtime, 'EXPOSE')).toContain('3000');
-    expect(cmd(runtime)).toEqual(['node', 'dist/workers/all-in-one.js']);
+    expect(cmd(runtime)).toEqual(['node', 'dist/workers/start-service.js']);
   });
 
   it('keeps node_modules, dist, .git, coverage and logs out of the build context', () => {
@@ -147,8 +147,8 @@ describe('entry points the images run', () => {
   // Written alongside this test by others: these fail until the entry points exist.
   it.each([
     ['dist/src/server.js', 'src/server.ts'],
-    ['dist/workers/main.js', 'workers/main.ts'],
-    ['dist/workers/all-in-one.js', 'workers/all-in-one.ts'],
+    ['dist/workers/start-workers.js', 'workers/start-workers.ts'],
+    ['dist/workers/start-service.js', 'workers/start-service.ts'],
   ])('%s is built from %s', (distPath, source) => {
     expect(buildTsconfig.include, `tsconfig.build.json compiles ${source}`).toContain(source.split('/')[0]);
     expect(existsSync(join(root, source)), `${source} exists`).toBe(true);

@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { createInterlaceClient, type InterlaceClient } from '../../src/interlace/client.js';
 import { InterlaceError } from '../../src/interlace/errors.js';
 import { createKeys } from '../../src/keys.js';
-import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import type { SimulatorOptions } from '../../src/simulator/types.js';
+import { createSimulator, type Simulator } from '../../simulator/simulator.js';
+import type { SimulatorOptions } from '../../simulator/types.js';
 import { connectTestRedis, deleteKeysWithPrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { capturingLogger, testConfig, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../helpers/config.js';
 

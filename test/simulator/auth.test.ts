@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { tokenFingerprint } from '../../src/simulator/tokens.js';
+import { tokenFingerprint } from '../../simulator/tokens.js';
 import { CLIENT_ID, CLIENT_SECRET, startSimulator, type Harness } from './helpers.js';
 
 let harness: Harness | undefined;

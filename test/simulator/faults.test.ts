@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/simulator.js';
+import type { Simulator } from '../../simulator/simulator.js';
 import { available, fundedWallet, startSimulator, sweepBody, type Harness } from './helpers.js';
 
 const TRANSFER = '/business/transfer/internal';

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
-import type { SimulatorOptions } from '../../src/simulator/types.js';
+import { createSimulator, type Simulator } from '../../simulator/simulator.js';
+import type { SimulatorOptions } from '../../simulator/types.js';
 
 export const CLIENT_ID = 'test-client';
 export const CLIENT_SECRET = 'test-secret';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSimulator } from '../../src/simulator/simulator.js';
+import { createSimulator } from '../../simulator/simulator.js';
 import { CLIENT_ID, CLIENT_SECRET, fundedWallet, startSimulator, sweepBody } from './helpers.js';
 
 describe('Simulator.listen / close', () => {

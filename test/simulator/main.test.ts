@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { loadSimulatorEnv, SimulatorEnvError } from '../../src/simulator/env.js';
+import { loadSimulatorEnv, SimulatorEnvError } from '../../simulator/env.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = resolve(ROOT, 'src/simulator/main.ts');
+const MAIN = resolve(ROOT, 'simulator/main.ts');
 // `node --import tsx` rather than the tsx CLI: the CLI relays signals to a child process and
 // SIGKILLs it when it does not acknowledge within 30 ms, which a loaded test machine can miss.
 const NODE_ARGS = ['--import', 'tsx', MAIN];
@@ -83,7 +83,7 @@ describe('loadSimulatorEnv', () => {
   });
 });
 
-describe('npm run simulator (src/simulator/main.ts)', () => {
+describe('npm run simulator (simulator/main.ts)', () => {
   it('prints its base URL, serves, and exits 0 on SIGTERM', { timeout: 30_000 }, async () => {
     const child = spawn(process.execPath, NODE_ARGS, {
       cwd: ROOT,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPrng, deriveSeed } from '../../src/simulator/prng.js';
+import { createPrng, deriveSeed } from '../../simulator/prng.js';
 
 describe('createPrng', () => {
   it('repeats its sequence for the same seed and differs for another', () => {

@@ -50,7 +50,7 @@ describe('a worker process receiving SIGTERM', () => {
     const depositId = stack.deposit('35');
     // Below INTERLACE_TIMEOUT_MS (1000 in tests): the call is slow, not failed.
     stack.sim.faults.enqueue('transfer', { kind: 'latency', delayMs: 500 }, 1);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start-workers.ts'], {
       env: { ...process.env, ...stack.env, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 function startWorkerProcess(env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  return spawn(process.execPath, ['--import', 'tsx', 'workers/start-workers.ts'], {
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,4 +1,4 @@
-import { Decimal } from '../sweep/decimal.js';
+import { Decimal } from './money.js';
 import { SimulatorError } from './simulator-error.js';
 import type { ResolvedOptions, SimulatorOptions } from './types.js';
 

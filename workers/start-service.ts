@@ -2,11 +2,11 @@ import { startApi } from '../src/server.js';
 import { isMainModule, runProcess } from '../src/process-runner.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
-import { startWorkers } from './main.js';
+import { startWorkers } from './start-workers.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 
 /** Receiver and workers in one process (`npm start`): the simplest deployment. */
-export async function startAllInOne(config: Config, logger: Logger) {
+export async function startService(config: Config, logger: Logger) {
   // One registry for the process: the receiver's /metrics shows the sweeps too.
   const metrics = createMetrics();
   const workers = await startWorkers(config, logger, { metrics });
@@ -22,4 +22,4 @@ export async function startAllInOne(config: Config, logger: Logger) {
   };
 }
 
-if (isMainModule(import.meta.url)) runProcess('interlace-sweep', startAllInOne);
+if (isMainModule(import.meta.url)) runProcess('interlace-sweep', startService);

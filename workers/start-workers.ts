@@ -9,15 +9,15 @@ import { SWEEP_QUEUE, type SweepJobData } from '../src/queues/names.js';
 import { createInterlaceClient } from '../src/interlace/client.js';
 import { createInfinityWalletResolver } from '../src/sweep/infinity-wallet.js';
 import { isMainModule, runProcess } from '../src/process-runner.js';
-import { sweepBackoff } from './backoff.js';
-import { sweepDeposit, type ObservedSweepDeps, type SweepResult } from './sweep.processor.js';
+import { sweepBackoff } from './sweep-backoff.js';
+import { sweepDeposit, type ObservedSweepDeps, type SweepResult } from './sweep-processor.js';
 import { deadLetterDeposit, ensureDeadLetter } from './dead-letter-deposit.js';
 import { createMetrics, type Metrics } from '../src/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-server.js';
 import { closeAlerts, createAlerts, sendAlert } from '../src/alerts/alerts.js';
-import { startAlertWorker } from './alert.worker.js';
+import { startAlertWorker } from './alert-worker.js';
 import { withBackfillCredit } from '../src/backfill/backfill-ledger.js';
-import { startBackfillWorker } from './backfill.js';
+import { startBackfillWorker } from './backfill-worker.js';
 
 export type Workers = {
   worker: Worker<SweepJobData, SweepResult>;

@@ -14,7 +14,7 @@ export type BackfillWorker = {
 
 /**
  * The backfill worker (concurrency 1) and its job scheduler, started by the worker process
- * (workers/main.ts). The scheduler follows BACKFILL_ENABLED on every start: it is upserted when
+ * (workers/start-workers.ts). The scheduler follows BACKFILL_ENABLED on every start: it is upserted when
  * enabled and removed when disabled; the worker runs either way, so a job added by hand (e.g. by the
  * ops CLI) still runs.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Envelope, InternalTransfer } from '../interlace/types.js';
-import { checkAmount, currencyPrecision } from '../sweep/amounts.js';
-import { Decimal } from '../sweep/decimal.js';
+import type { Envelope, InternalTransfer } from '../src/interlace/types.js';
+import { checkAmount, precisionOf as currencyPrecision } from './money.js';
+import { Decimal } from './money.js';
 import {
   CODE_AMOUNT_TOO_SMALL,
   CODE_BALANCE_NOT_FOUND,

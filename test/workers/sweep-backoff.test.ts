@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sweepBackoff } from '../../workers/backoff.js';
+import { sweepBackoff } from '../../workers/sweep-backoff.js';
 import { InterlaceError } from '../../src/interlace/errors.js';
 
 describe('sweepBackoff', () => {

@@ -1,4 +1,4 @@
-import type { DepositStatus, Envelope, InternalTransfer } from '../interlace/types.js';
+import type { DepositStatus, Envelope, InternalTransfer } from '../src/interlace/types.js';
 
 export type AuthFailureMode = 'http-401' | 'code-401003';
 

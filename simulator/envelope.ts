@@ -3,7 +3,7 @@ import {
   CODE_INSUFFICIENT_BALANCE,
   CODE_TOKEN_INVALID,
   type Envelope,
-} from '../interlace/types.js';
+} from '../src/interlace/types.js';
 
 // Interlace publishes no error table (API-NOTES §1). The codes seen live are reused as they are; the
 // others are the simulator's own inventions, chosen so they never collide with "000000" or 0.

@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../logger.js';
-import type { ReceiverDeps } from './accept-notification.js';
-import { checkReadiness } from '../metrics/readiness.js';
+import type { Logger } from './logger.js';
+import type { ReceiverDeps } from './webhooks/accept-notification.js';
+import { checkReadiness } from './metrics/readiness.js';
 
 export type AppDeps = ReceiverDeps & {
   /** Mounted before the 404 handler when present (the Bull Board dashboard). */

@@ -3,9 +3,9 @@ import type {
   DepositResource,
   DepositStatus,
   InfinityWallet,
-} from '../interlace/types.js';
-import { checkAmount } from '../sweep/amounts.js';
-import { Decimal } from '../sweep/decimal.js';
+} from '../src/interlace/types.js';
+import { checkAmount } from './money.js';
+import { Decimal } from './money.js';
 import { fakeAddress, fakeTxHash } from './addresses.js';
 import type { Prng } from './prng.js';
 import { SimulatorError } from './simulator-error.js';

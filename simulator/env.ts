@@ -1,4 +1,4 @@
-import { Decimal } from '../sweep/decimal.js';
+import { Decimal } from './money.js';
 import type { AuthFailureMode, SimulatorOptions } from './types.js';
 
 export type SimulatorEnv = { port: number; host: string; options: SimulatorOptions };

@@ -7,8 +7,8 @@ import type {
   DepositResource,
   DepositStatus,
   InfinityWallet,
-} from '../interlace/types.js';
-import { INTERLACE_API_PREFIX } from '../interlace/types.js';
+} from '../src/interlace/types.js';
+import { INTERLACE_API_PREFIX } from '../src/interlace/types.js';
 import { openApiRouter } from './api-routes.js';
 import { createContext, resetContext, type SimContext } from './context.js';
 import { controlRouter } from './control-routes.js';
