@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
@@ -32,7 +31,8 @@ describe('Redis unavailable', () => {
     expect(refused).toMatchObject({ status: 503, body: { received: false, error: 'storage-unavailable' } });
     expect(Date.now() - started).toBeLessThan(4_500);
 
-    const ready = once(stack.api.redis, 'ready');
+    // Not events.once: it rejects on the 'error' of a reconnect attempt made before Redis is back.
+    const ready = new Promise<void>((resolve) => stack.api.redis.once('ready', () => resolve()));
     await redisServer.start();
     await ready;
     const redelivered = await stack.notify(depositId);
