@@ -9,7 +9,15 @@ import { allDeadLetters, findDeadLetter, reasonMatches } from './dead-letters.js
 import { feedNotification, parseStoredBody, predictNotification } from './notification-replay.js';
 import { ensureSweepJob, sweepJobInfo } from './sweep-job.js';
 
-export type ReplayInput = { refs: readonly string[]; all: boolean; reason?: string; dryRun: boolean };
+export type ReplayInput = {
+  refs: readonly string[];
+  all: boolean;
+  reason?: string;
+  dryRun: boolean;
+  /** With --all or --reason: at most this many letters, oldest first. */
+  limit?: number;
+  onProgress?: (done: number, total: number) => void;
+};
 
 export type ReplayOutcome = {
   ref: string;
@@ -34,6 +42,8 @@ export async function replayDeadLetters(deps: OpsDeps, input: ReplayInput): Prom
   const selectors = Number(input.refs.length > 0) + Number(input.all) + Number(input.reason !== undefined);
   if (selectors !== 1)
     throw usageError('dlq replay: give dead-letter ids, or --all, or --reason R (one of them)');
+  if (input.limit !== undefined && input.refs.length > 0)
+    throw usageError('dlq replay: --limit goes with --all or --reason, not with ids');
   const targets: { ref: string; job?: Job<DeadLetterData> }[] = [];
   if (input.refs.length > 0) {
     for (const ref of input.refs) {
@@ -43,12 +53,14 @@ export async function replayDeadLetters(deps: OpsDeps, input: ReplayInput): Prom
   } else {
     for (const letter of await allDeadLetters(deps.queues)) {
       if (input.reason !== undefined && !reasonMatches(letter, input.reason)) continue;
+      if (input.limit !== undefined && targets.length >= input.limit) break;
       const job = await findDeadLetter(deps.queues, letter.id);
       if (job) targets.push({ ref: letter.id, job });
     }
   }
   const outcomes: ReplayOutcome[] = [];
   for (const target of targets) {
+    input.onProgress?.(outcomes.length, targets.length);
     if (!target.job?.id) {
       outcomes.push({ ref: target.ref, outcome: 'not-found', message: 'no such dead letter' });
       continue;
@@ -65,6 +77,7 @@ export async function replayDeadLetters(deps: OpsDeps, input: ReplayInput): Prom
       outcomes.push({ ...base, outcome: 'refused', message });
     }
   }
+  input.onProgress?.(outcomes.length, targets.length);
   if (!input.dryRun) {
     const refs = input.refs.length > 0 ? input.refs : [input.all ? '--all' : `--reason ${input.reason}`];
     await appendAudit(deps, { command: 'dlq replay', targets: refs, result: outcomes, dryRun: false });

@@ -23,6 +23,8 @@ export type EventReplayReport = {
   until: string | null;
   events: EventReplayLine[];
   summary: Record<string, number>;
+  /** With --limit: the stream id of the first notification of the window left for a next run. */
+  next?: string;
 };
 
 /**
@@ -32,12 +34,24 @@ export type EventReplayReport = {
  */
 export async function replayEvents(
   deps: OpsDeps,
-  input: { since: number; until?: number; dryRun: boolean },
+  input: {
+    since: number;
+    until?: number;
+    dryRun: boolean;
+    /** At most this many notifications, oldest first; `next` then says where to go on. */
+    limit?: number;
+    onProgress?: (done: number) => void;
+  },
 ): Promise<EventReplayReport> {
   if (input.until !== undefined && input.until < input.since)
     throw usageError('events replay: --until is before --since');
   const events: EventReplayLine[] = [];
+  let next: string | undefined;
   for await (const event of readEvents(deps, input)) {
+    if (input.limit !== undefined && events.length >= input.limit) {
+      next = event.streamId;
+      break;
+    }
     const parsed = parseStoredBody(event.body);
     const result = !parsed.ok
       ? { outcome: 'unreadable' as const, reason: parsed.reason }
@@ -45,6 +59,7 @@ export async function replayEvents(
         ? await predictNotification(deps, parsed.envelope)
         : await feedNotification(deps, parsed.envelope, event.body);
     events.push({ streamId: event.streamId, notificationId: event.id, eventType: event.eventType, result });
+    input.onProgress?.(events.length);
   }
   const summary: Record<string, number> = {};
   for (const { result } of events) {
@@ -66,12 +81,13 @@ export async function replayEvents(
     until: input.until === undefined ? null : new Date(input.until).toISOString(),
     events,
     summary,
+    ...(next === undefined ? {} : { next }),
   };
   if (!input.dryRun) {
     await appendAudit(deps, {
       command: 'events replay',
       targets: [`${report.since}..${report.until ?? 'now'}`],
-      result: { notifications: events.length, summary },
+      result: { notifications: events.length, summary, ...(next === undefined ? {} : { next }) },
     });
   }
   return report;

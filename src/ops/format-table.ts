@@ -25,7 +25,19 @@ export function formatFields(record: Record<string, unknown>, order: readonly st
 }
 
 /** An epoch-ms string (as the ledger stores times) as ISO, leaving anything else alone. */
-export function isoTime(value: string | undefined): string {
-  if (value === undefined || !/^\d{10,}$/.test(value)) return value ?? '';
-  return new Date(Number(value)).toISOString();
+export function isoTime(value: string | number | undefined): string {
+  if (value === undefined) return '';
+  const text = String(value);
+  if (!/^\d{10,13}$/.test(text)) return text;
+  return new Date(Number(text)).toISOString();
+}
+
+/** A record for a human: every time field (`…At`, `…Time`, `at`) held as epoch ms shown as ISO. */
+export function withIsoTimes<T extends Record<string, unknown>>(record: T): T {
+  const copy: Record<string, unknown> = { ...record };
+  for (const [key, value] of Object.entries(copy)) {
+    if ((/(At|Time)$/.test(key) || key === 'at') && (typeof value === 'string' || typeof value === 'number'))
+      copy[key] = isoTime(value);
+  }
+  return copy as T;
 }

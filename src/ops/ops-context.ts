@@ -6,6 +6,7 @@ import { createLogger } from '../logger.js';
 import { closeRedis, createRedis, waitForRedis } from '../redis.js';
 import { createDepositStore, type DepositStore } from '../deposits/deposit-store.js';
 import { closeQueues, createQueues, type Queues } from '../queues/create-queues.js';
+import { DEAD_LETTER_QUEUE, SWEEP_QUEUE } from '../queues/names.js';
 import type { ReceiverDeps } from '../webhooks/accept-notification.js';
 import { OpsError } from './ops-error.js';
 
@@ -38,8 +39,14 @@ export async function openOps(
     throw new OpsError(`Redis is not reachable at ${redactUrl(config.redisUrl)}`);
   }
   const keys = createKeys(config.queuePrefix);
+  try {
+    await assertServiceData(redis, keys);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
-  const queues = createQueues(redis, config);
+  const queues = createQueues(redis, config, { skipMetasUpdate: true });
   for (const queue of [queues.sweep, queues.dead]) queue.on('error', () => undefined);
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -62,6 +69,25 @@ export async function openOps(
       await closeRedis(redis);
     },
   };
+}
+
+/**
+ * Refuses a QUEUE_PREFIX under which the service never ran: a typo would otherwise read as "no
+ * deposits" with exit 0, or make a mutating command write under a prefix no worker reads. The receiver
+ * and the workers write the sweep queue's meta key when they start, and the ledger's keys follow.
+ */
+async function assertServiceData(redis: Redis, keys: Keys): Promise<void> {
+  const markers = [
+    `${keys.prefix}:${SWEEP_QUEUE}:meta`,
+    `${keys.prefix}:${DEAD_LETTER_QUEUE}:meta`,
+    keys.events,
+    keys.depositsByTime,
+  ];
+  if ((await redis.exists(...markers)) > 0) return;
+  throw new OpsError(
+    `no interlace-sweep data under QUEUE_PREFIX "${keys.prefix}" in this Redis: ` +
+      'check QUEUE_PREFIX (and REDIS_URL) against the service',
+  );
 }
 
 function redactUrl(url: string): string {

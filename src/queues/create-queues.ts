@@ -29,12 +29,21 @@ export function sweepJobOptions(config: Config): JobsOptions {
   };
 }
 
-/** The sweep queue and its dead-letter queue, on one connection, under QUEUE_PREFIX. */
-export function createQueues(connection: ConnectionOptions, config: Config): Queues {
+/**
+ * The sweep queue and its dead-letter queue, on one connection, under QUEUE_PREFIX. `skipMetasUpdate`
+ * (the ops CLI) stops BullMQ writing the queues' meta keys on open, so reading creates no key.
+ */
+export function createQueues(
+  connection: ConnectionOptions,
+  config: Config,
+  options: { skipMetasUpdate?: boolean } = {},
+): Queues {
   const prefix = config.queuePrefix;
+  const skipMetasUpdate = options.skipMetasUpdate === true;
   const sweep = new Queue<SweepJobData>(SWEEP_QUEUE, {
     connection,
     prefix,
+    skipMetasUpdate,
     defaultJobOptions: sweepJobOptions(config),
   });
   return {
@@ -43,6 +52,7 @@ export function createQueues(connection: ConnectionOptions, config: Config): Que
     dead: new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, {
       connection,
       prefix,
+      skipMetasUpdate,
       // Dead letters wait for an operator: nothing consumes or removes them automatically.
       defaultJobOptions: { attempts: 1, removeOnComplete: false, removeOnFail: false },
     }),

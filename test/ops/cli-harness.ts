@@ -5,14 +5,34 @@ export type CliRun = { code: number; out: string; err: string; json<T = unknown>
 
 /** Runs the operator CLI in-process against `env`, capturing what it prints. */
 export async function cli(env: Record<string, string | undefined>, ...argv: string[]): Promise<CliRun> {
+  return cliOn({ env, tty: false }, ...argv);
+}
+
+/** Like `cli`, with stderr a terminal or not (the progress line shows only on a terminal). */
+export async function cliOn(
+  options: { env: Record<string, string | undefined>; tty: boolean },
+  ...argv: string[]
+): Promise<CliRun> {
   let out = '';
   let err = '';
   const code = await runCli(argv, {
-    env,
+    env: options.env,
     stdout: { write: (text: string) => (out += text) },
-    stderr: { write: (text: string) => (err += text) },
+    stderr: { write: (text: string) => (err += text), isTTY: options.tty },
   });
   return { code, out, err, json: <T>() => JSON.parse(out) as T };
+}
+
+/** The keys under `prefix` (SCAN, so it works on a busy shared Redis). */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys.sort();
 }
 
 /**
@@ -22,14 +42,7 @@ export async function cli(env: Record<string, string | undefined>, ...argv: stri
  */
 export async function snapshotKeys(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
   const snapshot: Record<string, unknown> = {};
-  let cursor = '0';
-  const keys: string[] = [];
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  for (const key of keys.sort()) {
+  for (const key of await keysUnder(redis, prefix)) {
     if (key.endsWith(':stalled-check') || key.endsWith(':limiter')) continue;
     const type = await redis.type(key);
     if (type === 'string') snapshot[key] = await redis.get(key);

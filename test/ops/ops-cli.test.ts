@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { deleteKeysWithPrefix } from '../helpers/redis.js';
 import { writeDeadLetter } from '../../src/queues/dead-letter.js';
 import { sweepJobId } from '../../src/queues/names.js';
 import { sweepTransactionId } from '../../src/sweep/transaction-id.js';
@@ -10,7 +11,8 @@ import type { DepositDetails } from '../../src/ops/deposit-show.js';
 import type { ReplayOutcome } from '../../src/ops/dlq-replay.js';
 import type { EventReplayReport } from '../../src/ops/events-replay.js';
 import type { DeadLetter } from '../../src/ops/dead-letters.js';
-import { cli, snapshotKeys } from './cli-harness.js';
+import { cli, cliOn, keysUnder, snapshotKeys } from './cli-harness.js';
+import { packageVersion } from '../../src/build-info.js';
 
 const OPERATOR = 'test-operator';
 let stack: Stack;
@@ -58,12 +60,15 @@ async function auditCommands(): Promise<AuditEntry[]> {
 
 describe('bad input: non-zero exit and one clear line, never a stack trace', () => {
   it.each([
-    [['frobnicate', 'now'], 2, /unknown command "frobnicate now"/],
+    [['frobnicate', 'now'], 2, /unknown command 'frobnicate'/],
+    [['deposit', 'list'], 2, /unknown command 'deposit' \(Did you mean deposits\?\)/],
+    [['deposits', 'lsit'], 2, /unknown command 'lsit' \(Did you mean list\?\)/],
     [['dlq', 'purge', 'x'], 2, /add --yes to confirm/],
     [['deposits', 'list', '--since', 'last tuesday'], 2, /--since: "last tuesday" is not a time/],
-    [['deposits', 'list', '--state', 'lost'], 2, /--state: "lost" is not one of/],
-    [['deposits', 'list', '--bogus'], 2, /Unknown option '--bogus'/],
-    [['deposits', 'show'], 2, /expected exactly one deposit id/],
+    [['deposits', 'list', '--state', 'lost'], 2, /argument 'lost' is invalid. Allowed choices are pending/],
+    [['deposits', 'list', '--bogus'], 2, /unknown option '--bogus'/],
+    [['deposits', 'list', '--limit', '0'], 2, /--limit: "0" is not a positive integer/],
+    [['deposits', 'show'], 2, /missing required argument 'ref'/],
     [['deposits', 'show', 'no-such-deposit'], 1, /unknown deposit: no deposit or tx hash "no-such-deposit"/],
     [
       ['sweep', 'enqueue', 'no-such-deposit'],
@@ -72,10 +77,12 @@ describe('bad input: non-zero exit and one clear line, never a stack trace', () 
     ],
     [['events', 'replay'], 2, /--since is required/],
     [['dlq', 'replay'], 2, /give dead-letter ids, or --all, or --reason/],
+    [['dlq', 'replay', 'x', '--limit', '3'], 2, /--limit goes with --all or --reason/],
   ])('%j → exit %i', async (argv, exitCode, message) => {
     const run = await ops(...argv);
     expect(run.code).toBe(exitCode);
     expect(run.err).toMatch(message);
+    expect(run.err).toMatch(/^interlace-sweep-ops: /);
     expect(run.err.trim().split('\n')).toHaveLength(1);
     expect(run.err).not.toMatch(/\n\s+at /);
     expect(run.out).toBe('');
@@ -372,6 +379,124 @@ describe('sweep control', () => {
       operator: OPERATOR,
       result: expect.objectContaining({ outcome: 'fed-from-event-log' }),
     });
+  });
+});
+
+describe('help, version and suggestions', () => {
+  it('prints the version, the help of a group and of a command, and exits 0', async () => {
+    const version = await ops('--version');
+    expect(version).toMatchObject({ code: 0, out: `${packageVersion()}\n`, err: '' });
+    const group = await ops('deposits', '--help');
+    expect(group.code).toBe(0);
+    expect(group.out).toMatch(/Usage: interlace-sweep-ops deposits/);
+    expect(group.out).toMatch(/show <ref>/);
+    const command = await ops('dlq', 'replay', '--help');
+    expect(command.code).toBe(0);
+    expect(command.out).toMatch(/--limit <N>/);
+    expect(command.out).toMatch(/--json/);
+  });
+
+  it('shows a group’s commands on stderr with exit 2 when its command is missing', async () => {
+    const run = await ops('deposits');
+    expect(run.code).toBe(2);
+    expect(run.out).toBe('');
+    expect(run.err).toMatch(/Usage: interlace-sweep-ops deposits/);
+    expect(run.err).toMatch(/list \[options\]/);
+  });
+});
+
+describe('short deposit ids', () => {
+  it('accepts a unique prefix of a deposit id, as the demo and the tables print them', async () => {
+    const depositId = await sweptDeposit('17');
+    const shown = await ops('deposits', 'show', depositId.slice(0, 8), '--json');
+    expect(shown.code).toBe(0);
+    expect(shown.json<DepositDetails>().deposit.depositId).toBe(depositId);
+    const dry = await ops('sweep', 'enqueue', depositId.slice(0, 8), '--dry-run');
+    expect(dry.code).toBe(1);
+    expect(dry.err).toContain(`deposit ${depositId}: already swept`);
+  });
+
+  it('refuses an ambiguous prefix with exit 2, naming the candidates', async () => {
+    const ids = ['ambiguous-prefix-1', 'ambiguous-prefix-2'].map(
+      (depositId) =>
+        stack.sim.creditDeposit({ walletId: stack.wallet.id, currency: 'USDC', amount: '0.2', depositId }).id,
+    );
+    for (const id of ids) expect((await stack.notify(id)).status).toBe(200);
+    const run = await ops('deposits', 'show', 'ambiguous-pre');
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/"ambiguous-pre" matches 2 deposits: ambiguous-prefix-1, ambiguous-prefix-2/);
+    expect(run.err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the connection', () => {
+  it('answers exit 1 for a QUEUE_PREFIX the service never used, and creates no key under it', async () => {
+    const typo = `${stack.prefix}-typo`;
+    const runs = [];
+    for (const argv of [
+      ['deposits', 'list'],
+      ['dlq', 'list'],
+      ['sweep', 'status'],
+      ['sweep', 'pause'],
+    ])
+      runs.push(await cli({ ...env, QUEUE_PREFIX: typo }, ...argv));
+    const created = await keysUnder(stack.redis, typo);
+    await deleteKeysWithPrefix(stack.redis, typo);
+    expect(created).toEqual([]);
+    for (const run of runs) {
+      expect(run.code).toBe(1);
+      expect(run.err).toMatch(/no interlace-sweep data under QUEUE_PREFIX ".*-typo"/);
+    }
+  });
+
+  it('runs every read-only command without writing a key', async () => {
+    const depositId = await sweptDeposit('18');
+    await unchanged(async () => {
+      for (const argv of [
+        ['deposits', 'list'],
+        ['deposits', 'show', depositId],
+        ['dlq', 'list'],
+        ['sweep', 'status'],
+        ['audit', 'list'],
+        ['events', 'replay', '--since', '1h', '--dry-run'],
+        ['sweep', 'enqueue', depositId, '--dry-run'],
+      ])
+        await ops(...argv);
+    });
+  });
+});
+
+describe('long replays', () => {
+  it('stops events replay at --limit and says where to go on', async () => {
+    await sweptDeposit('19');
+    await sweptDeposit('20');
+    const run = await ops('events', 'replay', '--since', '1h', '--limit', '1', '--dry-run', '--json');
+    expect(run.code).toBe(0);
+    const report = run.json<EventReplayReport>();
+    expect(report.events).toHaveLength(1);
+    expect(report.next).toMatch(/^\d+-\d+$/);
+    const text = await ops('events', 'replay', '--since', '1h', '--limit', '1', '--dry-run');
+    expect(text.out).toMatch(/stopped at --limit: the next is \d+-\d+; continue with --since \d+/);
+  });
+
+  it('replays at most --limit dead letters with --all', async () => {
+    await deadDeposit('21');
+    await deadDeposit('22');
+    const run = await ops('dlq', 'replay', '--all', '--limit', '1', '--dry-run', '--json');
+    expect(run.json<{ outcomes: ReplayOutcome[] }>().outcomes).toHaveLength(1);
+  });
+
+  it('draws a progress line on stderr only when stderr is a terminal', async () => {
+    await sweptDeposit('23');
+    const argv = ['events', 'replay', '--since', '1h', '--dry-run', '--json', '--operator', OPERATOR];
+    const terminal = await cliOn({ env, tty: true }, ...argv);
+    expect(terminal.code).toBe(0);
+    const ERASE_LINE = '\r\x1b[K';
+    expect(terminal.err.split(ERASE_LINE).some((part) => /^\d+ done…$/.test(part))).toBe(true);
+    expect(terminal.err.endsWith(ERASE_LINE)).toBe(true);
+    expect(() => terminal.json()).not.toThrow();
+    const piped = await cliOn({ env, tty: false }, ...argv);
+    expect(piped.err).toBe('');
   });
 });
 
