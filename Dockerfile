@@ -31,6 +31,11 @@ ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false N
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The operator CLI on PATH: `docker compose exec worker interlace-sweep-ops deposits list`.
+RUN chmod 755 dist/src/ops/main.js && ln -s /app/dist/src/ops/main.js /usr/local/bin/interlace-sweep-ops
+# The commit for the build_info metric: `docker compose build --build-arg BUILD_COMMIT=$(git rev-parse HEAD)`.
+ARG BUILD_COMMIT=
+ENV BUILD_COMMIT=$BUILD_COMMIT
 USER node
 EXPOSE 3000
 # One process with the API and a worker; docker-compose.yml runs them as separate services instead.

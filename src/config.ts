@@ -55,6 +55,8 @@ const schema = z
     NODE_ENV: z.string().default('production'),
     PORT: int(3000, 0, 65535),
     HOST: z.string().default('0.0.0.0'),
+    ADMIN_PORT: int(0, 0, 65535),
+    ADMIN_HOST: z.string().default('127.0.0.1'),
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: z
       .string()
@@ -88,6 +90,7 @@ const schema = z
     DASHBOARD_READ_ONLY: bool(false),
     DASHBOARD_ENVIRONMENT: z.string().max(40).optional(),
     ALERT_WEBHOOK_URL: z.url().optional(),
+    ALERT_OPS_COMMAND: z.string().max(200).default('interlace-sweep-ops'),
     METRICS_PORT: int(0, 0, 65535),
     BACKFILL_ENABLED: bool(true),
     BACKFILL_INTERVAL_MS: int(15 * 60_000, 10_000, 7 * 86_400_000),
@@ -104,6 +107,11 @@ const schema = z
     DASHBOARD_USER: optionalSecret,
     DASHBOARD_PASSWORD: optionalSecret,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+    BUILD_COMMIT: z
+      .string()
+      .regex(/^[0-9a-f]{7,40}$/i, 'must be a git commit hash')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     // On a Cluster every key of the service must live in one hash slot, or its scripts and BullMQ's fail.
@@ -127,6 +135,11 @@ export type Config = Readonly<{
   env: string;
   port: number;
   host: string;
+  /**
+   * The admin server (/metrics, /readyz, /admin/queues) on its own port, so the public port serves only
+   * the webhook and /healthz; 0 = everything on PORT.
+   */
+  admin: Readonly<{ port: number; host: string }> | undefined;
   redisUrl: string;
   queuePrefix: string;
   interlace: Readonly<{
@@ -161,6 +174,8 @@ export type Config = Readonly<{
   /** Label of the environment badge on the dashboard (e.g. "production"); defaults to NODE_ENV. */
   environmentLabel: string;
   alertWebhookUrl: string | undefined;
+  /** How alerts tell the operator to run the CLI, e.g. `docker compose exec worker interlace-sweep-ops`. */
+  alertOpsCommand: string;
   /** Port of the worker process's own /metrics server; 0 = none (the receiver serves /metrics). */
   metricsPort: number;
   backfill: Readonly<{
@@ -170,6 +185,9 @@ export type Config = Readonly<{
     accountIds: readonly string[];
   }>;
   logLevel: string;
+  logFormat: 'json' | 'pretty';
+  /** The commit the image was built from (BUILD_COMMIT), for the build_info metric. */
+  buildCommit: string | undefined;
 }>;
 
 /** Placeholder the `ops` role puts in place of missing Interlace credentials. */
@@ -220,6 +238,7 @@ export function loadConfig(
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    admin: e.ADMIN_PORT > 0 ? { port: e.ADMIN_PORT, host: e.ADMIN_HOST } : undefined,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     interlace: {
@@ -256,6 +275,7 @@ export function loadConfig(
     dashboardReadOnly: e.DASHBOARD_READ_ONLY,
     environmentLabel: e.DASHBOARD_ENVIRONMENT ?? e.NODE_ENV,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    alertOpsCommand: e.ALERT_OPS_COMMAND,
     metricsPort: e.METRICS_PORT,
     backfill: {
       enabled: e.BACKFILL_ENABLED,
@@ -264,6 +284,8 @@ export function loadConfig(
       accountIds: e.BACKFILL_ACCOUNT_IDS,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    buildCommit: e.BUILD_COMMIT,
   });
 }
 

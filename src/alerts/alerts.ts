@@ -36,8 +36,11 @@ export type SlackMessage = {
 
 export type AlertJobData = { kind: Alert['kind']; message: SlackMessage; createdAt: string };
 
-/** What can raise an alert: the queue (absent without ALERT_WEBHOOK_URL) and the environment label. */
-export type Alerts = { queue: Queue<AlertJobData>; environmentLabel: string };
+/**
+ * What can raise an alert: the queue (absent without ALERT_WEBHOOK_URL), the environment label and the
+ * operator CLI as the operator can run it where the service is deployed (ALERT_OPS_COMMAND).
+ */
+export type Alerts = { queue: Queue<AlertJobData>; environmentLabel: string; opsCommand: string };
 
 /** The alert queue, or undefined when ALERT_WEBHOOK_URL is not set (then nothing is ever queued). */
 export function createAlerts(connection: ConnectionOptions, config: Config): Alerts | undefined {
@@ -54,6 +57,7 @@ export function createAlerts(connection: ConnectionOptions, config: Config): Ale
       },
     }),
     environmentLabel: config.environmentLabel,
+    opsCommand: config.alertOpsCommand,
   };
 }
 
@@ -71,7 +75,7 @@ export async function sendAlert(
 ): Promise<boolean> {
   if (!deps.alerts) return false;
   try {
-    const message = formatAlert(alert, deps.alerts.environmentLabel);
+    const message = formatAlert(alert, deps.alerts.environmentLabel, deps.alerts.opsCommand);
     await deps.alerts.queue.add(alert.kind, {
       kind: alert.kind,
       message,
@@ -85,8 +89,14 @@ export async function sendAlert(
 }
 
 /** Slack-compatible text (with escaped `&<>`) naming the deposit, the money, the reason and the CLI hint. */
-export function formatAlert(alert: Alert, environmentLabel: string): SlackMessage {
+export function formatAlert(
+  alert: Alert,
+  environmentLabel: string,
+  opsCommand = 'interlace-sweep-ops',
+): SlackMessage {
   const env = `[${escape(environmentLabel)}]`;
+  const inspect = (depositId: string) =>
+    `Inspect: \`${escape(opsCommand)} deposits show ${escape(depositId)}\``;
   switch (alert.kind) {
     case 'dead-lettered': {
       const money = moneyOf(alert.amount, alert.currency);
@@ -94,7 +104,7 @@ export function formatAlert(alert: Alert, environmentLabel: string): SlackMessag
         text:
           `:rotating_light: ${env} Deposit ${escape(alert.depositId)} (${money}) was dead-lettered and ` +
           `NOT swept. Reason: ${escape(alert.reason)}. ` +
-          `Inspect: \`npm run ops -- deposits show ${escape(alert.depositId)}\``,
+          inspect(alert.depositId),
         attachments: [
           {
             color: 'danger',
@@ -114,7 +124,7 @@ export function formatAlert(alert: Alert, environmentLabel: string): SlackMessag
         text:
           `:warning: ${env} Deposit ${escape(alert.depositId)} (${money}) is ON_HOLD at Interlace: ` +
           `recorded as held and not swept automatically. Reason: compliance hold (ON_HOLD). ` +
-          `Inspect: \`npm run ops -- deposits show ${escape(alert.depositId)}\``,
+          inspect(alert.depositId),
         attachments: [
           {
             color: 'warning',

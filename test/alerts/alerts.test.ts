@@ -5,6 +5,8 @@ import { ALERT_ATTEMPTS, ALERT_QUEUE, formatAlert, sendAlert } from '../../src/a
 import { testRedisUrl } from '../helpers/redis.js';
 import { startSlackEndpoint } from './slack-endpoint.js';
 
+// How the shipped compose stack sets it: a command that works in the image.
+const OPS_COMMAND = 'docker compose exec worker interlace-sweep-ops';
 let stack: Stack;
 let slack: Awaited<ReturnType<typeof startSlackEndpoint>>;
 let alertQueue: Queue;
@@ -13,7 +15,12 @@ let alertEvents: QueueEvents;
 beforeAll(async () => {
   slack = await startSlackEndpoint();
   stack = await startStack('alerts', {
-    env: { ALERT_WEBHOOK_URL: slack.url, DASHBOARD_ENVIRONMENT: 'staging', SWEEP_ATTEMPTS: '3' },
+    env: {
+      ALERT_WEBHOOK_URL: slack.url,
+      DASHBOARD_ENVIRONMENT: 'staging',
+      SWEEP_ATTEMPTS: '3',
+      ALERT_OPS_COMMAND: OPS_COMMAND,
+    },
   });
   alertQueue = new Queue(ALERT_QUEUE, { connection: stack.redis, prefix: stack.prefix });
   alertEvents = new QueueEvents(ALERT_QUEUE, { connection: { url: testRedisUrl() }, prefix: stack.prefix });
@@ -46,7 +53,7 @@ describe('alerts to ALERT_WEBHOOK_URL', () => {
     expect(body.text).toContain('dead-lettered');
     expect(body.text).toContain('010021');
     expect(body.text).toContain('[staging]');
-    expect(body.text).toContain(`npm run ops -- deposits show ${depositId}`);
+    expect(body.text).toContain(`Inspect: \`${OPS_COMMAND} deposits show ${depositId}\``);
     expect(body.attachments?.[0]?.fields).toEqual(
       expect.arrayContaining([{ title: 'Deposit', value: depositId, short: true }]),
     );
@@ -86,7 +93,7 @@ describe('alerts to ALERT_WEBHOOK_URL', () => {
     const { body } = await delivered;
     expect(body.text).toContain('ON_HOLD');
     expect(body.text).toContain('25 USDT');
-    expect(body.text).toContain(`npm run ops -- deposits show ${depositId}`);
+    expect(body.text).toContain(`Inspect: \`${OPS_COMMAND} deposits show ${depositId}\``);
     expect((await stack.record(depositId)).state).toBe('held');
 
     // A redelivery does not change the ledger state: no second alert job.
@@ -145,5 +152,10 @@ describe('formatAlert', () => {
       'prod',
     );
     expect(text).toContain('bad &lt;b&gt; &amp; co');
+  });
+
+  it('names the CLI as it is installed in the image when no command is configured', () => {
+    const { text } = formatAlert({ kind: 'held', depositId: 'd-1', amount: '5', currency: 'USDT' }, 'prod');
+    expect(text).toContain('Inspect: `interlace-sweep-ops deposits show d-1`');
   });
 });
