@@ -90,7 +90,7 @@ const schema = z
     DASHBOARD_READ_ONLY: bool(false),
     DASHBOARD_ENVIRONMENT: z.string().max(40).optional(),
     ALERT_WEBHOOK_URL: z.url().optional(),
-    ALERT_OPS_COMMAND: z.string().max(200).default('interlace-sweep-ops'),
+    OPS_COMMAND_HINT: z.string().max(200).default('interlace-sweep-ops'),
     METRICS_PORT: int(0, 0, 65535),
     BACKFILL_ENABLED: bool(true),
     BACKFILL_INTERVAL_MS: int(15 * 60_000, 10_000, 7 * 86_400_000),
@@ -174,8 +174,8 @@ export type Config = Readonly<{
   /** Label of the environment badge on the dashboard (e.g. "production"); defaults to NODE_ENV. */
   environmentLabel: string;
   alertWebhookUrl: string | undefined;
-  /** How alerts tell the operator to run the CLI, e.g. `docker compose exec worker interlace-sweep-ops`. */
-  alertOpsCommand: string;
+  /** How alerts and the dashboard tell the operator to run the CLI, e.g. `docker compose exec worker interlace-sweep-ops`. */
+  opsCommandHint: string;
   /** Port of the worker process's own /metrics server; 0 = none (the receiver serves /metrics). */
   metricsPort: number;
   backfill: Readonly<{
@@ -275,7 +275,7 @@ export function loadConfig(
     dashboardReadOnly: e.DASHBOARD_READ_ONLY,
     environmentLabel: e.DASHBOARD_ENVIRONMENT ?? e.NODE_ENV,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
-    alertOpsCommand: e.ALERT_OPS_COMMAND,
+    opsCommandHint: e.OPS_COMMAND_HINT,
     metricsPort: e.METRICS_PORT,
     backfill: {
       enabled: e.BACKFILL_ENABLED,

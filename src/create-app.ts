@@ -6,9 +6,14 @@ import { checkReadiness } from './metrics/readiness.js';
 export type AppDeps = ReceiverDeps & {
   /** Mounted before the 404 handler when present (the Bull Board dashboard). */
   extraRouters?: express.Router[];
+  /** `public`: /healthz only, for the webhook port when the admin routes have a port of their own. */
+  surface?: 'all' | 'public';
 };
 
-/** The receiver's HTTP app: webhooks, health, and the optional dashboard. No side effects until listen. */
+/**
+ * The receiver's HTTP app beside the webhook: health, readiness, metrics and the optional dashboard.
+ * No side effects until listen.
+ */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -17,6 +22,12 @@ export function createApp(deps: AppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  if (deps.surface === 'public') {
+    app.use((_req, res) => {
+      res.status(404).json({ error: 'not-found' });
+    });
+    return app;
+  }
   // Ready: Redis answers PING and at least one sweep worker is connected; 503 names the failed checks.
   app.get('/readyz', async (_req, res) => {
     const readiness = await checkReadiness(deps.redis, deps.queues.sweep);

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger } from 'pino';
@@ -28,12 +29,17 @@ export const REDACT_PATHS = [
   'dashboard.password',
 ];
 
-/** The process logger: JSON lines to stdout (or `destination`), secrets redacted. */
+/**
+ * The process logger: JSON lines to stdout (or `destination`), secrets redacted. `format: 'pretty'`
+ * (LOG_FORMAT) renders them for a human through pino-pretty, a development dependency: where it is not
+ * installed (the production image) the logger stays on JSON and says so.
+ */
 export function createLogger(
-  options: { level: string; name?: string; base?: Record<string, unknown> },
+  options: { level: string; name?: string; base?: Record<string, unknown>; format?: 'json' | 'pretty' },
   destination?: DestinationStream,
 ): Logger {
-  return pino(
+  const pretty = options.format === 'pretty' ? prettyStream(destination) : undefined;
+  const logger = pino(
     {
       level: options.level,
       name: options.name ?? 'interlace-sweep',
@@ -42,6 +48,26 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       serializers: { err: pino.stdSerializers.err },
     },
-    destination,
+    pretty ?? destination,
   );
+  if (pretty === null) logger.warn('LOG_FORMAT=pretty needs pino-pretty (a dev dependency): logging JSON');
+  return logger;
+}
+
+/** A pino-pretty stream (sync, in this thread), or null when pino-pretty is not installed. */
+function prettyStream(destination: DestinationStream | undefined): DestinationStream | null {
+  let build: (options: Record<string, unknown>) => DestinationStream;
+  try {
+    // pino-pretty is CommonJS; require keeps createLogger synchronous and its absence catchable.
+    build = createRequire(import.meta.url)('pino-pretty') as typeof build;
+  } catch {
+    return null;
+  }
+  return build({
+    colorize: destination === undefined && process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    sync: true,
+    ...(destination === undefined ? {} : { destination }),
+  });
 }

@@ -32,7 +32,7 @@ export function runProcess(name: string, start: (config: Config, logger: Logger)
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel, name });
+  const logger = createLogger({ level: config.logLevel, name, format: config.logFormat });
   let stopping = false;
   // A signal may come while start() is still running (its sweep worker may already hold a job): stop
   // must wait for it and close what it started, never exit around it.

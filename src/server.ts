@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { readBuildInfo } from './build-info.js';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
@@ -19,6 +20,8 @@ export type Api = {
   app: Express;
   server: Server;
   url: string;
+  /** Where /metrics, /readyz and the dashboard are: the admin port (ADMIN_PORT), else `url`. */
+  adminUrl: string;
   redis: Redis;
   metrics: Metrics;
   close(): Promise<void>;
@@ -43,7 +46,7 @@ export async function startApi(
   for (const queue of [queues.sweep, queues.dead])
     queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
   // One registry per process (shared with the worker in the single-process deployment); served at /metrics.
-  const metrics = options.metrics ?? createMetrics();
+  const metrics = options.metrics ?? createMetrics({ build: readBuildInfo(config.buildCommit) });
   metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
   const alerts = createAlerts(redis, config);
   alerts?.queue.on('error', (error) => log.warn({ err: error }, 'alert queue error'));
@@ -54,6 +57,8 @@ export async function startApi(
       bullBoardRouter(queues, config.dashboard, {
         readOnly: config.dashboardReadOnly,
         environmentLabel: config.environmentLabel,
+        logger: log,
+        opsCommand: config.opsCommandHint,
         ...(alerts ? { alertQueue: alerts.queue } : {}),
       }),
     );
@@ -63,26 +68,23 @@ export async function startApi(
   const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts };
   const app = createApp({ ...deps, extraRouters });
   const webhook = createWebhookHandler(deps);
+  // With ADMIN_PORT the public port answers only the webhook and /healthz; metrics, readiness and the
+  // dashboard move to the admin port, which stays off the internet (ADMIN_HOST, default loopback).
+  const publicApp = config.admin ? createApp({ ...deps, surface: 'public' }) : app;
   // The webhook is the hot path and needs none of Express's middleware; everything else is Express.
-  const server = createServer((req, res) => (isWebhookRequest(req) ? webhook(req, res) : app(req, res)));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  // Slow or stalled bodies must not hold sockets: Interlace sends small bodies and waits 5 s at most.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 65_000;
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  const server = createServer((req, res) =>
+    isWebhookRequest(req) ? webhook(req, res) : publicApp(req, res),
+  );
+  const url = await listen(server, config.port, config.host);
+  const adminServer = config.admin ? createServer(app) : undefined;
+  const adminUrl =
+    adminServer && config.admin ? await listen(adminServer, config.admin.port, config.admin.host) : url;
   log.info(
     {
       url,
       webhook: `${url}${WEBHOOK_PATH}`,
-      dashboard: config.dashboard ? `${url}${DASHBOARD_PATH}` : undefined,
+      admin: adminUrl,
+      dashboard: config.dashboard ? `${adminUrl}${DASHBOARD_PATH}` : undefined,
     },
     'receiver listening',
   );
@@ -91,19 +93,42 @@ export async function startApi(
     app,
     server,
     url,
+    adminUrl,
     redis,
     metrics,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), Math.min(config.shutdownTimeoutMs, 5_000)).unref();
-      });
+      const grace = Math.min(config.shutdownTimeoutMs, 5_000);
+      await Promise.all([closeServer(server, grace), adminServer && closeServer(adminServer, grace)]);
       await closeQueues(queues);
       await closeAlerts(alerts);
       await closeRedis(redis);
     },
   };
+}
+
+/** Listens and answers the base URL; slow or stalled requests must not hold sockets. */
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // Interlace sends small bodies and waits 5 s at most.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 65_000;
+  const address = server.address() as AddressInfo;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+}
+
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
 }
 
 if (isMainModule(import.meta.url)) runProcess('interlace-sweep-api', startApi);

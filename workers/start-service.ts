@@ -1,4 +1,5 @@
 import { startApi } from '../src/server.js';
+import { readBuildInfo } from '../src/build-info.js';
 import { isMainModule, runProcess } from '../src/process-runner.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
@@ -8,7 +9,7 @@ import { createMetrics } from '../src/metrics/metrics.js';
 /** Receiver and workers in one process (`npm start`): the simplest deployment. */
 export async function startService(config: Config, logger: Logger) {
   // One registry for the process: the receiver's /metrics shows the sweeps too.
-  const metrics = createMetrics();
+  const metrics = createMetrics({ build: readBuildInfo(config.buildCommit) });
   const workers = await startWorkers(config, logger, { metrics });
   const api = await startApi(config, logger, { metrics });
   return {

@@ -1,4 +1,5 @@
 import { Worker, type Job } from 'bullmq';
+import { readBuildInfo } from '../src/build-info.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import { createRedis, closeRedis } from '../src/redis.js';
@@ -46,7 +47,7 @@ export async function startWorkers(
   const store = createDepositStore(redis, keys, ledgerOptions);
   const deposits = withBackfillCredit(store, redis, keys, ledgerOptions);
   const queues = createQueues(redis, config);
-  const metrics = options.metrics ?? createMetrics();
+  const metrics = options.metrics ?? createMetrics({ build: readBuildInfo(config.buildCommit) });
   metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
   const alerts = createAlerts(redis, config);
   alerts?.queue.on('error', (error) => log.warn({ err: error }, 'alert queue error'));
@@ -99,11 +100,13 @@ export async function startWorkers(
   worker.on('failed', (job, error) => void onFailed(deps, job, error));
   await worker.waitUntilReady();
   log.info({ queue: SWEEP_QUEUE, concurrency: config.sweep.concurrency }, 'sweep worker started');
-  const alertWorker = await startAlertWorker({ config, redis, logger: log });
+  // Components below take the process logger and name themselves: a child of `log` would repeat
+  // its `component` key in every line (pino does not replace a bound key).
+  const alertWorker = await startAlertWorker({ config, redis, logger });
   const sweepQueue = queues.sweep;
   const backfill = await startBackfillWorker({
     config,
-    logger: log,
+    logger,
     redis,
     keys,
     client,

@@ -38,7 +38,7 @@ export type AlertJobData = { kind: Alert['kind']; message: SlackMessage; created
 
 /**
  * What can raise an alert: the queue (absent without ALERT_WEBHOOK_URL), the environment label and the
- * operator CLI as the operator can run it where the service is deployed (ALERT_OPS_COMMAND).
+ * operator CLI as the operator can run it where the service is deployed (OPS_COMMAND_HINT).
  */
 export type Alerts = { queue: Queue<AlertJobData>; environmentLabel: string; opsCommand: string };
 
@@ -57,7 +57,7 @@ export function createAlerts(connection: ConnectionOptions, config: Config): Ale
       },
     }),
     environmentLabel: config.environmentLabel,
-    opsCommand: config.alertOpsCommand,
+    opsCommand: config.opsCommandHint,
   };
 }
 

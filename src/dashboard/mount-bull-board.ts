@@ -4,9 +4,14 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
+import type { Logger } from '../logger.js';
 import type { Queues } from '../queues/create-queues.js';
+import { DEAD_LETTER_QUEUE, SWEEP_QUEUE } from '../queues/names.js';
+import { remoteAddress } from '../remote-address.js';
+import { deadLetterView } from './dead-letter-view.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
+const BOARD_TITLE = 'Interlace sweep';
 
 export type DashboardOptions = {
   /** DASHBOARD_READ_ONLY: no retries, cleans, pauses or edits, in the UI nor through its API. */
@@ -15,6 +20,10 @@ export type DashboardOptions = {
   environmentLabel?: string;
   /** The alert queue (with ALERT_WEBHOOK_URL): alerts that could not be delivered show up failed here. */
   alertQueue?: Queue;
+  /** Where failed logins are reported (warn, with the remote address). */
+  logger?: Logger;
+  /** The operator CLI as it runs where the service is deployed (OPS_COMMAND_HINT). */
+  opsCommand?: string;
 };
 
 /** Bull Board for the sweep and dead-letter queues (and alerts, when on), behind HTTP basic auth. */
@@ -24,15 +33,27 @@ export function bullBoardRouter(
   options: DashboardOptions = {},
 ): Router {
   const readOnlyMode = options.readOnly === true;
+  const opsCommand = options.opsCommand ?? 'interlace-sweep-ops';
   const adapter = new ExpressAdapter();
   adapter.setBasePath(DASHBOARD_PATH);
+  // A failed sweep job is always a dead deposit: Bull Board's Retry would rerun it with none of the
+  // checks and no audit entry of `dlq replay`, so the sweep queue offers no Retry (refused below too).
+  const sweep = new BullMQAdapter(queues.sweep, {
+    readOnlyMode,
+    allowRetries: false,
+    description: `Failed = dead-lettered; recover with: ${opsCommand} dlq replay <depositId>`,
+  });
+  // Dead letters are decided on with the CLI (replay, purge: checked and audited); here they are read.
+  const dead = new BullMQAdapter(queues.dead, {
+    readOnlyMode: true,
+    displayName: `${DEAD_LETTER_QUEUE} (dead letters)`,
+    description: `"Waiting" = awaiting an operator's decision: ${opsCommand} dlq show|replay <id>`,
+  });
+  dead.setFormatter('data', (data: unknown) => deadLetterView(data, opsCommand));
   createBullBoard({
     queues: [
-      new BullMQAdapter(queues.sweep, { readOnlyMode }),
-      new BullMQAdapter(queues.dead, {
-        readOnlyMode,
-        description: "Dead letters: the reason (and last error, attempt history) is in each job's data",
-      }),
+      sweep,
+      dead,
       ...(options.alertQueue
         ? [
             new BullMQAdapter(options.alertQueue, {
@@ -45,9 +66,7 @@ export function bullBoardRouter(
     serverAdapter: adapter,
     options: {
       uiConfig: {
-        boardTitle: options.environmentLabel
-          ? `interlace-sweep (${options.environmentLabel})`
-          : 'interlace-sweep',
+        boardTitle: BOARD_TITLE,
         ...(options.environmentLabel
           ? { environment: { label: options.environmentLabel, ...badgeColors(options.environmentLabel) } }
           : {}),
@@ -55,9 +74,35 @@ export function bullBoardRouter(
     },
   });
   const router = express.Router();
-  const guards = [basicAuth(credentials), ...(readOnlyMode ? [refuseWrites] : [])];
+  const guards = [
+    basicAuth(credentials, options.logger),
+    readOnlyMode ? refuseWrites : refuseUnauditedRecovery(opsCommand),
+  ];
   router.use(DASHBOARD_PATH, ...guards, adapter.getRouter() as Router);
   return router;
+}
+
+/**
+ * The recovery actions that belong to the CLI: retrying (or adding) a sweep job, and any change to a
+ * dead letter. Refused on the server, since hiding a button is not a control.
+ */
+function refuseUnauditedRecovery(opsCommand: string) {
+  const sweepWrite = new RegExp(`^/api/queues/${SWEEP_QUEUE}/(retry/[^/]+|add|[^/]+/retry)$`);
+  const deadWrite = new RegExp(`^/api/queues/${DEAD_LETTER_QUEUE}/`);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (
+      req.method === 'GET' ||
+      req.method === 'HEAD' ||
+      !(sweepWrite.test(req.path) || deadWrite.test(req.path))
+    ) {
+      next();
+      return;
+    }
+    res.status(403).json({
+      error: 'use-the-cli',
+      message: `dead letters are replayed with \`${opsCommand} dlq replay <depositId>\` (same checks, audited)`,
+    });
+  };
 }
 
 /** Read-only mode, enforced on the server: the UI hiding its buttons is not a control. */
@@ -75,7 +120,7 @@ function badgeColors(label: string): { color: string; textColor: string } {
   return { color: '#15803d', textColor: '#ffffff' };
 }
 
-function basicAuth(credentials: { user: string; password: string }) {
+function basicAuth(credentials: { user: string; password: string }, logger: Logger | undefined) {
   const expected = digest(`${credentials.user}:${credentials.password}`);
   return (req: Request, res: Response, next: NextFunction): void => {
     const header = req.headers.authorization ?? '';
@@ -86,6 +131,9 @@ function basicAuth(credentials: { user: string; password: string }) {
       next();
       return;
     }
+    // A browser's first request carries no credentials by design; only a wrong answer is worth a warning.
+    if (header !== '')
+      logger?.warn({ ...remoteAddress(req), path: req.originalUrl.split('?')[0] }, 'dashboard login failed');
     res.set('WWW-Authenticate', 'Basic realm="interlace-sweep", charset="UTF-8"');
     res.status(401).json({ error: 'unauthorized' });
   };

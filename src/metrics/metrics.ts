@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { CallObservation } from '../interlace/client.js';
+import { readBuildInfo, type BuildInfo } from '../build-info.js';
 
 /** Outcomes of `POST /webhooks/interlace`, one per answer (a fixed set: bounded label cardinality). */
 export type WebhookOutcome =
@@ -31,9 +32,17 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * Built by a composition root and passed down; in the single-process deployment receiver and worker share it.
  * Labels never carry deposit ids, account ids or secrets: only fixed sets and endpoint templates.
  */
-export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+export function createMetrics(options: { defaultMetrics?: boolean; build?: BuildInfo } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  // Constant 1, labelled with what runs: `count by (version) (isweep_build_info)` shows a half-done rollout.
+  const build = options.build ?? readBuildInfo();
+  new Gauge({
+    name: 'isweep_build_info',
+    help: 'Always 1; labels: package version, Node.js version and commit of this process',
+    labelNames: ['version', 'node_version', 'commit'] as const,
+    registers: [registry],
+  }).set({ version: build.version, node_version: build.nodeVersion, commit: build.commit }, 1);
 
   let watched: WatchedQueues | undefined;
   let onCollectError: ((error: unknown) => void) | undefined;

@@ -5,6 +5,7 @@ import { verifyResourceSignature } from '../interlace/webhook-signature.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
 import type { WebhookOutcome } from '../metrics/metrics.js';
 import { acceptNotification, type ReceiverDeps } from './accept-notification.js';
+import { remoteAddress } from '../remote-address.js';
 
 export const WEBHOOK_PATH = '/webhooks/interlace';
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
@@ -38,19 +39,24 @@ export function createWebhookHandler(deps: ReceiverDeps) {
     res.end(body);
   };
   const refuse = (
+    req: IncomingMessage,
     res: ServerResponse,
     status: number,
     error: string,
     message: string,
     outcome: WebhookOutcome,
-  ) => reply(res, status, JSON.stringify({ received: false, error, message }), outcome);
+  ) => {
+    // A client mistake (or a probe): who sent it is what an operator needs to tell the two apart.
+    if (status < 500) deps.logger.warn({ ...remoteAddress(req), status, error, message }, 'webhook rejected');
+    reply(res, status, JSON.stringify({ received: false, error, message }), outcome);
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      refuse(res, 400, 'invalid-json', 'body is not valid JSON', 'bad_request');
+      refuse(req, res, 400, 'invalid-json', 'body is not valid JSON', 'bad_request');
       return;
     }
     const envelope = envelopeSchema.safeParse(body);
@@ -58,12 +64,12 @@ export function createWebhookHandler(deps: ReceiverDeps) {
       const message = envelope.error.issues
         .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
         .join('; ');
-      refuse(res, 400, 'invalid-envelope', message, 'bad_request');
+      refuse(req, res, 400, 'invalid-envelope', message, 'bad_request');
       return;
     }
     if (!signatureIsValid(req, envelope.data.resource, deps.config.interlace.webhookSecret)) {
       deps.logger.warn(
-        { notificationId: envelope.data.id, ip: req.socket.remoteAddress },
+        { notificationId: envelope.data.id, ...remoteAddress(req), status: 401 },
         'webhook signature rejected',
       );
       reply(res, 401, UNAUTHORIZED, 'unauthorized');
@@ -95,19 +101,20 @@ export function createWebhookHandler(deps: ReceiverDeps) {
         { ...ids, err: error },
         'notification not stored: answering 503 so Interlace redelivers',
       );
-      refuse(res, 503, failure.code, failure.message, 'unavailable');
+      refuse(req, res, 503, failure.code, failure.message, 'unavailable');
     }
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) {
-      refuse(res, 415, 'unsupported-media-type', 'expected application/json', 'unsupported_media_type');
+      refuse(req, res, 415, 'unsupported-media-type', 'expected application/json', 'unsupported_media_type');
       req.resume();
       return;
     }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
       refuse(
+        req,
         res,
         415,
         'unsupported-encoding',
@@ -119,7 +126,7 @@ export function createWebhookHandler(deps: ReceiverDeps) {
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_WEBHOOK_BYTES) {
-      tooLarge(res);
+      tooLarge(req, res);
       return;
     }
     const chunks: Buffer[] = [];
@@ -130,7 +137,7 @@ export function createWebhookHandler(deps: ReceiverDeps) {
       size += chunk.length;
       if (size > MAX_WEBHOOK_BYTES) {
         failed = true;
-        tooLarge(res);
+        tooLarge(req, res);
         return;
       }
       chunks.push(chunk);
@@ -139,7 +146,7 @@ export function createWebhookHandler(deps: ReceiverDeps) {
       if (failed) return;
       handle(req, res, Buffer.concat(chunks, size).toString('utf8')).catch((error: unknown) => {
         deps.logger.error({ err: error }, 'webhook handler failed');
-        refuse(res, 500, 'internal-error', 'internal error', 'error');
+        refuse(req, res, 500, 'internal-error', 'internal error', 'error');
       });
     });
     req.on('error', () => {
@@ -147,10 +154,10 @@ export function createWebhookHandler(deps: ReceiverDeps) {
     });
   };
 
-  function tooLarge(res: ServerResponse): void {
+  function tooLarge(req: IncomingMessage, res: ServerResponse): void {
     // Stop reading: close the connection after the answer rather than swallowing 256 KiB+ of junk.
     res.setHeader('connection', 'close');
-    refuse(res, 413, 'payload-too-large', 'body exceeds 256 KiB', 'too_large');
+    refuse(req, res, 413, 'payload-too-large', 'body exceeds 256 KiB', 'too_large');
   }
 }
 

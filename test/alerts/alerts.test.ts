@@ -19,7 +19,7 @@ beforeAll(async () => {
       ALERT_WEBHOOK_URL: slack.url,
       DASHBOARD_ENVIRONMENT: 'staging',
       SWEEP_ATTEMPTS: '3',
-      ALERT_OPS_COMMAND: OPS_COMMAND,
+      OPS_COMMAND_HINT: OPS_COMMAND,
     },
   });
   alertQueue = new Queue(ALERT_QUEUE, { connection: stack.redis, prefix: stack.prefix });

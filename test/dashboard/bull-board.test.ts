@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startApi, type Api } from '../../src/server.js';
 import { connectTestRedis, deleteKeysWithPrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { capturingLogger, testConfig } from '../helpers/config.js';
+import { freePort } from '../helpers/ports.js';
 
 const started: { api: Api; prefix: string }[] = [];
 
@@ -76,5 +77,76 @@ describe('Bull Board at /admin/queues', () => {
     const { api, lines } = await start({});
     expect((await fetch(`${api.url}/admin/queues`)).status).toBe(404);
     expect(lines.some((line) => line.includes('dashboard not mounted'))).toBe(true);
+  });
+});
+
+describe('recovery belongs to the CLI', () => {
+  it('refuses a Retry of a sweep job and any change to a dead letter, naming the CLI, and keeps the rest', async () => {
+    const { api } = await start({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 's3cret-pass',
+      OPS_COMMAND_HINT: 'docker compose exec worker interlace-sweep-ops',
+    });
+    const headers = { authorization: basic('ops', 's3cret-pass') };
+    const base = `${api.url}/admin/queues/api/queues`;
+    for (const [method, path] of [
+      ['PUT', '/sweep/deposit-d-1/retry'],
+      ['PUT', '/sweep/retry/failed'],
+      ['POST', '/sweep/add'],
+      ['PUT', '/sweep-dead/deposit-d-1/retry'],
+      ['PUT', '/sweep-dead/clean/waiting'],
+      ['PUT', '/sweep-dead/deposit-d-1/clean'],
+      ['PATCH', '/sweep-dead/deposit-d-1/update-data'],
+    ] as const) {
+      const answer = await fetch(`${base}${path}`, { method, headers });
+      expect(answer.status, `${method} ${path}`).toBe(403);
+      expect(await answer.json()).toMatchObject({
+        error: 'use-the-cli',
+        message: expect.stringContaining('docker compose exec worker interlace-sweep-ops dlq replay'),
+      });
+    }
+    // Not a recovery action: pausing the sweep queue still works (as `sweep pause` does).
+    expect((await fetch(`${base}/sweep/pause`, { method: 'PUT', headers })).status).toBeLessThan(300);
+    expect((await fetch(`${base}/sweep/resume`, { method: 'PUT', headers })).status).toBeLessThan(300);
+  });
+});
+
+describe('ADMIN_PORT', () => {
+  it('moves metrics, readiness and the dashboard off the public port, which keeps the webhook and /healthz', async () => {
+    const { api, lines } = await start({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 's3cret-pass',
+      ADMIN_PORT: String(await freePort()),
+    });
+    expect(api.adminUrl).not.toBe(api.url);
+    expect(api.adminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const path of ['/metrics', '/readyz', '/admin/queues'])
+      expect((await fetch(`${api.url}${path}`)).status, `public ${path}`).toBe(404);
+    expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+    const webhook = await fetch(`${api.url}/webhooks/interlace`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{',
+    });
+    expect(webhook.status).toBe(400);
+
+    const metrics = await fetch(`${api.adminUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(
+      /^isweep_build_info\{version="[^"]+",node_version="v\d+[^"]*",commit="unknown"\} 1$/m,
+    );
+    expect([200, 503]).toContain((await fetch(`${api.adminUrl}/readyz`)).status);
+    expect((await fetch(`${api.adminUrl}/healthz`)).status).toBe(200);
+    expect(
+      (await fetch(`${api.adminUrl}/admin/queues`, { headers: { authorization: basic('ops', 'x') } })).status,
+    ).toBe(401);
+    expect(
+      (
+        await fetch(`${api.adminUrl}/admin/queues`, {
+          headers: { authorization: basic('ops', 's3cret-pass') },
+        })
+      ).status,
+    ).toBe(200);
+    expect(lines.some((line) => line.includes('"admin":"http://127.0.0.1:'))).toBe(true);
   });
 });

@@ -80,7 +80,9 @@ describe('DASHBOARD_READ_ONLY=true', () => {
       (await list.json()) as { queues: { name: string; readOnlyMode: boolean; description?: string }[] }
     ).queues;
     expect(queues.every((q) => q.readOnlyMode)).toBe(true);
-    expect(queues.find((q) => q.name === 'sweep-dead')?.description).toMatch(/reason.*in each job's data/);
+    expect(queues.find((q) => q.name === 'sweep-dead')?.description).toMatch(
+      /awaiting an operator's decision: interlace-sweep-ops dlq show\|replay/,
+    );
     expect((await fetch(`${base}/sweep/deposit-d-1`, { headers: auth })).status).toBe(200);
     const page = await fetch(`${api.url}/admin/queues`, { headers: auth });
     expect(page.status).toBe(200);
