@@ -37,6 +37,8 @@ RUN chmod 755 dist/src/ops/main.js && ln -s /app/dist/src/ops/main.js /usr/local
 ARG BUILD_COMMIT=
 ENV BUILD_COMMIT=$BUILD_COMMIT
 USER node
+# 3000 the webhook (public), 3001 the admin port (ADMIN_PORT), 9100 a worker's /metrics (METRICS_PORT).
 EXPOSE 3000
+EXPOSE 3001 9100
 # One process with the API and a worker; docker-compose.yml runs them as separate services instead.
 CMD ["node", "dist/workers/start-service.js"]

@@ -1,7 +1,13 @@
 import { Decimal } from './money.js';
 import type { AuthFailureMode, SimulatorOptions } from './types.js';
 
-export type SimulatorEnv = { port: number; host: string; options: SimulatorOptions };
+export type SimulatorEnv = {
+  port: number;
+  host: string;
+  options: SimulatorOptions;
+  /** SIMULATOR_DRIVE_WEBHOOK_URL: deposits created and notified to this receiver by themselves (demo). */
+  drive?: { webhookUrl: string; intervalMs: number };
+};
 
 export type EnvProblem = { variable: string; message: string };
 
@@ -52,12 +58,22 @@ export function loadSimulatorEnv(env: NodeJS.ProcessEnv): SimulatorEnv {
     });
   }
 
+  const driveUrl = read('SIMULATOR_DRIVE_WEBHOOK_URL');
+  const driveIntervalMs = int('SIMULATOR_DRIVE_INTERVAL_MS', 5_000, 100, 3_600_000);
+  if (driveUrl !== undefined && !/^https?:\/\/\S+$/.test(driveUrl)) {
+    problems.push({
+      variable: 'SIMULATOR_DRIVE_WEBHOOK_URL',
+      message: `must be an http(s) URL (got "${driveUrl}")`,
+    });
+  }
+
   if (problems.length > 0) throw new SimulatorEnvError(problems);
   const webhookSecret = read('INTERLACE_WEBHOOK_SECRET');
   const depositEventType = read('SIMULATOR_DEPOSIT_EVENT_TYPE');
   return {
     port,
     host,
+    ...(driveUrl === undefined ? {} : { drive: { webhookUrl: driveUrl, intervalMs: driveIntervalMs } }),
     options: {
       clientId: read('INTERLACE_CLIENT_ID') ?? 'sim-client',
       clientSecret: read('INTERLACE_CLIENT_SECRET') ?? 'sim-secret',

@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSimulatorEnv, SimulatorEnvError, type SimulatorEnv } from './env.js';
 import { createSimulator } from './simulator.js';
+import { startDepositDriver } from './deposit-driver.js';
 
 // A second signal, or a close that somehow stalls, must still end the process.
 const FORCED_EXIT_MS = 5_000;
@@ -26,10 +27,14 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     process.exitCode = 1;
     return;
   }
+  const driver = config.drive
+    ? startDepositDriver(sim, { ...config.drive, log: (line) => console.log(`simulator: ${line}`) })
+    : undefined;
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
     stopping = true;
+    driver?.stop();
     setTimeout(() => process.exit(1), FORCED_EXIT_MS).unref();
     sim.close().then(
       () => {

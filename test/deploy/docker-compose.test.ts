@@ -7,8 +7,15 @@ import { parse } from 'yaml';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
+interface EnvFile {
+  path: string;
+  required?: boolean;
+}
+
 interface Service {
   image?: string;
+  env_file?: string | (string | EnvFile)[];
+  expose?: (string | number)[];
   build?: string | { context?: string; target?: string };
   command?: string | string[];
   environment?: Record<string, unknown> | string[];
@@ -27,7 +34,35 @@ interface ComposeFile {
 }
 
 const composeText = read('docker-compose.yml');
-const compose = parse(composeText) as ComposeFile;
+// `<<: *anchor` merge keys, as Docker Compose reads them.
+const compose = parse(composeText, { merge: true }) as ComposeFile;
+
+/** Variables Compose itself reads (not the service): where the env file is, Redis's memory cap. */
+const COMPOSE_VARIABLES = new Set(['ENV_FILE', 'REDIS_MAXMEMORY']);
+
+/** `${NAME:-default}` as Compose would resolve it with NAME unset. */
+function withDefaults(text: string): string {
+  return text.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}/g, '$1');
+}
+
+/** KEY=value lines and commented `# KEY=value` examples of an env file, by name. */
+function envFileNames(path: string, { commented }: { commented: boolean }): string[] {
+  const pattern = commented ? /^#?\s*([A-Z][A-Z0-9_]*)=/ : /^([A-Z][A-Z0-9_]*)=/;
+  return read(path)
+    .split('\n')
+    .map((line) => pattern.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined);
+}
+
+function envFiles(svc: Service): EnvFile[] {
+  const files = svc.env_file === undefined ? [] : Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file];
+  return files.map((file) => (typeof file === 'string' ? { path: file } : file));
+}
+
+/** Every variable of the app environment a service ends up with, merged anchors included. */
+function env(svc: Service): Record<string, string> {
+  return (svc.environment ?? {}) as Record<string, string>;
+}
 
 function service(name: string): Service {
   const found = compose.services[name];
@@ -85,6 +120,9 @@ describe('docker-compose.yml', () => {
     expect(args).toContain('--appendonly');
     expect(args[args.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
     expect(args).toContain('--maxmemory-policy');
+    // noeviction without a cap only means Redis grows until the host kills it.
+    expect(args).toContain('--maxmemory');
+    expect(withDefaults(args[args.indexOf('--maxmemory') + 1]!)).toMatch(/^\d+(mb|gb)$/);
 
     const dataVolume = (redis.volumes ?? [])
       .map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target]))
@@ -101,18 +139,35 @@ describe('docker-compose.yml', () => {
     const api = service('api');
     expect(words(api.command)).toEqual(['node', 'dist/src/server.js']);
     expect(api.ports?.map(String)).toContain('3000:3000');
+    expect(env(api).PORT).toBe('3000');
     expect(words(api.healthcheck?.test).join(' ')).toContain('http://localhost:3000/healthz');
     expect(dependsOnHealthy(api, 'redis')).toBe(true);
     expect(envNames(api)).toEqual(expect.arrayContaining(['REDIS_URL', 'INTERLACE_CLIENT_ID']));
   });
 
-  it('runs two worker replicas once Redis is healthy', () => {
+  it('serves metrics, readiness and the dashboard on an admin port published on loopback only', () => {
+    const api = service('api');
+    const adminPort = env(api).ADMIN_PORT;
+    expect(Number(adminPort)).toBeGreaterThan(0);
+    expect(adminPort).not.toBe(env(api).PORT);
+    // Inside the container it must bind all interfaces for Docker to forward it ...
+    expect(env(api).ADMIN_HOST).toBe('0.0.0.0');
+    // ... so the host side is what keeps it private.
+    const published = (api.ports ?? []).map(String).filter((port) => port.endsWith(`:${adminPort}`));
+    expect(published).toEqual([`127.0.0.1:${adminPort}:${adminPort}`]);
+  });
+
+  it('runs two worker replicas once Redis is healthy, each with its own /metrics port', () => {
     const worker = service('worker');
     expect(words(worker.command)).toEqual(['node', 'dist/workers/start-workers.js']);
     expect(worker.deploy?.replicas).toBe(2);
     expect(dependsOnHealthy(worker, 'redis')).toBe(true);
-    // Replicas cannot all bind one host port.
+    // Replicas cannot all bind one host port: metrics are scraped inside the compose network.
     expect(worker.ports ?? []).toEqual([]);
+    const metricsPort = env(worker).METRICS_PORT;
+    expect(Number(metricsPort)).toBeGreaterThan(0);
+    expect((worker.expose ?? []).map(String)).toContain(metricsPort);
+    expect(env(worker).HOST).toBe('0.0.0.0');
   });
 
   it('points the api and the workers at the compose Redis', () => {
@@ -120,6 +175,14 @@ describe('docker-compose.yml', () => {
       const env = service(name).environment as Record<string, unknown>;
       expect(env.REDIS_URL, name).toBe('redis://redis:6379');
     }
+  });
+
+  it('tells alerts and the dashboard to name the CLI as it runs in this stack', () => {
+    for (const name of ['api', 'worker'])
+      expect(env(service(name)).OPS_COMMAND_HINT).toBe('docker compose exec worker interlace-sweep-ops');
+    expect(read('Dockerfile')).toMatch(
+      /ln -s \/app\/dist\/src\/ops\/main\.js \/usr\/local\/bin\/interlace-sweep-ops/,
+    );
   });
 
   it('requires the Interlace credentials from the host instead of shipping defaults', () => {
@@ -144,7 +207,7 @@ describe('docker-compose.yml', () => {
     expect(simulator.build).toMatchObject({ target: 'simulator' });
     expect(words(simulator.command)).toEqual(['npm', 'run', 'simulator']);
     expect(simulator.ports?.map(String)).toContain('4010:4010');
-    expect((simulator.environment as Record<string, unknown>).SIMULATOR_HOST).toBe('0.0.0.0');
+    expect(env(simulator).SIMULATOR_HOST).toBe('0.0.0.0');
     for (const [name, svc] of Object.entries(compose.services)) {
       if (name !== 'simulator') expect(svc.profiles, `${name} must run without a profile`).toBeUndefined();
     }
@@ -161,18 +224,74 @@ describe('docker-compose.yml', () => {
       for (const variable of envNames(svc))
         expect(known, `${name}.environment.${variable}`).toContain(variable);
     }
-    // Host variables interpolated anywhere in the file, e.g. ${INTERLACE_BASE_URL:-}.
+    // Host variables interpolated anywhere in the file, e.g. ${BUILD_COMMIT:-}.
     for (const match of composeText.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)) {
-      expect(known, `\${${match[1]}}`).toContain(match[1]);
+      expect(new Set([...known, ...COMPOSE_VARIABLES]), `\${${match[1]}}`).toContain(match[1]);
     }
+    // And every variable the committed env files set or show.
+    for (const file of ['.env.example', '.env.demo'])
+      for (const variable of envFileNames(file, { commented: true }))
+        expect(new Set([...known, ...COMPOSE_VARIABLES]), `${file}: ${variable}`).toContain(variable);
   });
 
-  it('runs commands that point at files the build emits', () => {
+  it('hands every app container an env file that has a committed template, listing every setting', () => {
+    for (const name of ['api', 'worker', 'simulator']) {
+      const files = envFiles(service(name));
+      expect(
+        files.map((file) => withDefaults(file.path)),
+        name,
+      ).toEqual(['.env']);
+    }
+    // .env itself is the operator's (gitignored): .env.example is its template.
+    expect(existsSync(join(root, '.env.example'))).toBe(true);
+    expect(read('.gitignore').split('\n')).toContain('.env');
+    const documented = new Set(envFileNames('.env.example', { commented: true }));
+    for (const variable of configVariableNames())
+      expect(documented, `.env.example documents ${variable}`).toContain(variable);
+  });
+
+  it('has a demo env file that points the service at the simulator with the same credentials', () => {
+    const demo = Object.fromEntries(
+      read('.env.demo')
+        .split('\n')
+        .map((line) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line))
+        .filter((match): match is RegExpExecArray => match !== null)
+        .map((match) => [match[1]!, match[2]!]),
+    );
+    // The containers read the demo file itself, so the service and the simulator share one set of
+    // credentials (the simulator takes INTERLACE_CLIENT_ID/SECRET from it).
+    expect(demo.ENV_FILE).toBe('.env.demo');
+    expect(demo.INTERLACE_BASE_URL).toBe('http://simulator:4010');
+    expect(demo.INTERLACE_CLIENT_ID).toBeTruthy();
+    expect(demo.INTERLACE_CLIENT_SECRET).toBeTruthy();
+    expect(demo.DASHBOARD_USER && demo.DASHBOARD_PASSWORD).toBeTruthy();
+    const simulator = service('simulator');
+    expect(envFiles(simulator).map((file) => file.path)).toEqual(
+      envFiles(service('api')).map((file) => file.path),
+    );
+    // Something drives deposits: the simulator notifies the api's webhook by itself.
+    expect(env(simulator).SIMULATOR_DRIVE_WEBHOOK_URL).toBe(
+      `http://api:${env(service('api')).PORT}/webhooks/interlace`,
+    );
+    expect(Number(demo.SIMULATOR_DRIVE_INTERVAL_MS)).toBeGreaterThan(0);
+  });
+
+  it('runs commands that point at files the build emits, or at package scripts that exist', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     for (const [name, svc] of Object.entries(compose.services)) {
       const args = words(svc.command);
-      if (args[0] !== 'node') continue;
-      const source = sourceOf(args[1]!);
-      expect(existsSync(join(root, source)), `${name} runs ${args[1]}, built from ${source}`).toBe(true);
+      if (args[0] === 'node') {
+        const source = sourceOf(args[1]!);
+        expect(existsSync(join(root, source)), `${name} runs ${args[1]}, built from ${source}`).toBe(true);
+      } else if (args[0] === 'npm') {
+        expect(args[1], `${name}: npm run <script>`).toBe('run');
+        const script = scripts[args[2]!];
+        expect(script, `${name} runs npm script ${args[2]}`).toBeDefined();
+        for (const file of script!.match(/[\w./-]+\.ts\b/g) ?? [])
+          expect(existsSync(join(root, file)), `${name}: ${file}`).toBe(true);
+      } else {
+        expect(svc.image, `${name} runs its image's own command`).toMatch(/^redis:/);
+      }
     }
   });
 });
