@@ -63,19 +63,9 @@ describe.skipIf(!available && !inCi)('the Bull Board dashboard in a real browser
     await stack.notify(deadDepositId);
     expect(await stack.settled(deadDepositId)).toMatchObject({ status: 'failed' });
     // A signed notification with an invalid amount and a long field: a dead letter with a big body.
-    invalidDepositId = `dep-invalid-${Date.now()}`;
-    const resource = {
-      id: invalidDepositId,
-      accountId: stack.account.accountId,
-      walletId: stack.wallet.id,
-      direction: 'IN',
-      currency: 'USDC',
-      amount: '1e3',
-      status: 'CLOSED',
-      memo: 'x'.repeat(6_000),
-    };
-    const notification = stack.sim.buildRawNotification('CRYPTO_CONNECT_TRANSFER.UPDATED', resource);
-    expect((await stack.sim.postNotification(stack.webhookUrl, notification)).status).toBe(200);
+    const invalid = await stack.notifyInvalid({ memo: 'x'.repeat(6_000) });
+    expect(invalid.status).toBe(200);
+    invalidDepositId = invalid.depositId;
     context = await launch({ username: USER, password: PASSWORD });
   }, 120_000);
 

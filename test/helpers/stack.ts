@@ -106,6 +106,27 @@ export async function startStack(
       });
     },
 
+    /**
+     * Interlace delivers a signed notification the receiver must refuse as invalid (amount "1e3"), so
+     * it is dead-lettered; `extra` adds fields to its resource. Answers the deposit id it names.
+     */
+    async notifyInvalid(extra: Record<string, unknown> = {}) {
+      const depositId = `dep-invalid-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+      const resource = {
+        id: depositId,
+        accountId: account.accountId,
+        walletId: wallet.id,
+        direction: 'IN',
+        currency: 'USDC',
+        amount: '1e3',
+        status: 'CLOSED',
+        ...extra,
+      };
+      const notification = sim.buildRawNotification('CRYPTO_CONNECT_TRANSFER.UPDATED', resource);
+      const { status } = await sim.postNotification(webhookUrl, notification);
+      return { depositId, status };
+    },
+
     /** Waits (on BullMQ events) until the deposit's sweep job is completed or finally failed. */
     async settled(depositId: string, timeoutMs = 20_000) {
       const job = await Job.fromId(sweepQueue, sweepJobId(depositId));

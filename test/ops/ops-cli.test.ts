@@ -236,19 +236,10 @@ describe('dead letters', () => {
   });
 
   it('replays an invalid notification: still invalid, the letter stays with the reason', async () => {
-    const resource = {
-      id: `dep-invalid-${Date.now()}`,
-      accountId: stack.account.accountId,
-      walletId: stack.wallet.id,
-      direction: 'IN',
-      currency: 'USDC',
-      amount: '1e3',
-      status: 'CLOSED',
-    };
-    const notification = stack.sim.buildRawNotification('CRYPTO_CONNECT_TRANSFER.UPDATED', resource);
-    expect((await stack.sim.postNotification(stack.webhookUrl, notification)).status).toBe(200);
+    const invalid = await stack.notifyInvalid();
+    expect(invalid.status).toBe(200);
     const letters = (await ops('dlq', 'list', '--reason', 'invalid deposit', '--json')).json<DeadLetter[]>();
-    const letter = letters.find((l) => l.depositId === resource.id);
+    const letter = letters.find((l) => l.depositId === invalid.depositId);
     expect(letter).toMatchObject({ kind: 'invalid-notification' });
 
     const dry = await unchanged(() => ops('dlq', 'replay', letter!.id, '--dry-run', '--json'));
@@ -260,7 +251,7 @@ describe('dead letters', () => {
       expect.objectContaining({ letterId: letter!.id, outcome: 'still-invalid' }),
     );
     expect((await stack.deadQueue.getJob(letter!.id))?.data.reason).toMatch(/invalid deposit notification/);
-    expect(await stack.record(resource.id)).toEqual({});
+    expect(await stack.record(invalid.depositId)).toEqual({});
   });
 });
 
