@@ -113,6 +113,9 @@ describe('loadConfig', () => {
     ['SWEEP_CURRENCIES', ' , ,'],
     ['SWEEP_ATTEMPTS', '0'],
     ['WEBHOOK_TIMEOUT_MS', '5000'],
+    ['ADMIN_PORT', '70000'],
+    ['LOG_FORMAT', 'xml'],
+    ['BUILD_COMMIT', 'not a commit'],
   ])('rejects %s=%j and names it', (name, value) => {
     const error = configError({ ...REQUIRED, [name]: value });
     expect(error.problems).toHaveLength(1);
@@ -140,6 +143,27 @@ describe('loadConfig', () => {
     });
     expect(config.sweep.currencies).toEqual(['USDC', 'USDT', 'WUSD']);
     expect(config.interlace.depositEventTypes).toEqual(['A.CREATED', 'B.UPDATED']);
+  });
+
+  it('keeps everything on PORT by default, and moves the admin routes to ADMIN_PORT when set', () => {
+    expect(load().admin).toBeUndefined();
+    expect(load({ ADMIN_PORT: '3001' }).admin).toEqual({ port: 3001, host: '127.0.0.1' });
+    expect(load({ ADMIN_PORT: '3001', ADMIN_HOST: '0.0.0.0' }).admin).toEqual({
+      port: 3001,
+      host: '0.0.0.0',
+    });
+  });
+
+  it('logs JSON by default, names the CLI as installed in the image, and reads the build commit', () => {
+    expect(load()).toMatchObject({
+      logFormat: 'json',
+      opsCommandHint: 'interlace-sweep-ops',
+      buildCommit: undefined,
+    });
+    expect(load({ LOG_FORMAT: 'pretty', BUILD_COMMIT: 'cf1ba0f' })).toMatchObject({
+      logFormat: 'pretty',
+      buildCommit: 'cf1ba0f',
+    });
   });
 
   it('parses numbers, booleans and the base URL', () => {
