@@ -17,6 +17,8 @@ const USER = 'ops';
 const PASSWORD = 'browser-test-pass';
 const OPS_COMMAND = 'docker compose exec worker interlace-sweep-ops';
 const SCREENSHOTS = process.env.BROWSER_TEST_SCREENSHOTS;
+// A page renders in a blink on an idle machine; CI shares its cores, so the waits are generous.
+const SEEN = { timeout: 30_000 };
 
 let stack: Stack;
 let profile: string;
@@ -86,10 +88,12 @@ describe.skipIf(!available && !inCi)('the Bull Board dashboard in a real browser
     const page = await context.newPage();
     await page.goto(`${stack.api.adminUrl}/admin/queues`);
     await expect
-      .poll(() => page.getByText('Interlace sweep', { exact: true }).first().isVisible())
+      .poll(() => page.getByText('Interlace sweep', { exact: true }).first().isVisible(), SEEN)
       .toBe(true);
-    await expect.poll(() => page.getByText('production', { exact: true }).first().isVisible()).toBe(true);
-    await expect.poll(() => page.getByText('sweep-dead (dead letters)').first().isVisible()).toBe(true);
+    await expect
+      .poll(() => page.getByText('production', { exact: true }).first().isVisible(), SEEN)
+      .toBe(true);
+    await expect.poll(() => page.getByText('sweep-dead (dead letters)').first().isVisible(), SEEN).toBe(true);
     if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true });
     await page.close();
   });
@@ -97,9 +101,7 @@ describe.skipIf(!available && !inCi)('the Bull Board dashboard in a real browser
   it('heads each dead letter with its reason, deposit, amount, ISO time and the CLI to recover it', async () => {
     const page = await context.newPage();
     await page.goto(`${stack.api.adminUrl}/admin/queues/queue/sweep-dead?status=waiting`);
-    await expect
-      .poll(() => page.getByText(deadDepositId).first().isVisible(), { timeout: 15_000 })
-      .toBe(true);
+    await expect.poll(() => page.getByText(deadDepositId).first().isVisible(), SEEN).toBe(true);
     if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, 'dead-letters.png'), fullPage: true });
     const text = await page.locator('body').innerText();
     // The data viewer prints keys bare: `reason:"…"`, in the order the view puts them.
@@ -131,7 +133,7 @@ describe.skipIf(!available && !inCi)('the Bull Board dashboard in a real browser
   it('offers no Retry on a failed sweep job, and the server refuses one pointing at the CLI', async () => {
     const page = await context.newPage();
     await page.goto(`${stack.api.adminUrl}/admin/queues/queue/sweep?status=failed`);
-    await expect.poll(() => page.getByText(`deposit-${deadDepositId}`).first().isVisible()).toBe(true);
+    await expect.poll(() => page.getByText(`deposit-${deadDepositId}`).first().isVisible(), SEEN).toBe(true);
     expect(await page.getByRole('button', { name: /retry/i }).count()).toBe(0);
     if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, 'failed-sweeps.png'), fullPage: true });
     const answer = await page.evaluate(async (url) => {
