@@ -1,5 +1,6 @@
 import { CODE_INVALID_PARAMETER, CODE_NOT_FOUND, fail, ok, type Reply } from './envelope.js';
 import type { SimContext } from './context.js';
+import type { Fault } from './faults.js';
 import { internalTransfer } from './transfer.js';
 
 /** One Open API call, as the handlers see it: body already parsed, query flattened. */
@@ -9,6 +10,8 @@ export type ApiCall = {
   body: unknown;
   rawBody: string;
   idempotencyKey: string | null;
+  /** A transfer-status fault for this call: the transfer answers with that status. */
+  status?: Extract<Fault, { kind: 'transfer-status' }>;
 };
 
 export type ApiHandler = (context: SimContext, call: ApiCall) => Reply;

@@ -77,6 +77,7 @@ function pipeline(context: SimContext, endpoint: ApiEndpoint, authenticated: boo
     const rawBody = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const body = parseBody(rawBody);
     const entry = startEntry(context, req, endpoint, body.ok ? body.value : rawBody);
+    if (endpoint === 'transfer') context.calls.received(transferIdOf(body), entry);
     entry.idempotencyKey = headerValue(req, 'idempotency-key');
     const token = headerValue(req, 'x-access-token');
     if (authenticated && token !== null) entry.tokenFingerprint = tokenFingerprint(token);
@@ -110,6 +111,7 @@ function pipeline(context: SimContext, endpoint: ApiEndpoint, authenticated: boo
         body: body.value,
         rawBody,
         idempotencyKey: entry.idempotencyKey,
+        ...(decision?.fault.kind === 'transfer-status' ? { status: decision.fault } : {}),
       });
       const fault = decision?.fault;
       if (fault?.kind === 'reset-after-commit') drop(context, res, entry, reply);
@@ -157,6 +159,7 @@ async function applyEarlyFault(context: SimContext, decision: FaultDecision): Pr
       return null;
     case 'reset-after-commit':
     case 'timeout-after-commit':
+    case 'transfer-status':
       return null;
   }
 }
@@ -174,6 +177,7 @@ function authFailure(context: SimContext, reason: Exclude<TokenCheck, { ok: true
 function send(context: SimContext, res: Response, entry: RequestLogEntry, reply: Reply): void {
   entry.status = reply.status;
   entry.code = replyCode(reply);
+  if (entry.endpoint === 'transfer') context.calls.answered(entry, reply);
   res.status(reply.status);
   for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
   if (reply.html === true) res.type('html').send(String(reply.body));
@@ -227,6 +231,11 @@ function startEntry(context: SimContext, req: Request, endpoint: string, body: u
 }
 
 type ParsedBody = { ok: true; value: unknown } | { ok: false };
+
+function transferIdOf(body: ParsedBody): string | null {
+  const value = body.ok ? (body.value as { clientTransactionId?: unknown } | null) : null;
+  return typeof value?.clientTransactionId === 'string' ? value.clientTransactionId : null;
+}
 
 function parseBody(raw: string): ParsedBody {
   if (raw.trim() === '') return { ok: true, value: undefined };

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { FaultInjector } from './faults.js';
 import { createPrng, deriveSeed, type Prng } from './prng.js';
-import { RequestLog, Timers, type SimEvents } from './runtime.js';
+import { RequestLog, Timers, TransferCallLog, type SimEvents } from './runtime.js';
 import { SimState } from './state.js';
 import { TokenStore } from './tokens.js';
 import type { ResolvedOptions } from './types.js';
@@ -17,6 +17,7 @@ export type SimContext = {
   readonly events: EventEmitter<SimEvents>;
   readonly timers: Timers;
   readonly log: RequestLog;
+  readonly calls: TransferCallLog;
   readonly faults: FaultInjector;
   ids: Prng;
   state: SimState;
@@ -34,6 +35,7 @@ export function createContext(options: ResolvedOptions, events: EventEmitter<Sim
     events,
     timers: new Timers(),
     log: new RequestLog(REQUEST_LOG_LIMIT),
+    calls: new TransferCallLog(),
     faults: new FaultInjector(createPrng(deriveSeed(options.seed, FAULT_STREAM))),
     ids,
     state: new SimState(options, ids),
@@ -49,4 +51,5 @@ export function resetContext(context: SimContext): void {
   context.tokens = new TokenStore(context.options, ids);
   context.faults.reset(createPrng(deriveSeed(context.options.seed, FAULT_STREAM)));
   context.log.clear();
+  context.calls.clear();
 }

@@ -135,6 +135,9 @@ export function controlRouter(sim: Simulator): Router {
   router.get('/transfers', (_req, res) => {
     res.json(sim.transfers());
   });
+  router.get('/transfer-calls', (_req, res) => {
+    res.json(sim.transferCalls());
+  });
   router.get('/summary', (_req, res) => {
     res.json(sim.summary());
   });

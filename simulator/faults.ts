@@ -17,6 +17,7 @@ export const FAULT_KINDS = [
   'timeout-after-commit',
   'token-expired',
   'business-error',
+  'transfer-status',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -38,6 +39,16 @@ const faultSchema = z.preprocess(
     bare('reset-after-commit'),
     z.object({ kind: z.literal('timeout-after-commit'), delayMs: ms.optional() }),
     bare('token-expired'),
+    // The transfer is answered with this status (a success envelope). `commit` says whether it moved
+    // the money (default: not for FAIL*, yes otherwise); a committed one answers its repeats with the
+    // same status `settleAfter` times, then `settleTo` (never, without settleAfter).
+    z.object({
+      kind: z.literal('transfer-status'),
+      status: z.string().max(40),
+      commit: z.boolean().optional(),
+      settleAfter: z.number().int().min(0).max(1_000).optional(),
+      settleTo: z.string().min(1).max(40).optional(),
+    }),
     z.object({
       kind: z.literal('business-error'),
       code: z.string().min(1).max(32).optional(),

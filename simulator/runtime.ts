@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { InjectedFault } from './faults.js';
-import type { RequestLogEntry, SentNotification, SimTransfer } from './types.js';
+import type { RequestLogEntry, SentNotification, SimTransfer, TransferCalls } from './types.js';
 
 /** Events a test (or the demo) can await instead of sleeping. */
 export type SimEvents = {
@@ -138,5 +138,50 @@ export class RequestLog {
   clear(): void {
     this.entries = [];
     this.seq = 0;
+  }
+}
+
+/**
+ * Per clientTransactionId, every transfer call received and which of them were answered "CLOSED":
+ * the simulator dedupes committed transfers, so only the calls show a service that sends twice.
+ */
+export class TransferCallLog {
+  private byId = new Map<string, TransferCalls>();
+  private readonly ofEntry = new WeakMap<RequestLogEntry, TransferCalls>();
+
+  /** A transfer call arrived (before any fault or check). */
+  received(clientTransactionId: string | null, entry: RequestLogEntry): void {
+    if (clientTransactionId === null) return;
+    let calls = this.byId.get(clientTransactionId);
+    if (calls === undefined) {
+      calls = { clientTransactionId, calls: 0, confirmed: 0, resentAfterConfirmed: [] };
+      this.byId.set(clientTransactionId, calls);
+    }
+    calls.calls += 1;
+    if (calls.confirmed > 0) calls.resentAfterConfirmed.push(entry.time);
+    this.ofEntry.set(entry, calls);
+  }
+
+  /** Its answer was sent whole: a success envelope with status CLOSED tells the client it is done. */
+  answered(entry: RequestLogEntry, reply: { status: number; body: unknown }): void {
+    const calls = this.ofEntry.get(entry);
+    const data = (reply.body as { code?: unknown; data?: { status?: unknown } } | null)?.data;
+    if (calls !== undefined && reply.status === 200 && entry.code === '000000' && data?.status === 'CLOSED')
+      calls.confirmed += 1;
+  }
+
+  get(clientTransactionId: string): TransferCalls {
+    const calls = this.byId.get(clientTransactionId);
+    return calls === undefined
+      ? { clientTransactionId, calls: 0, confirmed: 0, resentAfterConfirmed: [] }
+      : structuredClone(calls);
+  }
+
+  all(): TransferCalls[] {
+    return [...this.byId.values()].map((calls) => structuredClone(calls));
+  }
+
+  clear(): void {
+    this.byId = new Map();
   }
 }

@@ -34,6 +34,7 @@ import type {
   SimTransfer,
   SimulatorOptions,
   TokenInfo,
+  TransferCalls,
 } from './types.js';
 
 export type { BuiltNotification, RawNotificationOptions } from './notifications.js';
@@ -49,6 +50,7 @@ export type {
   SimTransfer,
   SimulatorOptions,
   TokenInfo,
+  TransferCalls,
 } from './types.js';
 
 export type NotificationOptions = RawNotificationOptions & {
@@ -249,6 +251,18 @@ export class Simulator {
   /** The transfer ledger, oldest first. */
   transfers(): SimTransfer[] {
     return this.context.state.transfers();
+  }
+
+  /**
+   * The transfer calls received for one clientTransactionId (or for all): how many, how many were
+   * answered CLOSED, and when calls came again after that. "Exactly once" is checked on these.
+   */
+  transferCalls(clientTransactionId: string): TransferCalls;
+  transferCalls(): TransferCalls[];
+  transferCalls(clientTransactionId?: string): TransferCalls | TransferCalls[] {
+    return clientTransactionId === undefined
+      ? this.context.calls.all()
+      : this.context.calls.get(clientTransactionId);
   }
 
   transferCount(): number {

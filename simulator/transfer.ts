@@ -12,6 +12,7 @@ import {
   ok,
   type Reply,
 } from './envelope.js';
+import type { Fault } from './faults.js';
 import type { Prng } from './prng.js';
 import type { SimState } from './state.js';
 import type { ResolvedOptions, SimTransfer } from './types.js';
@@ -30,7 +31,13 @@ const transferSchema = z.object({
   amount: z.string(),
 });
 
-export type TransferCall = { body: unknown; rawBody: string; idempotencyKey: string | null };
+export type TransferCall = {
+  body: unknown;
+  rawBody: string;
+  idempotencyKey: string | null;
+  /** Answer with this transfer status (a non-success one, for tests of the service's allow-list). */
+  status?: Extract<Fault, { kind: 'transfer-status' }>;
+};
 
 export type TransferOutcome = {
   reply: Reply;
@@ -83,6 +90,7 @@ export function internalTransfer(
       );
     }
     earlier.replays += 1;
+    settle(earlier);
     return {
       reply: { status: 200, body: structuredClone(earlier.response) },
       committed: null,
@@ -104,6 +112,8 @@ export function internalTransfer(
   }
   const amount = new Decimal(request.amount);
   if (balance.available.lt(amount)) return business(CODE_INSUFFICIENT_BALANCE, 'insufficient balance');
+  const forced = call.status;
+  const commits = forced?.commit ?? !/^fail/i.test(forced?.status ?? '');
 
   // The fee is rounded down in the source currency, the USD credit down to cents; whatever the
   // rounding removes counts as fee, so amount = net + fee holds exactly for every transfer.
@@ -114,13 +124,15 @@ export function internalTransfer(
   if (net.lte(0)) return business(CODE_AMOUNT_TOO_SMALL, 'amount is too small to cover the fee');
   const fee = amount.minus(net);
 
-  balance.available = balance.available.minus(amount);
-  destination.available = destination.available.plus(net);
+  if (commits) {
+    balance.available = balance.available.minus(amount);
+    destination.available = destination.available.plus(net);
+  }
 
   const data: InternalTransfer = {
     clientTransactionId: request.clientTransactionId,
     id: prng.digits(19),
-    status: 'CLOSED',
+    status: forced?.status ?? 'CLOSED',
     accountTransferType: 'SAME_ACCOUNT',
     from: {
       id: request.from.id,
@@ -143,6 +155,8 @@ export function internalTransfer(
     },
   };
   const reply = ok(data);
+  // A refused transfer moved nothing and claims no id: a later call with it may go through.
+  if (!commits) return { reply, committed: null, replayed: null };
   const transfer: SimTransfer = {
     id: data.id,
     clientTransactionId: request.clientTransactionId,
@@ -157,9 +171,22 @@ export function internalTransfer(
     net: net.toFixed(),
     time: String(options.now()),
     replays: 0,
+    status: data.status,
+    ...(forced?.settleAfter === undefined
+      ? {}
+      : { settlesAfter: forced.settleAfter, settleTo: forced.settleTo ?? 'CLOSED' }),
   };
   state.recordTransfer(transfer);
   return { reply, committed: transfer, replayed: null };
+}
+
+/** A repeat of a transfer with a non-final status: after its `settlesAfter` repeats, it becomes final. */
+function settle(transfer: SimTransfer): void {
+  if (transfer.settlesAfter === undefined || transfer.settleTo === undefined) return;
+  if (transfer.replays <= transfer.settlesAfter) return;
+  transfer.status = transfer.settleTo;
+  if (transfer.response.data) transfer.response.data.status = transfer.settleTo;
+  delete transfer.settlesAfter;
 }
 
 /** JSON with object keys sorted: two bodies are "the same" whatever order the client wrote the keys in. */

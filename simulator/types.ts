@@ -79,6 +79,22 @@ export type SimTransfer = {
   time: string;
   /** How many later calls with the same clientTransactionId and body got this transfer back. */
   replays: number;
+  /** The status its answers carry now (CLOSED unless a transfer-status fault said otherwise). */
+  status: string;
+  /** A non-final status turns into `settleTo` once it has been repeated this many times. */
+  settlesAfter?: number;
+  settleTo?: string;
+};
+
+/** The transfer calls one clientTransactionId received: what tells a retry from a double send. */
+export type TransferCalls = {
+  clientTransactionId: string;
+  /** Every call received, answered or not (faults, timeouts and resets included). */
+  calls: number;
+  /** Calls answered with a success envelope whose transfer status was CLOSED: the client knew. */
+  confirmed: number;
+  /** Times (ms) of calls that arrived after a CLOSED answer had been delivered: re-sends. */
+  resentAfterConfirmed: number[];
 };
 
 export type TokenState = 'active' | 'expired' | 'revoked';

@@ -75,12 +75,27 @@ const schema = z
       items.map((item) => item.toUpperCase()),
     ),
     SWEEP_MIN_AMOUNT: decimalString.default('1'),
+    // A sanity bound: a deposit above it is held for an operator instead of swept ("none" = no bound).
+    SWEEP_MAX_AMOUNT: z
+      .string()
+      .default('1000000')
+      .refine(
+        (value) => value === 'none' || /^\d+(\.\d+)?$/.test(value),
+        'must be a decimal such as "1000000", or "none"',
+      )
+      .transform((value) => (value === 'none' ? undefined : new Decimal(value).toFixed())),
+    // Transfer statuses that count as swept, compared case-insensitively (API-NOTES §4: CLOSED seen).
+    SWEEP_TRANSFER_SUCCESS_STATUSES: list('CLOSED').transform((items) =>
+      items.map((item) => item.toUpperCase()),
+    ),
+    SWEEP_TRANSFER_LOOKUPS: int(5, 0, 100),
     SWEEP_ATTEMPTS: int(10, 1, 100),
     SWEEP_BACKOFF_MS: int(2_000, 1, 3_600_000),
     SWEEP_BACKOFF_MAX_MS: int(600_000, 1, 86_400_000),
     SWEEP_INSUFFICIENT_BALANCE_RETRIES: int(3, 0, 50),
     WORKER_CONCURRENCY: int(10, 1, 500),
-    SWEEP_LOCK_MS: int(30_000, 1_000, 600_000),
+    SWEEP_LOCK_MS: int(15_000, 1_000, 600_000),
+    SWEEP_STALLED_INTERVAL_MS: int(5_000, 500, 600_000),
     SWEEP_RATE_LIMIT_PER_S: int(1_000, 1, 1_000_000),
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
     WALLET_CACHE_TTL_S: int(3_600, 0, 604_800),
@@ -156,12 +171,19 @@ export type Config = Readonly<{
   sweep: Readonly<{
     currencies: readonly string[];
     minAmount: string;
+    /** Above this a deposit is held for an operator; undefined = no upper bound. */
+    maxAmount: string | undefined;
+    /** Transfer statuses that count as swept (upper case; compared case-insensitively). */
+    transferSuccessStatuses: readonly string[];
+    /** Look-ups of a transfer answered PENDING/PROCESSING before it is dead-lettered. */
+    transferLookups: number;
     attempts: number;
     backoffMs: number;
     backoffMaxMs: number;
     insufficientBalanceRetries: number;
     concurrency: number;
     lockMs: number;
+    stalledIntervalMs: number;
     rateLimitPerSecond: number;
     walletCacheTtlMs: number;
   }>;
@@ -255,12 +277,16 @@ export function loadConfig(
     sweep: {
       currencies: e.SWEEP_CURRENCIES,
       minAmount: e.SWEEP_MIN_AMOUNT,
+      maxAmount: e.SWEEP_MAX_AMOUNT,
+      transferSuccessStatuses: e.SWEEP_TRANSFER_SUCCESS_STATUSES,
+      transferLookups: e.SWEEP_TRANSFER_LOOKUPS,
       attempts: e.SWEEP_ATTEMPTS,
       backoffMs: e.SWEEP_BACKOFF_MS,
       backoffMaxMs: e.SWEEP_BACKOFF_MAX_MS,
       insufficientBalanceRetries: e.SWEEP_INSUFFICIENT_BALANCE_RETRIES,
       concurrency: e.WORKER_CONCURRENCY,
       lockMs: e.SWEEP_LOCK_MS,
+      stalledIntervalMs: e.SWEEP_STALLED_INTERVAL_MS,
       rateLimitPerSecond: e.SWEEP_RATE_LIMIT_PER_S,
       walletCacheTtlMs: e.WALLET_CACHE_TTL_S * 1000,
     },

@@ -17,9 +17,15 @@ export function createKeys(prefix: string) {
     depositsByWallet: (walletId: string) => `${prefix}:deposits:by-wallet:${walletId}`,
     /** Set of deposit ids per on-chain transaction hash. */
     depositsByTx: (txHash: string) => `${prefix}:deposits:by-tx:${txHash}`,
-    /** Minor units a backfill sweep moved from a wallet that no deposit has claimed yet (README: backfill rule). */
-    backfillCredit: (walletId: string, currency: string) =>
-      `${prefix}:backfill-credit:${walletId}:${currency}`,
+    /**
+     * The long-lived record of swept deposits: a hash per bucket, depositId -> transferId, never
+     * expiring. Checked before every transfer call, so a replay after the ledger record expired (and
+     * after Interlace forgot the clientTransactionId, 90 days) never moves the money again. Buckets
+     * keep each hash small enough for Redis's compact encoding (docs/money-safety.md: bytes per deposit).
+     */
+    sweptIds: (depositId: string) => `${prefix}:swept-ids:${sweptBucket(depositId)}`,
+    /** Sorted set of held deposit ids by the time they were held; never trimmed, never expires. */
+    depositsHeld: `${prefix}:deposits:held`,
     /** Capped stream of every verified notification, raw, for audit and replay. */
     events: `${prefix}:events`,
     /** Stream of every mutating operator command: who, when, what, on which targets, with what result. */
@@ -33,6 +39,11 @@ export function createKeys(prefix: string) {
     tokenLock: (clientId: string) => `${prefix}:interlace:token-lock:${shortHash(clientId)}`,
     infinityWallet: (accountId: string) => `${prefix}:interlace:infinity-wallet:${accountId}`,
   };
+}
+
+/** 4,096 buckets: the first three hex digits of the id's SHA-1. Never change it (ids would be lost). */
+export function sweptBucket(depositId: string): string {
+  return createHash('sha1').update(depositId).digest('hex').slice(0, 3);
 }
 
 function shortHash(value: string): string {

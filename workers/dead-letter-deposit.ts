@@ -3,20 +3,25 @@ import { deadLetterId, writeDeadLetter } from '../src/queues/dead-letter.js';
 import type { SweepDeps } from './sweep-deps.js';
 import type { Metrics } from '../src/metrics/metrics.js';
 import { sendAlert, type Alerts } from '../src/alerts/alerts.js';
+import { DEPOSIT_TRANSITIONS } from '../src/policy/deposit-policy.js';
+import { transition } from '../src/policy/transition-table.js';
 
 /**
  * Buries a deposit: marks its record dead and writes the dead letter with the reason, the last error
- * and the attempt history. The single place a sweep is declared dead (STYLE §6). A swept deposit is
- * never buried: money that moved stays recorded as moved.
+ * and the attempt history. The single place a sweep is declared dead (STYLE §6). Only what the
+ * `sweep-dead` rows allow is buried: a swept deposit stays recorded as moved, a held or failed one
+ * (a stop status that arrived meanwhile) stays as it is, with no letter that could replay it.
  */
 export async function deadLetterDeposit(
   deps: Pick<SweepDeps, 'deposits' | 'queues' | 'logger'> & { metrics?: Metrics; alerts?: Alerts },
   depositId: string,
   reason: string,
   lastError: string,
-): Promise<'dead' | 'swept' | 'missing'> {
+): Promise<'dead' | 'swept' | 'missing' | 'kept'> {
   const previous = await deps.deposits.markDead(depositId, reason);
   if (previous === 'swept') return 'swept';
+  if (previous !== 'missing' && transition(DEPOSIT_TRANSITIONS, previous, 'sweep-dead').action === 'refuse')
+    return 'kept';
   const [deposit, attempts] = await Promise.all([
     deps.deposits.get(depositId),
     deps.deposits.attempts(depositId),

@@ -17,7 +17,7 @@ import { createMetrics, type Metrics } from '../src/metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-server.js';
 import { closeAlerts, createAlerts, sendAlert } from '../src/alerts/alerts.js';
 import { startAlertWorker } from './alert-worker.js';
-import { withBackfillCredit } from '../src/backfill/backfill-ledger.js';
+import { afterFinalFailure, isFinalFailure } from '../src/policy/deposit-policy.js';
 import { startBackfillWorker } from './backfill-worker.js';
 
 export type Workers = {
@@ -42,10 +42,7 @@ export async function startWorkers(
   const redis = createRedis(config.redisUrl, 'worker', 'interlace-sweep:worker');
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   const keys = createKeys(config.queuePrefix);
-  const ledgerOptions = { retentionMs: config.ledgerRetentionMs };
-  // A swept backfill deposit adds its amount to the wallet's backfill credit in the same script.
-  const store = createDepositStore(redis, keys, ledgerOptions);
-  const deposits = withBackfillCredit(store, redis, keys, ledgerOptions);
+  const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
   const queues = createQueues(redis, config);
   const metrics = options.metrics ?? createMetrics({ build: readBuildInfo(config.buildCommit) });
   metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
@@ -85,12 +82,14 @@ export async function startWorkers(
     prefix: config.queuePrefix,
     concurrency: config.sweep.concurrency,
     // A worker killed mid-sweep leaves a stalled job; it runs again with the same ids, which is safe.
+    // Its lock lapses after at most lockDuration; the stalled check, every stalledInterval, needs two
+    // passes to move it back: recovery within lockDuration + 2 × stalledInterval (25 s by default).
     maxStalledCount: 5,
     lockDuration: config.sweep.lockMs,
     // Also what makes worker.rateLimit() (a 429) pause every worker: BullMQ checks its limiter key
     // only when a limiter is configured.
     limiter: { max: config.sweep.rateLimitPerSecond, duration: 1_000 },
-    stalledInterval: config.sweep.lockMs,
+    stalledInterval: config.sweep.stalledIntervalMs,
     settings: {
       backoffStrategy: (attemptsMade, type, error) =>
         type === SWEEP_BACKOFF ? backoff(attemptsMade, error) : 0,
@@ -160,7 +159,8 @@ export async function startWorkers(
 
 /**
  * Safety net for failures the processor never saw (a job that stalled too often): the deposit must
- * not stay "sweeping" forever with no dead letter.
+ * not stay "sweeping" forever with no dead letter. The policy says when a failure is final and what
+ * it leaves to do.
  */
 async function onFailed(
   deps: ObservedSweepDeps,
@@ -168,17 +168,18 @@ async function onFailed(
   error: Error,
 ): Promise<void> {
   if (!job) return;
-  const final =
-    error.name === 'UnrecoverableError' ||
-    job.attemptsMade >= (job.opts.attempts ?? 1) ||
-    /stalled/i.test(error.message);
+  const final = isFinalFailure({
+    errorName: error.name,
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+  });
   if (!final) return;
   try {
     const record = await deps.deposits.get(job.data.depositId);
-    if (record?.state === 'dead') await ensureDeadLetter(deps, job.data.depositId);
-    if (record && (record.state === 'queued' || record.state === 'sweeping')) {
+    const todo = afterFinalFailure(record?.state);
+    if (todo === 'write-letter') await ensureDeadLetter(deps, job.data.depositId);
+    if (todo === 'bury')
       await deadLetterDeposit(deps, job.data.depositId, `job-failed: ${error.message}`, error.message);
-    }
   } catch (failure) {
     deps.logger.error({ err: failure, depositId: job.data.depositId }, 'could not dead-letter a failed job');
   }

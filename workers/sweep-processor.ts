@@ -1,11 +1,20 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { InterlaceError } from '../src/interlace/errors.js';
+import type { InternalTransfer } from '../src/interlace/types.js';
+import type { DepositRecord } from '../src/deposits/deposit-state.js';
+import type { ClaimOutcome } from '../src/deposits/deposit-store.js';
 import type { SweepJobData } from '../src/queues/names.js';
+import {
+  decideFailure,
+  forgetsInfinityWallet,
+  judgeTransferStatus,
+  recheckBeforeTransfer,
+} from '../src/policy/deposit-policy.js';
 import { buildSweepTransfer, transferOutcome } from '../src/sweep/sweep-transfer.js';
 import { deadLetterDeposit, ensureDeadLetter } from './dead-letter-deposit.js';
 import type { SweepDeps } from './sweep-deps.js';
 import type { Metrics } from '../src/metrics/metrics.js';
-import type { Alerts } from '../src/alerts/alerts.js';
+import { sendAlert, type Alerts } from '../src/alerts/alerts.js';
 
 /** SweepDeps plus what the worker's composition root adds for observability (both optional). */
 export type ObservedSweepDeps = SweepDeps & { metrics?: Metrics; alerts?: Alerts };
@@ -13,75 +22,128 @@ export type ObservedSweepDeps = SweepDeps & { metrics?: Metrics; alerts?: Alerts
 export type SweepResult =
   | { outcome: 'swept'; transferId: string; status: string; netAmount: string }
   | { outcome: 'already-swept' }
-  | { outcome: 'swept-by-backfill' }
+  | { outcome: 'stopped'; state: string; reason: string }
   | { outcome: 'not-sweepable'; state: string };
 
+const TRANSFER_ENDPOINT = 'POST /business/transfer/internal';
+
 /**
- * One sweep job: claim the deposit, find the Infinity USD wallet, move the money with the deposit's
- * deterministic clientTransactionId, record the outcome. Failures go through handleFailure.
+ * One sweep job, as a list of steps: claim the deposit (the claim re-reads its latest upstream status
+ * and the swept-ids record), re-check the policy, move the money with the deposit's deterministic
+ * clientTransactionId, judge the answer's status, record the transfer. Every failure goes through
+ * handleFailure, which asks the policy what it means.
  */
 export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobData>): Promise<SweepResult> {
   const { depositId } = job.data;
   const log = deps.logger.child({ depositId, jobId: job.id, attempt: job.attemptsMade + 1 });
 
-  const { state, record: deposit } = await deps.deposits.claim(depositId);
+  const claim = await deps.deposits.claim(depositId);
+  if (claim.outcome !== 'claimed') return notClaimed(deps, depositId, claim);
+  const deposit = claim.record;
+
+  const recheck = recheckBeforeTransfer(deposit, deps.config.sweep);
+  if (recheck.kind === 'stop') return stop(deps, deposit, recheck.event, recheck.reason);
+
+  try {
+    const infinityWalletId = await deps.infinityWallets.resolve(deposit.accountId);
+    const body = buildSweepTransfer(deposit, infinityWalletId);
+    log.debug({ clientTransactionId: body.clientTransactionId, amount: body.amount }, 'sweeping');
+    const transfer = await deps.client.createInternalTransfer(body, {
+      idempotencyKey: body.clientTransactionId,
+    });
+    assertSwept(deps, transfer);
+    return await recordSwept(deps, deposit, transfer, log);
+  } catch (error) {
+    return await handleFailure(deps, job, deposit, error);
+  }
+}
+
+/** The claim refused: already swept, stopped by its latest upstream status, dead, or not sweepable. */
+async function notClaimed(
+  deps: ObservedSweepDeps,
+  depositId: string,
+  claim: ClaimOutcome,
+): Promise<SweepResult> {
+  const { state } = claim;
   if (state === 'swept') {
     deps.metrics?.countSweep('already_swept');
     return { outcome: 'already-swept' };
   }
-  if (state !== 'sweeping') deps.metrics?.countSweep('not_sweepable', state);
+  deps.metrics?.countSweep('not_sweepable', state);
+  if (claim.outcome === 'stopped') {
+    const deposit = await deps.deposits.get(depositId);
+    const reason = deposit?.reason ?? `latest upstream status ${deposit?.upstreamStatus ?? 'unknown'}`;
+    deps.logger.warn({ depositId, state, reason }, 'sweep refused at the claim: the deposit is stopped');
+    await alertStopped(deps, depositId, state, reason, deposit);
+    return { outcome: 'stopped', state, reason };
+  }
   if (state === 'dead') await ensureDeadLetter(deps, depositId);
   if (state === 'dead' || state === 'missing')
     throw new UnrecoverableError(`deposit ${depositId} is ${state}: not swept`);
-  if (state !== 'sweeping') return { outcome: 'not-sweepable', state };
-
-  if (!deposit) throw new UnrecoverableError(`deposit ${depositId} record vanished`);
-  try {
-    const infinityWalletId = await deps.infinityWallets.resolve(deposit.accountId);
-    const body = buildSweepTransfer(deposit, infinityWalletId);
-    log.debug(
-      { clientTransactionId: body.clientTransactionId, amount: body.amount, currency: body.from.currency },
-      'sweeping',
-    );
-    const transfer = await deps.client.createInternalTransfer(body, {
-      idempotencyKey: body.clientTransactionId,
-    });
-    if (transfer.status === 'FAIL') {
-      throw new InterlaceError({
-        category: 'permanent',
-        reason: 'transfer-failed',
-        endpoint: 'POST /business/transfer/internal',
-        message: `transfer ${transfer.id} has status FAIL`,
-      });
-    }
-    const outcome = transferOutcome(transfer);
-    await deps.deposits.markSwept(depositId, outcome);
-    deps.metrics?.countSweep('swept');
-    const since = Number(deposit.queuedAt ?? deposit.firstSeenAt);
-    if (Number.isFinite(since) && since > 0)
-      deps.metrics?.depositToSweptSeconds.observe(Math.max(0, Date.now() - since) / 1000);
-    log.info(
-      { transferId: transfer.id, status: transfer.status, net: outcome.netAmount, fee: outcome.feeTotal },
-      'deposit swept',
-    );
-    return {
-      outcome: 'swept',
-      transferId: transfer.id,
-      status: transfer.status,
-      netAmount: outcome.netAmount ?? '',
-    };
-  } catch (error) {
-    return await handleFailure(deps, job, error);
-  }
+  return { outcome: 'not-sweepable', state };
 }
 
-/** Decides, once, what a failure means: settled by backfill, retry (rethrow), pause for a 429, or dead-letter. */
+/** The policy re-check refused the sweep: the deposit becomes dust, unsupported or held, with the reason. */
+async function stop(
+  deps: ObservedSweepDeps,
+  deposit: DepositRecord,
+  event: Parameters<ObservedSweepDeps['deposits']['move']>[1],
+  reason: string,
+): Promise<SweepResult> {
+  const { state } = await deps.deposits.move(deposit.depositId, event, reason);
+  deps.metrics?.countSweep('not_sweepable', event);
+  deps.logger.warn({ depositId: deposit.depositId, state, reason }, 'sweep refused by the policy re-check');
+  if (state === 'held') await alertStopped(deps, deposit.depositId, state, reason, deposit);
+  return { outcome: 'stopped', state, reason };
+}
+
+/** Throws unless the transfer's status is on the success allow-list (the failure policy decides then). */
+function assertSwept(deps: ObservedSweepDeps, transfer: InternalTransfer): void {
+  const verdict = judgeTransferStatus(transfer.status, {
+    successStatuses: deps.config.sweep.transferSuccessStatuses,
+  });
+  if (verdict.kind === 'swept') return;
+  throw new InterlaceError({
+    // Not final yet: the same request again (same clientTransactionId) is the look-up (docs/money-safety.md).
+    category: verdict.kind === 'unconfirmed' ? 'transient' : 'permanent',
+    reason: verdict.kind === 'unconfirmed' ? 'transfer-unconfirmed' : 'transfer-failed',
+    endpoint: TRANSFER_ENDPOINT,
+    message: `transfer ${transfer.id} has status ${JSON.stringify(verdict.status).slice(0, 60)}`,
+  });
+}
+
+async function recordSwept(
+  deps: ObservedSweepDeps,
+  deposit: DepositRecord,
+  transfer: InternalTransfer,
+  log: ObservedSweepDeps['logger'],
+): Promise<SweepResult> {
+  const outcome = transferOutcome(transfer);
+  await deps.deposits.markSwept(deposit.depositId, outcome);
+  deps.metrics?.countSweep('swept');
+  const since = Number(deposit.queuedAt ?? deposit.firstSeenAt);
+  if (Number.isFinite(since) && since > 0)
+    deps.metrics?.depositToSweptSeconds.observe(Math.max(0, Date.now() - since) / 1000);
+  log.info(
+    { transferId: transfer.id, status: transfer.status, net: outcome.netAmount, fee: outcome.feeTotal },
+    'deposit swept',
+  );
+  return {
+    outcome: 'swept',
+    transferId: transfer.id,
+    status: transfer.status,
+    netAmount: outcome.netAmount ?? '',
+  };
+}
+
+/** Records the attempt, then carries out what the failure policy decides: retry, pause, or dead letter. */
 async function handleFailure(
   deps: ObservedSweepDeps,
   job: Job<SweepJobData>,
+  deposit: DepositRecord,
   error: unknown,
-): Promise<SweepResult> {
-  const { depositId } = job.data;
+): Promise<never> {
+  const { depositId } = deposit;
   const failure =
     error instanceof InterlaceError
       ? error
@@ -92,6 +154,7 @@ async function handleFailure(
           message: error instanceof Error ? error.message : String(error),
         });
   const attempt = job.attemptsMade + 1;
+  const log = deps.logger.child({ depositId, jobId: job.id, attempt });
   await deps.deposits.recordAttempt(depositId, {
     at: new Date().toISOString(),
     attempt,
@@ -99,52 +162,60 @@ async function handleFailure(
     reason: failure.reason,
     message: failure.message,
   });
-  const log = deps.logger.child({ depositId, jobId: job.id, attempt });
+  if (forgetsInfinityWallet(failure)) await deps.infinityWallets.forget(deposit.accountId);
+  const attempts = await deps.deposits.attempts(depositId);
+  const decision = decideFailure(
+    {
+      category: failure.category,
+      reason: failure.reason,
+      message: failure.message,
+      retryAfterMs: failure.retryAfterMs,
+      attempt,
+      maxAttempts: job.opts.attempts ?? 1,
+      sameReason: attempts.filter((item) => item.reason === failure.reason).length,
+    },
+    {
+      insufficientBalanceRetries: deps.config.sweep.insufficientBalanceRetries,
+      transferLookups: deps.config.sweep.transferLookups,
+      defaultPauseMs: deps.config.sweep.backoffMs,
+    },
+  );
 
-  if (failure.reason === 'insufficient-balance' && !depositId.startsWith('backfill-')) {
-    // The backfill may have swept this deposit's money before its webhook arrived (README: backfill).
-    const deposit = await deps.deposits.get(depositId);
-    if (deposit && (await deps.deposits.claimBackfillCredit(deposit))) {
-      log.info('funds already moved by a backfill sweep: recorded as swept by backfill');
-      deps.metrics?.countSweep('swept', 'backfill');
-      return { outcome: 'swept-by-backfill' };
+  switch (decision.kind) {
+    case 'pause':
+      log.warn({ waitMs: decision.waitMs }, 'Interlace rate limit: pausing the queue');
+      await deps.rateLimit(decision.waitMs);
+      deps.metrics?.countSweep('rate_limited', failure.reason);
+      // Back to waiting without spending an attempt: a 429 says nothing about this deposit.
+      throw Worker.RateLimitError();
+    case 'retry':
+      log.warn(
+        { err: failure, category: failure.category, reason: failure.reason },
+        'sweep attempt failed; will retry with the same ids',
+      );
+      deps.metrics?.countSweep('retry', failure.reason);
+      throw failure;
+    case 'dead': {
+      const buried = await deadLetterDeposit(deps, depositId, decision.reason, failure.message);
+      if (buried === 'swept') throw new UnrecoverableError(`deposit ${depositId} was swept meanwhile`);
+      throw new UnrecoverableError(decision.reason);
     }
   }
-
-  if (failure.reason === 'rate-limited') {
-    const wait = failure.retryAfterMs ?? deps.config.sweep.backoffMs;
-    log.warn({ waitMs: wait }, 'Interlace rate limit: pausing the queue');
-    await deps.rateLimit(wait);
-    deps.metrics?.countSweep('rate_limited', failure.reason);
-    // Back to waiting without spending an attempt: a 429 says nothing about this deposit.
-    throw Worker.RateLimitError();
-  }
-
-  const exhausted = attempt >= (job.opts.attempts ?? 1);
-  let deadReason: string | undefined;
-  if (failure.category === 'permanent') deadReason = `${failure.reason}: ${failure.message}`;
-  else if (
-    failure.reason === 'insufficient-balance' &&
-    (await countReason(deps, depositId, 'insufficient-balance')) >
-      deps.config.sweep.insufficientBalanceRetries
-  ) {
-    deadReason = `insufficient-balance: still insufficient after ${deps.config.sweep.insufficientBalanceRetries} retries`;
-  } else if (exhausted) deadReason = `retries-exhausted: ${failure.reason}: ${failure.message}`;
-
-  if (deadReason === undefined) {
-    log.warn(
-      { err: failure, category: failure.category, reason: failure.reason },
-      'sweep attempt failed; will retry with the same ids',
-    );
-    deps.metrics?.countSweep('retry', failure.reason);
-    throw failure;
-  }
-  const buried = await deadLetterDeposit(deps, depositId, deadReason, failure.message);
-  if (buried === 'swept') throw new UnrecoverableError(`deposit ${depositId} was swept meanwhile`);
-  throw new UnrecoverableError(deadReason);
 }
 
-async function countReason(deps: SweepDeps, depositId: string, reason: string): Promise<number> {
-  const attempts = await deps.deposits.attempts(depositId);
-  return attempts.filter((attempt) => attempt.reason === reason).length;
+async function alertStopped(
+  deps: ObservedSweepDeps,
+  depositId: string,
+  state: string,
+  reason: string,
+  deposit: DepositRecord | undefined,
+): Promise<void> {
+  await sendAlert(deps, {
+    kind: state === 'failed' ? 'failed' : 'held',
+    depositId,
+    amount: deposit?.amount ?? 'unknown',
+    currency: deposit?.currency ?? '',
+    reason,
+    ...(deposit?.accountId ? { accountId: deposit.accountId } : {}),
+  });
 }

@@ -17,7 +17,16 @@ export type Alert =
       currency?: string;
       accountId?: string;
     }
-  | { kind: 'held'; depositId: string; amount: string; currency: string; accountId?: string }
+  | {
+      /** held: never swept automatically (hold, unknown status, too large); failed: upstream FAIL. */
+      kind: 'held' | 'failed';
+      depositId: string;
+      amount: string;
+      currency: string;
+      accountId?: string;
+      /** Why, in the ledger's words (default: a compliance hold). */
+      reason?: string;
+    }
   | {
       kind: 'backfill-found';
       accountId: string;
@@ -118,12 +127,13 @@ export function formatAlert(
         ],
       };
     }
-    case 'held': {
+    case 'held':
+    case 'failed': {
       const money = moneyOf(alert.amount, alert.currency);
       return {
         text:
-          `:warning: ${env} Deposit ${escape(alert.depositId)} (${money}) is ON_HOLD at Interlace: ` +
-          `recorded as held and not swept automatically. Reason: compliance hold (ON_HOLD). ` +
+          `:warning: ${env} Deposit ${escape(alert.depositId)} (${money}) was recorded as ${alert.kind} ` +
+          `and is not swept automatically. Reason: ${escape(alert.reason ?? 'compliance hold (ON_HOLD)')}. ` +
           inspect(alert.depositId),
         attachments: [
           {

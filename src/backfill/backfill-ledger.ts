@@ -1,28 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
-import type { DepositStore } from '../deposits/deposit-store.js';
 import type { DepositState } from '../deposits/deposit-state.js';
 import { Decimal } from '../sweep/decimal.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
-import { toMinorUnits } from '../sweep/amounts.js';
-import { backfillDepositId, createBackfillKeys, isBackfillDepositId } from './keys.js';
-import { APPLY_BACKFILL_CREDIT, CREATE_BACKFILL_DEPOSIT, MARK_SWEPT_WITH_CREDIT } from './scripts.js';
+import { backfillDepositId, createBackfillKeys } from './keys.js';
+import { scripts } from '../redis-scripts.js';
 
 /** Ledger states whose money the ledger already knows is (still) in the wallet. */
 export const ACCOUNTED_STATES: readonly DepositState[] = ['queued', 'sweeping', 'dead', 'dust', 'held'];
-
-const SCRIPTS = {
-  isweepBackfillCreate: { numberOfKeys: 5, lua: CREATE_BACKFILL_DEPOSIT },
-  isweepBackfillMarkSwept: { numberOfKeys: 3, lua: MARK_SWEPT_WITH_CREDIT },
-  isweepBackfillCredit: { numberOfKeys: 3, lua: APPLY_BACKFILL_CREDIT },
-} as const;
-type ScriptName = keyof typeof SCRIPTS;
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
-
-function script(redis: Redis, name: ScriptName): ScriptCall {
-  if (!(name in redis)) redis.defineCommand(name, SCRIPTS[name]);
-  return (redis as unknown as Record<ScriptName, ScriptCall>)[name].bind(redis);
-}
 
 export type LedgerEntry = { depositId: string; state: string; currency: string; amount: string };
 
@@ -67,16 +52,6 @@ export function createBackfillLedger(redis: Redis, keys: Keys, options: { retent
   const bkeys = createBackfillKeys(keys.prefix);
   const depositKeyPrefix = keys.deposit('');
 
-  async function creditArgs(depositId: string): Promise<string[] | undefined> {
-    const [walletId, currency] = await redis.hmget(keys.deposit(depositId), 'walletId', 'currency');
-    if (!walletId || !currency) return undefined;
-    return [
-      keys.deposit(depositId),
-      keys.backfillCredit(walletId, currency),
-      bkeys.current(walletId, currency),
-    ];
-  }
-
   return {
     keys: bkeys,
 
@@ -86,7 +61,7 @@ export function createBackfillLedger(redis: Redis, keys: Keys, options: { retent
 
     /**
      * Creates `backfill-<walletId>-<currency>-<n>` (queued) for `amount`, atomically with a check that
-     * the snapshot the amount was computed from still holds (see CREATE_BACKFILL_DEPOSIT).
+     * the snapshot the amount was computed from still holds (see scripts.ts).
      */
     async create(input: {
       accountId: string;
@@ -109,71 +84,32 @@ export function createBackfillLedger(redis: Redis, keys: Keys, options: { retent
         clientTransactionId: sweepTransactionId(depositId),
         upstreamStatus: 'BACKFILL',
         origin: 'backfill',
-        creditUnits: toMinorUnits(input.amount, input.currency),
         ...input.fields,
       };
       const pairs = Object.entries(fields).flat();
       const idStates = input.snapshot.entries.flatMap((entry) => [entry.depositId, entry.state]);
-      const [kind, value] = (await script(redis, 'isweepBackfillCreate')(
-        keys.depositsByWallet(input.walletId),
-        seqKey,
-        bkeys.current(input.walletId, input.currency),
-        keys.deposit(depositId),
-        keys.depositsByTime,
-        depositKeyPrefix,
-        seq,
-        input.snapshot.entries.length,
-        String(input.now),
-        options.retentionMs,
-        input.snapshot.entries.length,
-        ...idStates,
-        pairs.length / 2,
-        ...pairs,
-      )) as [string, string];
+      const [kind, value] = await scripts.backfillCreate<[string, string]>(redis, {
+        keys: {
+          byWallet: keys.depositsByWallet(input.walletId),
+          seq: seqKey,
+          current: bkeys.current(input.walletId, input.currency),
+          deposit: keys.deposit(depositId),
+          byTime: keys.depositsByTime,
+        },
+        args: {
+          depositKeyPrefix,
+          expectedSeq: seq,
+          indexSize: input.snapshot.entries.length,
+          now: String(input.now),
+          retention: options.retentionMs,
+        },
+        rest: [input.snapshot.entries.length, ...idStates, pairs.length / 2, ...pairs],
+      });
       if (kind === 'created') return { kind, depositId: value };
       if (kind === 'in-progress') return { kind, depositId: value };
       return { kind: 'changed', why: value };
-    },
-
-    /** Adds a swept backfill deposit's amount to its credit if that was not done yet (catch-up). */
-    async applyCredit(depositId: string, now = Date.now()): Promise<string> {
-      const args = await creditArgs(depositId);
-      if (!args) return 'missing';
-      return (await script(redis, 'isweepBackfillCredit')(...args, String(now))) as string;
-    },
-
-    /**
-     * The deposit store of a sweep worker, whose markSwept also credits a backfill deposit's amount in
-     * the same atomic script: there is no moment where a backfill sweep is swept but not credited.
-     */
-    wrapStore(store: DepositStore): DepositStore {
-      return {
-        ...store,
-        async markSwept(depositId: string, fields: Record<string, string>, now = Date.now()) {
-          if (!isBackfillDepositId(depositId)) return store.markSwept(depositId, fields, now);
-          const args = await creditArgs(depositId);
-          if (!args) return store.markSwept(depositId, fields, now);
-          const pairs = Object.entries(fields).flat();
-          return (await script(redis, 'isweepBackfillMarkSwept')(
-            ...args,
-            String(now),
-            pairs.length / 2,
-            ...pairs,
-          )) as Awaited<ReturnType<DepositStore['markSwept']>>;
-        },
-      };
     },
   };
 }
 
 export type BackfillLedger = ReturnType<typeof createBackfillLedger>;
-
-/** Wraps a sweep worker's deposit store so that a swept backfill deposit is credited atomically. */
-export function withBackfillCredit(
-  store: DepositStore,
-  redis: Redis,
-  keys: Keys,
-  options: { retentionMs: number },
-): DepositStore {
-  return createBackfillLedger(redis, keys, options).wrapStore(store);
-}

@@ -53,8 +53,6 @@ export type BackfillResult = {
   accounts: number;
   wallets: number;
   findings: BackfillFinding[];
-  /** Swept backfill deposits whose credit this run applied (a catch-up; normally already done). */
-  credited: string[];
   errors: BackfillError[];
 };
 
@@ -94,7 +92,6 @@ export async function runBackfill(
     accounts: 0,
     wallets: 0,
     findings: [],
-    credited: [],
     errors: [],
   };
 
@@ -149,15 +146,6 @@ async function backfillWallet(
     listed.balances.some((balance) => balance.currency === currency),
   );
   if (currencies.length === 0) return;
-
-  if (mode === 'sweep') {
-    // Catch-up of the credit of a swept backfill (normally applied by the sweep itself).
-    for (const currency of currencies) {
-      const current = await ledger.current(walletId, currency);
-      if (current && (await ledger.applyCredit(current, clock())) === 'credited')
-        result.credited.push(current);
-    }
-  }
 
   for (let read = 1; read <= MAX_READS; read += 1) {
     // The ledger is read BEFORE the balance: a sweep finishing in between makes the balance smaller,

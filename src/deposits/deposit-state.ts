@@ -1,18 +1,7 @@
-/** The lifecycle of one deposit in the ledger. */
-export type DepositState =
-  | 'pending' // seen on chain, not yet credited: wait for CLOSED
-  | 'queued' // credited, sweep job enqueued
-  | 'sweeping' // a worker is moving it
-  | 'swept' // transfer accepted by Interlace: final, never goes back
-  | 'held' // ON_HOLD: compliance hold, never swept automatically
-  | 'failed' // upstream FAIL: never swept
-  | 'dead' // dead-lettered with a reason: an operator decides
-  | 'dust' // below SWEEP_MIN_AMOUNT: recorded, not swept
-  | 'unsupported'; // currency outside SWEEP_CURRENCIES: recorded, not swept
+import type { DepositState } from '../policy/deposit-policy.js';
 
-/** What a CLOSED deposit becomes, decided from the money rules before it reaches Redis. */
-export type ClosedDecision =
-  { kind: 'sweep' } | { kind: 'dust'; reason: string } | { kind: 'unsupported'; reason: string };
+// The states and every transition between them are the policy's (src/policy/deposit-policy.ts).
+export type { DepositState } from '../policy/deposit-policy.js';
 
 /** The deposit record as stored (a Redis hash: every value a string). */
 export type DepositRecord = {
@@ -25,6 +14,10 @@ export type DepositRecord = {
   txHash?: string;
   address?: string;
   upstreamStatus: string;
+  /** When upstreamStatus was recorded (ms): an operator's later requeue overrides it. */
+  statusAt?: string;
+  /** The status of the latest notification, also when it changed nothing (a late or stale one). */
+  lastStatus?: string;
   state: DepositState;
   clientTransactionId: string;
   notifications: string;
@@ -50,6 +43,6 @@ export type DepositRecord = {
   replayedAt?: string;
   previousState?: string;
   replays?: string;
-  /** Set when the funds were moved by a backfill sweep rather than this deposit's own. */
-  sweptBy?: string;
+  /** Set when the record was rebuilt from the long-lived swept-ids record (the ledger had lost it). */
+  restoredAt?: string;
 };

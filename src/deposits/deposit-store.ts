@@ -1,31 +1,17 @@
-import type { Redis, ChainableCommander } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import type { AttemptRecord } from '../queues/names.js';
-import type { ClosedDecision, DepositRecord, DepositState } from './deposit-state.js';
-import { toMinorUnits } from '../sweep/amounts.js';
+import type { DepositRecord, DepositState } from './deposit-state.js';
 import { microBatch } from '../micro-batch.js';
+import { scripts } from '../redis-scripts.js';
+import { installScripts } from '../redis-script.js';
 import {
-  CLAIM_BACKFILL_CREDIT,
-  ACCEPT_NOTIFICATION,
-  BEGIN_SWEEP,
-  MARK_DEAD,
-  MARK_SWEPT,
-  REQUEUE,
-  LOG_NOTIFICATION,
-} from './scripts.js';
-
-const SCRIPTS = {
-  isweepAccept: { numberOfKeys: 11, lua: ACCEPT_NOTIFICATION },
-  isweepLogNotification: { numberOfKeys: 2, lua: LOG_NOTIFICATION },
-  isweepRequeue: { numberOfKeys: 1, lua: REQUEUE },
-  isweepClaimBackfill: { numberOfKeys: 2, lua: CLAIM_BACKFILL_CREDIT },
-  isweepBeginSweep: { numberOfKeys: 1, lua: BEGIN_SWEEP },
-  isweepMarkSwept: { numberOfKeys: 1, lua: MARK_SWEPT },
-  isweepMarkDead: { numberOfKeys: 1, lua: MARK_DEAD },
-} as const;
-
-type ScriptName = keyof typeof SCRIPTS;
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+  CLAIM_STATUS_RULES,
+  depositRows,
+  notificationEvent,
+  type CreditDecision,
+  type SweepEvent,
+} from '../policy/deposit-policy.js';
 
 const MAX_ATTEMPT_HISTORY = 25;
 
@@ -33,7 +19,8 @@ export type AcceptInput = {
   depositId: string;
   notificationId: string;
   status: string;
-  decision: ClosedDecision;
+  /** What a CLOSED notification of this deposit is under the sweep rules (decideCredited). */
+  credit: CreditDecision;
   fields: Record<string, string>;
   now: number;
   /** What the event log and counters record of the notification (the receiver's part of the write). */
@@ -49,6 +36,13 @@ export type NotificationEvent = {
   counterField: string;
   maxLen: number;
 };
+
+/** How a sweep job's claim ended: claimed (with the record), refused, stopped by its upstream status. */
+export type ClaimOutcome =
+  | { outcome: 'claimed'; state: 'sweeping'; record: DepositRecord }
+  | { outcome: 'refused'; state: DepositState }
+  | { outcome: 'stopped'; state: 'held' | 'failed' }
+  | { outcome: 'missing'; state: 'missing' };
 
 export type AcceptOutcome = {
   state: DepositState;
@@ -70,54 +64,56 @@ export type DepositFilter = {
 
 const DEFAULT_RETENTION_MS = 90 * 86_400_000;
 
-/** The deposit ledger: one hash per deposit, moved only by the atomic scripts in scripts.ts. */
+/**
+ * The deposit ledger: one hash per deposit, moved only by the atomic scripts in scripts.ts, each
+ * given the rows of its event from the policy's transition table.
+ */
 export function createDepositStore(
   redis: Redis,
   keys: Keys,
   options: { retentionMs?: number; batchSize?: number } = {},
 ) {
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
-  for (const [name, definition] of Object.entries(SCRIPTS)) {
-    if (!(name in redis)) redis.defineCommand(name, definition);
-  }
-  const call = (target: Redis | ChainableCommander, name: ScriptName) =>
-    (target as unknown as Record<ScriptName, ScriptCall>)[name].bind(target);
+  // Before any pipeline is created from the connection: a pipeline copies the commands it has then.
+  installScripts(redis, scripts);
+  const own = (depositId: string) => ({
+    deposit: keys.deposit(depositId),
+    notes: keys.depositNotifications(depositId),
+    attempts: keys.depositAttempts(depositId),
+    held: keys.depositsHeld,
+  });
 
-  const acceptArgs = (input: AcceptInput): (string | number)[] => {
-    const pairs = Object.entries(input.fields).flat();
-    const decision = input.decision.kind;
-    const reason = input.decision.kind === 'sweep' ? '' : input.decision.reason;
+  const acceptCall = (input: AcceptInput) => {
+    const { event, reason } = notificationEvent(input.status, input.credit);
     const txHash = input.fields.txHash;
-    return [
-      keys.deposit(input.depositId),
-      keys.depositNotifications(input.depositId),
-      keys.depositAttempts(input.depositId),
-      keys.depositsByTime,
-      keys.depositsByWallet(input.fields.walletId ?? ''),
-      keys.depositsByTx(txHash ?? ''),
-      keys.backfillCredit(input.fields.walletId ?? '', input.fields.currency ?? ''),
-      keys.accounts,
-      keys.events,
-      keys.eventCounts,
-      input.jobKey ?? keys.deposit(input.depositId),
-      String(input.now),
-      input.notificationId,
-      input.status,
-      decision,
-      reason,
-      retentionMs,
-      txHash ? '1' : '0',
-      input.decision.kind === 'sweep' && input.fields.amount && input.fields.currency
-        ? toMinorUnits(input.fields.amount, input.fields.currency)
-        : '0',
-      input.event?.body != null ? '1' : '0',
-      input.event?.maxLen ?? 0,
-      input.event?.eventType ?? '',
-      input.event?.body ?? '',
-      input.event?.counterField ?? '',
-      pairs.length / 2,
-      ...pairs,
-    ];
+    return {
+      keys: {
+        ...own(input.depositId),
+        byTime: keys.depositsByTime,
+        byWallet: keys.depositsByWallet(input.fields.walletId ?? ''),
+        byTx: keys.depositsByTx(txHash ?? ''),
+        accounts: keys.accounts,
+        events: keys.events,
+        eventCounts: keys.eventCounts,
+        job: input.jobKey ?? keys.deposit(input.depositId),
+        sweptIds: keys.sweptIds(input.depositId),
+      },
+      args: {
+        now: String(input.now),
+        noteId: input.notificationId,
+        status: input.status,
+        reason,
+        rows: depositRows(event),
+        retention: retentionMs,
+        hasTx: txHash ? '1' : '0',
+        logEvent: input.event?.body != null ? '1' : '0',
+        eventLogMaxLen: input.event?.maxLen ?? 0,
+        eventType: input.event?.eventType ?? '',
+        body: input.event?.body ?? '',
+        counterField: input.event?.counterField ?? '',
+      },
+      rest: Object.entries({ ...input.fields, depositId: input.depositId }).flat(),
+    };
   };
 
   type AcceptReply = [DepositState, AcceptOutcome['change'], number, string];
@@ -127,82 +123,114 @@ export function createDepositStore(
     freshNotification: fresh === 1,
     ...(finishedOn ? { jobFinishedOn: finishedOn } : {}),
   });
-  // Calls of one script made in the same turn (notifications that arrive together) go out as one
-  // pipeline: one socket write and one read for the lot, here and in Redis. Each script
-  // still runs on its own, atomically, and fails alone.
-  const batched = (name: ScriptName) =>
-    microBatch<(string | number)[], unknown>(
-      async (calls) => {
-        if (calls.length === 1) return [{ ok: true, value: await call(redis, name)(...calls[0]!) }];
-        const pipeline = redis.pipeline();
-        for (const args of calls) void call(pipeline, name)(...args);
-        const replies = (await pipeline.exec()) ?? [];
-        return calls.map((_, i) => {
-          const [error, reply] = replies[i] ?? [new Error('no reply from the pipeline'), undefined];
-          return error ? { ok: false, error } : { ok: true, value: reply };
-        });
-      },
-      { maxSize: options.batchSize ?? 64 },
-    );
-  const acceptScript = batched('isweepAccept');
+  // Notifications that arrive in the same turn go out as one pipeline: one socket write and one read
+  // for the lot, here and in Redis. Each script still runs on its own, atomically, and fails alone.
+  const acceptScript = microBatch<AcceptInput, unknown>(
+    async (calls) => {
+      if (calls.length === 1)
+        return [{ ok: true, value: await scripts.accept(redis, acceptCall(calls[0]!)) }];
+      const pipeline = redis.pipeline();
+      for (const input of calls) void scripts.accept(pipeline, acceptCall(input));
+      const replies = (await pipeline.exec()) ?? [];
+      return calls.map((_, i) => {
+        const [error, reply] = replies[i] ?? [new Error('no reply from the pipeline'), undefined];
+        return error ? { ok: false, error } : { ok: true, value: reply };
+      });
+    },
+    { maxSize: options.batchSize ?? 64 },
+  );
 
   return {
     /** Records one notification of a deposit: event log, counters and the ledger move, atomically. */
     async accept(input: AcceptInput): Promise<AcceptOutcome> {
-      return toOutcome((await acceptScript(acceptArgs(input))) as AcceptReply);
+      return toOutcome((await acceptScript(input)) as AcceptReply);
     },
 
     /** Logs and counts a notification that moves no deposit (another event type, or an invalid one). */
     async logNotification(notificationId: string, event: NotificationEvent, now = Date.now()): Promise<void> {
-      await call(redis, 'isweepLogNotification')(
-        keys.events,
-        keys.eventCounts,
-        event.maxLen,
-        notificationId,
-        event.eventType,
-        String(now),
-        event.body ?? '',
-        event.counterField,
-      );
+      await scripts.logNotification(redis, {
+        keys: { events: keys.events, eventCounts: keys.eventCounts },
+        args: {
+          maxLen: event.maxLen,
+          noteId: notificationId,
+          eventType: event.eventType,
+          now: String(now),
+          body: event.body ?? '',
+          counterField: event.counterField,
+        },
+      });
     },
 
-    /** queued|sweeping → sweeping; otherwise answers the state that forbids sweeping (or 'missing'). */
+    /** The claim, answering only the state: 'sweeping' when claimed. */
     async beginSweep(depositId: string, now = Date.now()): Promise<DepositState | 'missing'> {
       return (await this.claim(depositId, now)).state;
     },
 
-    /** Like beginSweep, and also answers the claimed deposit's record, in the same round trip. */
-    async claim(
-      depositId: string,
-      now = Date.now(),
-    ): Promise<{ state: DepositState | 'missing'; record?: DepositRecord }> {
-      const [state, pairs] = (await call(redis, 'isweepBeginSweep')(
-        keys.deposit(depositId),
-        String(now),
-      )) as [DepositState | 'missing', string[] | undefined];
-      if (!pairs) return { state };
+    /**
+     * A sweep job's claim (the `claim` rows and the upstream-status rule, atomically), answering the
+     * claimed deposit's record in the same round trip. Never claims a deposit the swept-ids record knows.
+     */
+    async claim(depositId: string, now = Date.now()): Promise<ClaimOutcome> {
+      const [outcome, value] = await scripts.claim<[ClaimOutcome['outcome'], string[] | string | undefined]>(
+        redis,
+        {
+          keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId) },
+          args: {
+            now: String(now),
+            rows: depositRows('claim'),
+            statusRules: CLAIM_STATUS_RULES,
+            retention: retentionMs,
+          },
+        },
+      );
+      if (outcome === 'missing') return { outcome, state: 'missing' };
+      if (outcome === 'refused') return { outcome, state: value as DepositState };
+      if (outcome === 'stopped') return { outcome, state: value as 'held' | 'failed' };
+      const pairs = value as string[];
       const record: Record<string, string> = {};
       for (let index = 0; index < pairs.length; index += 2) record[pairs[index]!] = pairs[index + 1]!;
-      return { state, record: record as unknown as DepositRecord };
+      return { outcome, state: 'sweeping', record: record as unknown as DepositRecord };
     },
 
-    /** Records the transfer; answers the previous state ('swept' when this was a repeat). */
+    /**
+     * Records the transfer that moved the deposit, and its id in the long-lived swept-ids record, in one
+     * script; answers the previous state ('swept' when this was a repeat, 'missing' without a record).
+     */
     async markSwept(depositId: string, fields: Record<string, string>, now = Date.now()) {
-      const pairs = Object.entries(fields).flat();
-      return (await call(redis, 'isweepMarkSwept')(
-        keys.deposit(depositId),
-        String(now),
-        pairs.length / 2,
-        ...pairs,
-      )) as DepositState | 'missing';
+      return (await scripts.markSwept(redis, {
+        keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId) },
+        args: {
+          now: String(now),
+          rows: depositRows('transfer-confirmed'),
+          depositId,
+          transferId: fields.transferId ?? '',
+          retention: retentionMs,
+        },
+        rest: Object.entries(fields).flat(),
+      })) as DepositState | 'missing';
     },
 
-    /** Marks the deposit dead unless it is already swept; answers the previous state. */
+    /** Marks a queued or sweeping deposit dead; answers the previous state (nothing else is buried). */
     async markDead(depositId: string, reason: string, now = Date.now()) {
-      return (await call(redis, 'isweepMarkDead')(keys.deposit(depositId), String(now), reason)) as
-        DepositState | 'missing';
+      return (await scripts.markDead(redis, {
+        keys: { deposit: keys.deposit(depositId) },
+        args: { now: String(now), rows: depositRows('sweep-dead'), reason },
+      })) as DepositState | 'missing';
     },
 
+    /** A state change the worker decided (the re-check before a transfer); answers previous and new state. */
+    async move(depositId: string, event: SweepEvent, reason: string, now = Date.now()) {
+      const [previous, state] = await scripts.moveDeposit<[string, string]>(redis, {
+        keys: own(depositId),
+        args: { now: String(now), rows: depositRows(event), reason, retention: retentionMs },
+      });
+      return { previous: previous as DepositState | 'missing', state: state as DepositState | 'missing' };
+    },
+
+    /** Whether the long-lived swept-ids record knows the deposit; answers its transfer id. */
+    async sweptTransfer(depositId: string): Promise<string | undefined> {
+      return (await redis.hget(keys.sweptIds(depositId), depositId)) ?? undefined;
+    },
     async get(depositId: string): Promise<DepositRecord | undefined> {
       const record = await redis.hgetall(keys.deposit(depositId));
       return record.state === undefined ? undefined : (record as unknown as DepositRecord);
@@ -228,33 +256,20 @@ export function createDepositStore(
     },
 
     /**
-     * An operator's replay: `allowed` states go back to queued. Answers the previous state, 'missing',
-     * or 'refused:<state>'; a swept deposit is always refused.
+     * An operator's replay: `allowed` states go back to queued, as far as the `operator-requeue` rows
+     * allow (never a swept or in-flight one). Answers the previous state, 'missing', or 'refused:<state>'.
      */
     async requeue(depositId: string, operator: string, allowed: readonly DepositState[], now = Date.now()) {
-      const permitted = allowed.filter(
-        (state) => state !== 'swept' && state !== 'sweeping' && state !== 'queued',
-      );
-      return (await call(redis, 'isweepRequeue')(
-        keys.deposit(depositId),
-        String(now),
-        operator,
-        permitted.join(','),
-      )) as string;
-    },
-
-    /** Settles a queued/sweeping deposit against its wallet's backfill credit, if that covers it. */
-    async claimBackfillCredit(
-      deposit: Pick<DepositRecord, 'depositId' | 'walletId' | 'currency' | 'amount'>,
-      now = Date.now(),
-    ) {
-      const reply = await call(redis, 'isweepClaimBackfill')(
-        keys.deposit(deposit.depositId),
-        keys.backfillCredit(deposit.walletId, deposit.currency),
-        String(now),
-        toMinorUnits(deposit.amount, deposit.currency),
-      );
-      return reply === 'claimed';
+      return (await scripts.requeue(redis, {
+        keys: own(depositId),
+        args: {
+          now: String(now),
+          rows: depositRows('operator-requeue'),
+          operator,
+          allowed: allowed.join(','),
+          retention: retentionMs,
+        },
+      })) as string;
     },
 
     async findByTx(txHash: string): Promise<string[]> {

@@ -1,200 +1,309 @@
 // Lua scripts that make every deposit transition atomic, so concurrent notifications, workers and
-// operators can never interleave into a double sweep or a backwards move (a swept deposit stays swept).
+// operators can never interleave into a double sweep or a backwards move. The scripts hold no money
+// rule of their own: each call passes the rows of its event from the policy's transition table
+// (src/policy/deposit-policy.ts, encoded `from=to/action,...`), and the script looks up the state it
+// read and carries out the row's action. test/deposits/policy-scripts.test.ts runs the table against them.
+import { defineScript } from '../redis-script.js';
 
-/**
- * KEYS: deposit hash, notification-id set, attempts list, by-time index, by-wallet index, by-tx index,
- * backfill credit of the deposit's wallet and currency, set of known accounts, event log stream, event
- * counters hash, the deposit's sweep job hash.
- * ARGV: now, notificationId, status, decision, reason, retentionMs, hasTx, amountUnits, logEvent ('1'|'0'),
- * eventLogMaxLen, eventType, raw body, counter field, nfields, pairs…
- * Answers {state, change, freshNotification, finishedOn of an existing sweep job or ''}.
- *
- * One script for everything a notification writes, with as few calls inside it as the writes allow (each
- * redis.call costs Redis CPU): the receiver pipelines one per notification of a batch.
- *
- * Backfill rule: a backfill sweep adds what it moved (in minor units) to the wallet+currency credit. A
- * deposit that would be queued while the credit covers its amount was already moved by that backfill:
- * it is recorded as swept (sweptBy=backfill) and the credit shrinks by its amount. Never a second
- * transfer, never a dead letter for want of funds.
- */
-export const ACCEPT_NOTIFICATION = `
-local key, notes = KEYS[1], KEYS[2]
-local now, noteId, status, decision, reason = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local retention, hasTx = tonumber(ARGV[6]), ARGV[7] == '1'
-local units = tonumber(ARGV[8])
-local first = 15
-local last = first - 1 + tonumber(ARGV[14]) * 2
--- Reads first: a key of the wrong type fails the script before it has written anything.
-local state = redis.call('HGET', key, 'state')
-local finishedOn = redis.call('HGET', KEYS[11], 'finishedOn') or ''
-local fresh = redis.call('SADD', notes, noteId)
-if ARGV[9] == '1' then
-  redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[10], '*', 'id', noteId, 'eventType', ARGV[11], 'receivedAt', now, 'body', ARGV[12])
+/** Lua: the row of the state `from` in an encoded event (`A.rows`): to, action. */
+const ROW = `
+local function row(from)
+  return string.match(',' .. A.rows .. ',', ',' .. from .. '=([%a-]+)/([%a-]+),')
 end
-if ARGV[13] ~= '' then redis.call('HINCRBY', KEYS[10], ARGV[13], 1) end
-local function field(name)
-  for i = first, last, 2 do if ARGV[i] == name then return ARGV[i + 1] end end
-end
-local function target()
-  if status == 'PENDING' then return 'pending' end
-  if status == 'ON_HOLD' then return 'held' end
-  if status == 'FAIL' then return 'failed' end
-  if decision == 'sweep' then return 'queued' end
-  return decision
-end
--- The notification's fields, then the new state's: one HSET per notification (later pairs win).
-local function enter(state, extra)
-  local pairs = {}
-  for i = first, last do pairs[#pairs + 1] = ARGV[i] end
-  for i = 1, #extra do pairs[#pairs + 1] = extra[i] end
-  local function put(f, v) pairs[#pairs + 1] = f; pairs[#pairs + 1] = v end
-  if state == 'queued' and units > 0 then
-    local credit = tonumber(redis.call('GET', KEYS[7]) or '0')
-    if credit >= units then
-      redis.call('DECRBY', KEYS[7], units)
-      state = 'swept'
-      put('sweptBy', 'backfill')
-      put('sweptAt', now)
-    end
-  end
-  put('state', state)
-  put('upstreamStatus', status)
-  put('updatedAt', now)
-  if state == 'queued' then put('queuedAt', now) end
-  if state == 'dust' or state == 'unsupported' then put('reason', reason) end
-  redis.call('HSET', key, unpack(pairs))
-  return state
-end
--- A sweep job that has finished under the deposit's job id blocks a new one (the receiver removes it).
-local function finished(state)
-  if state ~= 'queued' then return '' end
-  return finishedOn
-end
--- Every write renews the retention of the deposit's keys; indexes drop what has expired.
-if not state then
-  local new = enter(target(), {'firstSeenAt', now, 'notifications', 1, 'lastNotificationId', noteId})
-  local depositId = field('depositId')
-  local horizon = tonumber(now) - retention
-  for i = 4, 5 do
-    redis.call('ZADD', KEYS[i], now, depositId)
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', horizon)
-    redis.call('PEXPIRE', KEYS[i], retention)
-  end
-  local accountId = field('accountId')
-  if accountId then redis.call('SADD', KEYS[8], accountId) end
-  if hasTx then
-    redis.call('SADD', KEYS[6], depositId)
-    redis.call('PEXPIRE', KEYS[6], retention)
-  end
-  -- The attempts list does not exist yet: its writer gives it the retention.
-  for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], retention) end
-  return {new, 'created', fresh, finished(new)}
-end
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], retention) end
-redis.call('HINCRBY', key, 'notifications', 1)
-if state == 'pending' and status ~= 'PENDING' then
-  -- The credited notification carries the final amount: it replaces what PENDING said.
-  local new = enter(target(), {'lastNotificationId', noteId})
-  return {new, 'transitioned', fresh, finished(new)}
-end
-redis.call('HSET', key, 'lastNotificationId', noteId, 'updatedAt', now)
-if status == 'CLOSED' and state ~= 'pending' then
-  local watched = {'amount', 'walletId', 'currency', 'accountId'}
-  local have = redis.call('HMGET', key, unpack(watched))
-  for j = 1, #watched do
-    local said = field(watched[j])
-    if said and have[j] and have[j] ~= said then
-      redis.call('HSET', key, 'conflict', 'notification ' .. noteId .. ' says ' .. watched[j] .. '=' .. said .. ', record has ' .. have[j])
-    end
-  end
-end
-return {state, 'unchanged', fresh, ''}
 `;
 
 /**
- * KEYS: deposit hash. ARGV: now. Moves queued|sweeping -> sweeping and answers {'sweeping', the record's
- * field/value pairs} (one round trip for claim and read); answers {state} otherwise, {'missing'} if none.
+ * Lua: retention of a deposit's keys after a write. A held deposit never expires while held (an
+ * operator must see it however old) and is listed in the never-trimmed held index; any other state
+ * gets LEDGER_RETENTION_DAYS again.
  */
-export const BEGIN_SWEEP = `
-local record = redis.call('HGETALL', KEYS[1])
+const RETAIN = `
+local function retain(from, to, depositId)
+  local own = {K.deposit, K.notes, K.attempts}
+  if to == 'held' then
+    redis.call('ZADD', K.held, 'NX', A.now, depositId)
+    for i = 1, 3 do redis.call('PERSIST', own[i]) end
+    return
+  end
+  if from == 'held' then redis.call('ZREM', K.held, depositId) end
+  for i = 1, 3 do redis.call('PEXPIRE', own[i], A.retention) end
+end
+`;
+
+/**
+ * Records one notification: event log, counters and the ledger move, in one script with as few calls
+ * inside it as the writes allow (the receiver pipelines one per notification of a batch). `rest` is the
+ * notification's field/value pairs. Answers {state, change, freshNotification, finishedOn of a finished
+ * sweep job under the deposit's job id when the deposit is queued, else ''}.
+ *
+ * A deposit with no record that the swept-ids record knows is rebuilt as swept: a replay after the
+ * ledger record expired never queues a second sweep.
+ */
+export const ACCEPT_NOTIFICATION = defineScript({
+  name: 'accept',
+  keys: [
+    'deposit',
+    'notes',
+    'attempts',
+    'byTime',
+    'byWallet',
+    'byTx',
+    'held',
+    'accounts',
+    'events',
+    'eventCounts',
+    'job',
+    'sweptIds',
+  ],
+  args: [
+    'now',
+    'noteId',
+    'status',
+    'reason',
+    'rows',
+    'retention',
+    'hasTx',
+    'logEvent',
+    'eventLogMaxLen',
+    'eventType',
+    'body',
+    'counterField',
+  ],
+  lua: `
+${ROW}
+${RETAIN}
+local now, noteId, status, reason = A.now, A.noteId, A.status, A.reason
+local function field(name)
+  for i = REST + 1, #ARGV, 2 do if ARGV[i] == name then return ARGV[i + 1] end end
+end
+local depositId = field('depositId')
+-- Reads first: a key of the wrong type fails the script before it has written anything.
+local state = redis.call('HGET', K.deposit, 'state')
+local finishedOn = redis.call('HGET', K.job, 'finishedOn') or ''
+local sweptBy = (not state) and redis.call('HGET', K.sweptIds, depositId)
+local fresh = redis.call('SADD', K.notes, noteId)
+if A.logEvent == '1' then
+  redis.call('XADD', K.events, 'MAXLEN', '~', A.eventLogMaxLen, '*', 'id', noteId, 'eventType', A.eventType, 'receivedAt', now, 'body', A.body)
+end
+if A.counterField ~= '' then redis.call('HINCRBY', K.eventCounts, A.counterField, 1) end
+
+local from = state or (sweptBy and 'swept') or 'new'
+local to, action = row(from)
+if not to then return redis.error_reply('no transition for ' .. from) end
+
+-- One HSET per notification: the notification's fields when the row takes them, then the state's.
+local pairs = {}
+local function put(f, v) pairs[#pairs + 1] = f; pairs[#pairs + 1] = v end
+local takesFields = action == 'create' or action == 'replace' or not state
+if takesFields then
+  for i = REST + 1, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+end
+put('lastNotificationId', noteId)
+put('lastStatus', status)
+put('updatedAt', now)
+if not state then
+  put('firstSeenAt', now)
+  put('notifications', 1)
+else
+  redis.call('HINCRBY', K.deposit, 'notifications', 1)
+end
+if not state and sweptBy then
+  -- The ledger forgot a swept deposit: the long-lived record says which transfer moved it.
+  put('state', 'swept'); put('transferId', sweptBy); put('restoredAt', now); put('upstreamStatus', status)
+elseif action == 'create' or action == 'replace' or action == 'move' then
+  put('state', to)
+  put('upstreamStatus', status)
+  put('statusAt', now)
+  if to == 'queued' then put('queuedAt', now) end
+  if reason ~= '' then put('reason', reason) end
+end
+if action == 'compare' and status == 'CLOSED' then
+  local watched = {'amount', 'walletId', 'currency', 'accountId'}
+  local have = redis.call('HMGET', K.deposit, unpack(watched))
+  for j = 1, #watched do
+    local said = field(watched[j])
+    if said and have[j] and have[j] ~= said then
+      put('conflict', 'notification ' .. noteId .. ' says ' .. watched[j] .. '=' .. said .. ', record has ' .. have[j])
+    end
+  end
+end
+redis.call('HSET', K.deposit, unpack(pairs))
+local now_state = (not state and sweptBy) and 'swept' or to
+retain(from, now_state, depositId)
+
+if not state then
+  -- Indexes drop what has expired; the attempts list does not exist yet (its writer expires it).
+  local horizon = tonumber(now) - tonumber(A.retention)
+  for _, index in ipairs({K.byTime, K.byWallet}) do
+    redis.call('ZADD', index, now, depositId)
+    redis.call('ZREMRANGEBYSCORE', index, '-inf', horizon)
+    redis.call('PEXPIRE', index, A.retention)
+  end
+  local accountId = field('accountId')
+  if accountId then redis.call('SADD', K.accounts, accountId) end
+  if A.hasTx == '1' then
+    redis.call('SADD', K.byTx, depositId)
+    redis.call('PEXPIRE', K.byTx, A.retention)
+  end
+end
+local change = (not state) and 'created' or ((now_state ~= from or action == 'replace') and 'transitioned' or 'unchanged')
+-- A sweep job that has finished under the deposit's job id blocks a new one (the receiver removes it).
+return {now_state, change, fresh, now_state == 'queued' and finishedOn or ''}
+`,
+});
+
+/**
+ * A sweep job claims its deposit: the claim rows decide by state; the upstream-status rules
+ * (`statusRules`, `STATUS=claim|state,...,*=state`) by the latest status, unless an operator requeued
+ * the deposit after that status arrived. A deposit in the swept-ids record is never claimed (its
+ * record is set back to swept). Answers {'claimed', record pairs} (claim and read in one round trip),
+ * {'stopped', new state}, {'refused', state} or {'missing'}.
+ */
+export const CLAIM_DEPOSIT = defineScript({
+  name: 'claim',
+  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds'],
+  args: ['now', 'rows', 'statusRules', 'retention'],
+  lua: `
+${ROW}
+${RETAIN}
+local record = redis.call('HGETALL', K.deposit)
 if #record == 0 then return {'missing'} end
 local at = {}
 for i = 1, #record, 2 do at[record[i]] = i end
-local state = at.state and record[at.state + 1]
-if state ~= 'queued' and state ~= 'sweeping' then return {state or 'missing'} end
-local attempts = at.attempts and tonumber(record[at.attempts + 1]) or 0
-local changes = {'state', 'sweeping', 'sweepingAt', ARGV[1], 'updatedAt', ARGV[1], 'attempts', tostring(attempts + 1)}
-redis.call('HSET', KEYS[1], unpack(changes))
+local function get(f) return at[f] and record[at[f] + 1] end
+local state, depositId = get('state') or 'missing', get('depositId') or ''
+if state ~= 'swept' then
+  local sweptBy = redis.call('HGET', K.sweptIds, depositId)
+  if sweptBy then
+    redis.call('HSET', K.deposit, 'state', 'swept', 'transferId', sweptBy, 'restoredAt', A.now, 'updatedAt', A.now)
+    return {'refused', 'swept'}
+  end
+end
+local _, action = row(state)
+if action ~= 'claim' then return {'refused', state} end
+local status = get('upstreamStatus') or ''
+local approved = get('replayedAt') and tonumber(get('replayedAt')) >= tonumber(get('statusAt') or '0')
+if not approved then
+  local literal = string.gsub(status, '%W', '%%%0')
+  local verdict = string.match(',' .. A.statusRules .. ',', ',' .. literal .. '=([%a-]+),')
+    or string.match(A.statusRules, '%*=([%a-]+)')
+  if verdict ~= 'claim' then
+    redis.call('HSET', K.deposit, 'state', verdict, 'updatedAt', A.now, 'reason', 'claim refused: latest upstream status is ' .. status)
+    retain(state, verdict, depositId)
+    return {'stopped', verdict}
+  end
+end
+local attempts = tonumber(get('attempts') or '0')
+local changes = {'state', 'sweeping', 'sweepingAt', A.now, 'updatedAt', A.now, 'attempts', tostring(attempts + 1)}
+redis.call('HSET', K.deposit, unpack(changes))
 for i = 1, #changes, 2 do
   local f, v = changes[i], changes[i + 1]
   if at[f] then record[at[f] + 1] = v else record[#record + 1] = f; record[#record + 1] = v end
 end
-return {'sweeping', record}
-`;
+return {'claimed', record}
+`,
+});
 
 /**
- * KEYS: deposit hash. ARGV: now, nfields, field/value pairs… Money has moved, so the record says swept
- * from any state; answers the previous state ('swept' means this was a repeat and nothing changed).
+ * Money has moved: records the transfer (`rest`: field/value pairs) as the `transfer-confirmed` rows
+ * say, and, whatever the ledger says, the deposit id in the long-lived swept-ids record (HSETNX: the
+ * first transfer stays). Answers the previous state ('swept' for a repeat) or 'missing'.
  */
-export const MARK_SWEPT = `
-local current = redis.call('HMGET', KEYS[1], 'state', 'reason')
+export const MARK_SWEPT = defineScript({
+  name: 'markSwept',
+  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds'],
+  args: ['now', 'rows', 'depositId', 'transferId', 'retention'],
+  lua: `
+${ROW}
+${RETAIN}
+local current = redis.call('HMGET', K.deposit, 'state', 'reason')
 local state = current[1]
-if not state then return 'missing' end
-if state == 'swept' then return 'swept' end
-local pairs = {}
-for i = 3, 2 + tonumber(ARGV[2]) * 2 do pairs[#pairs + 1] = ARGV[i] end
-for _, v in ipairs({'state', 'swept', 'sweptAt', ARGV[1], 'updatedAt', ARGV[1]}) do pairs[#pairs + 1] = v end
-redis.call('HSET', KEYS[1], unpack(pairs))
-if current[2] then redis.call('HDEL', KEYS[1], 'reason') end
-return state
-`;
+local _, action = row(state or 'new')
+redis.call('HSETNX', K.sweptIds, A.depositId, A.transferId)
+if action == 'mark-swept' then
+  local pairs = {}
+  for i = REST + 1, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+  for _, v in ipairs({'state', 'swept', 'sweptAt', A.now, 'updatedAt', A.now}) do pairs[#pairs + 1] = v end
+  redis.call('HSET', K.deposit, unpack(pairs))
+  if current[2] then redis.call('HDEL', K.deposit, 'reason') end
+  retain(state, 'swept', A.depositId)
+end
+return state or 'missing'
+`,
+});
 
-/** KEYS: deposit hash. ARGV: now, reason. Never buries a swept deposit; answers the previous state. */
-export const MARK_DEAD = `
-local state = redis.call('HGET', KEYS[1], 'state')
+/** Buries a deposit as the `sweep-dead` rows say (never a swept or held one); answers the previous state. */
+export const MARK_DEAD = defineScript({
+  name: 'markDead',
+  keys: ['deposit'],
+  args: ['now', 'rows', 'reason'],
+  lua: `
+${ROW}
+local state = redis.call('HGET', K.deposit, 'state')
 if not state then return 'missing' end
-if state == 'swept' or state == 'dead' then return state end
-redis.call('HSET', KEYS[1], 'state', 'dead', 'deadAt', ARGV[1], 'updatedAt', ARGV[1], 'reason', ARGV[2])
+local _, action = row(state)
+if action == 'bury' then
+  redis.call('HSET', K.deposit, 'state', 'dead', 'deadAt', A.now, 'updatedAt', A.now, 'reason', A.reason)
+end
 return state
-`;
+`,
+});
 
 /**
- * KEYS: deposit hash. ARGV: now, operator, allowed states (comma list). An operator's replay: moves a
- * deposit in one of the allowed states back to queued. Answers the previous state, 'missing', or
- * 'refused:<state>' when the state does not allow it (a swept deposit never moves again).
+ * A state change decided outside a notification (the re-check before a transfer): applies the row
+ * of the state it reads when its action is `move`. Answers {previous state, state now}.
  */
-export const REQUEUE = `
-local state = redis.call('HGET', KEYS[1], 'state')
+export const MOVE_DEPOSIT = defineScript({
+  name: 'moveDeposit',
+  keys: ['deposit', 'notes', 'attempts', 'held'],
+  args: ['now', 'rows', 'reason', 'retention'],
+  lua: `
+${ROW}
+${RETAIN}
+local state = redis.call('HGET', K.deposit, 'state')
+if not state then return {'missing', 'missing'} end
+local to, action = row(state)
+if action ~= 'move' then return {state, state} end
+redis.call('HSET', K.deposit, 'state', to, 'reason', A.reason, 'updatedAt', A.now)
+retain(state, to, redis.call('HGET', K.deposit, 'depositId') or '')
+return {state, to}
+`,
+});
+
+/**
+ * An operator's requeue, as the `operator-requeue` rows say and narrowed to the caller's `allowed`
+ * states (comma list). Answers the previous state, 'missing', or 'refused:<state>'.
+ */
+export const REQUEUE = defineScript({
+  name: 'requeue',
+  keys: ['deposit', 'notes', 'attempts', 'held'],
+  args: ['now', 'rows', 'operator', 'allowed', 'retention'],
+  lua: `
+${ROW}
+${RETAIN}
+local state = redis.call('HGET', K.deposit, 'state')
 if not state then return 'missing' end
-for allowed in string.gmatch(ARGV[3], '[^,]+') do
-  if state == allowed then
-    redis.call('HSET', KEYS[1], 'state', 'queued', 'queuedAt', ARGV[1], 'updatedAt', ARGV[1], 'replayedBy', ARGV[2], 'replayedAt', ARGV[1], 'previousState', state)
-    redis.call('HINCRBY', KEYS[1], 'replays', 1)
-    return state
-  end
+local _, action = row(state)
+if action == 'requeue' and string.find(',' .. A.allowed .. ',', ',' .. state .. ',', 1, true) then
+  redis.call('HSET', K.deposit, 'state', 'queued', 'queuedAt', A.now, 'updatedAt', A.now, 'replayedBy', A.operator, 'replayedAt', A.now, 'previousState', state)
+  redis.call('HINCRBY', K.deposit, 'replays', 1)
+  retain(state, 'queued', redis.call('HGET', K.deposit, 'depositId') or '')
+  return state
 end
 return 'refused:' .. state
-`;
+`,
+});
 
-/**
- * KEYS: deposit hash, backfill credit of its wallet and currency. ARGV: now, amountUnits. A deposit whose
- * own sweep found no funds, while the backfill credit covers it, was moved by that backfill: swept.
- */
-export const CLAIM_BACKFILL_CREDIT = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'queued' and state ~= 'sweeping' then return 'no' end
-local units = tonumber(ARGV[2])
-if units <= 0 or tonumber(redis.call('GET', KEYS[2]) or '0') < units then return 'no' end
-redis.call('DECRBY', KEYS[2], units)
-redis.call('HSET', KEYS[1], 'state', 'swept', 'sweptBy', 'backfill', 'sweptAt', ARGV[1], 'updatedAt', ARGV[1])
-return 'claimed'
-`;
-
-/** KEYS: event log stream, event counters hash. ARGV: maxLen, notificationId, eventType, now, body, counter field. */
-export const LOG_NOTIFICATION = `
-if ARGV[5] ~= '' then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[2], 'eventType', ARGV[3], 'receivedAt', ARGV[4], 'body', ARGV[5])
+/** Logs and counts a notification that moves no deposit. */
+export const LOG_NOTIFICATION = defineScript({
+  name: 'logNotification',
+  keys: ['events', 'eventCounts'],
+  args: ['maxLen', 'noteId', 'eventType', 'now', 'body', 'counterField'],
+  lua: `
+if A.body ~= '' then
+  redis.call('XADD', K.events, 'MAXLEN', '~', A.maxLen, '*', 'id', A.noteId, 'eventType', A.eventType, 'receivedAt', A.now, 'body', A.body)
 end
-redis.call('HINCRBY', KEYS[2], ARGV[6], 1)
+redis.call('HINCRBY', K.eventCounts, A.counterField, 1)
 return 1
-`;
+`,
+});

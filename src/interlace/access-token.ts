@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { defineScript } from '../redis-script.js';
 
 export type IssuedToken = { accessToken: string; expiresInMs: number };
 
@@ -15,14 +16,46 @@ export type AccessTokenOptions = {
   logger: Logger;
   /** Called after each successful renewal (metrics). */
   onRenewed?: () => void;
+  /**
+   * The longest one renewal can take (both OAuth calls at their deadline). The lock lives longer than
+   * that, so it never expires under a renewal still running and a second process never renews at once.
+   */
+  renewalWorstCaseMs?: number;
   lockTtlMs?: number;
   pollMs?: number;
 };
 
 // Deletes the shared token only if it is still the one that was rejected, so a process holding a stale
 // token cannot throw away the fresh one another process just stored.
-const DELETE_IF_SAME = `if redis.call('HGET', KEYS[1], 'accessToken') == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+export const DELETE_TOKEN_IF_SAME = defineScript({
+  name: 'tokenDeleteIfSame',
+  keys: ['token'],
+  args: ['accessToken'],
+  lua: `if redis.call('HGET', K.token, 'accessToken') == A.accessToken then return redis.call('DEL', K.token) end return 0`,
+});
+
+export const RELEASE_TOKEN_LOCK = defineScript({
+  name: 'tokenReleaseLock',
+  keys: ['lock'],
+  args: ['owner'],
+  lua: `if redis.call('GET', K.lock) == A.owner then return redis.call('DEL', K.lock) end return 0`,
+});
+
+// The renewer writes only while it still holds the lock: a renewal that outlived its lock (a stall)
+// must not overwrite the token a later renewer stored.
+export const WRITE_TOKEN_IF_LOCKED = defineScript({
+  name: 'tokenWriteIfLocked',
+  keys: ['token', 'lock'],
+  args: ['owner', 'accessToken', 'expiresAt', 'renewAt', 'ttlMs'],
+  lua: `
+if redis.call('GET', K.lock) ~= A.owner then return 0 end
+redis.call('HSET', K.token, 'accessToken', A.accessToken, 'expiresAt', A.expiresAt, 'renewAt', A.renewAt)
+redis.call('PEXPIRE', K.token, A.ttlMs)
+return 1
+`,
+});
+
+const MIN_LOCK_TTL_MS = 15_000;
 
 type Cached = { accessToken: string; expiresAt: number; renewAt: number };
 
@@ -38,7 +71,8 @@ export class AccessTokenProvider {
   private readonly pollMs: number;
 
   constructor(private readonly options: AccessTokenOptions) {
-    this.lockTtlMs = options.lockTtlMs ?? 15_000;
+    this.lockTtlMs =
+      options.lockTtlMs ?? Math.max(MIN_LOCK_TTL_MS, (options.renewalWorstCaseMs ?? 0) + 5_000);
     this.pollMs = options.pollMs ?? 50;
   }
 
@@ -54,7 +88,10 @@ export class AccessTokenProvider {
   /** Drops a token Interlace rejected (HTTP 401 / 401003), here and in Redis, so the next get() renews. */
   async invalidate(rejected: string): Promise<void> {
     if (this.cached?.accessToken === rejected) this.cached = undefined;
-    await this.options.redis.eval(DELETE_IF_SAME, 1, this.options.tokenKey, rejected);
+    await DELETE_TOKEN_IF_SAME(this.options.redis, {
+      keys: { token: this.options.tokenKey },
+      args: { accessToken: rejected },
+    });
   }
 
   private isFresh(token: Cached): boolean {
@@ -86,8 +123,17 @@ export class AccessTokenProvider {
       if (locked === 'OK') {
         try {
           return await this.renew();
+        } catch (error) {
+          // Interlace refused or timed out: a token that has not expired yet still works meanwhile.
+          const fallback = shared ?? this.cached;
+          if (fallback && fallback.expiresAt > Date.now()) {
+            this.options.logger.warn({ err: error }, 'token renewal failed; using the still-valid token');
+            this.cached = fallback;
+            return fallback.accessToken;
+          }
+          throw error;
         } finally {
-          await redis.eval(RELEASE_LOCK, 1, lockKey, this.owner);
+          await RELEASE_TOKEN_LOCK(redis, { keys: { lock: lockKey }, args: { owner: this.owner } });
         }
       }
       // Another process is renewing: a token that is merely inside the renewal window is still good.
@@ -116,19 +162,19 @@ export class AccessTokenProvider {
       expiresAt: now + issued.expiresInMs,
       renewAt: now + issued.expiresInMs - lead,
     };
-    await this.options.redis
-      .multi()
-      .hset(
-        this.options.tokenKey,
-        'accessToken',
-        token.accessToken,
-        'expiresAt',
-        String(token.expiresAt),
-        'renewAt',
-        String(token.renewAt),
-      )
-      .pexpire(this.options.tokenKey, Math.max(1, issued.expiresInMs))
-      .exec();
+    const written = await WRITE_TOKEN_IF_LOCKED(this.options.redis, {
+      keys: { token: this.options.tokenKey, lock: this.options.lockKey },
+      args: {
+        owner: this.owner,
+        accessToken: token.accessToken,
+        expiresAt: String(token.expiresAt),
+        renewAt: String(token.renewAt),
+        ttlMs: Math.max(1, issued.expiresInMs),
+      },
+    });
+    if (written !== 1) {
+      this.options.logger.warn('token renewal outlived its lock: the new token is used here, not shared');
+    }
     this.cached = token;
     this.options.onRenewed?.();
     this.options.logger.info({ expiresInMs: issued.expiresInMs }, 'Interlace access token renewed');

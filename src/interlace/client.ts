@@ -130,6 +130,8 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     lockKey: deps.keys.tokenLock(config.interlace.clientId),
     issue: issueToken,
     renewBeforeMs: config.interlace.tokenRenewBeforeMs,
+    // A renewal is two calls, each bounded by the whole-call deadline.
+    renewalWorstCaseMs: 2 * config.interlace.timeoutMs,
     logger,
     ...(deps.onTokenRenewed ? { onRenewed: deps.onTokenRenewed } : {}),
   });

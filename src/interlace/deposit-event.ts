@@ -11,7 +11,8 @@ export type DepositEvent = {
   walletId: string;
   currency: string;
   amount: string;
-  status: DepositStatus;
+  /** One of DepositStatus, or any other status: the ledger keeps an unknown one and never sweeps it. */
+  status: DepositStatus | (string & {});
   chain?: string;
   txHash?: string;
   address?: string;
@@ -39,7 +40,9 @@ const resourceSchema = z.object({
     .regex(/^[A-Za-z0-9]{2,12}$/, 'must be a currency code')
     .transform((value) => value.toUpperCase()),
   amount: z.unknown(),
-  status: z.enum(['PENDING', 'CLOSED', 'ON_HOLD', 'FAIL']),
+  // An unknown status is not an invalid notification: it must reach the ledger, where it stops a
+  // queued sweep and is kept, never swept (fail closed).
+  status: z.string().min(1).max(64),
   chain: text.optional(),
   txHash: text.optional(),
   address: text.optional(),

@@ -15,7 +15,8 @@ export type ErrorReason =
   | 'http-4xx'
   | 'bad-response'
   | 'no-infinity-wallet'
-  | 'transfer-failed';
+  | 'transfer-failed'
+  | 'transfer-unconfirmed';
 
 /**
  * A failed Interlace call, classified once, where the response is read. It carries no request

@@ -1,6 +1,7 @@
 import { envelopeSchema, parseDepositNotification } from '../interlace/deposit-event.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
-import { decideClosedDeposit } from '../sweep/sweep-decision.js';
+import { decideCredited, DEPOSIT_TRANSITIONS, notificationEvent } from '../policy/deposit-policy.js';
+import { transition } from '../policy/transition-table.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import { acceptNotification } from '../webhooks/accept-notification.js';
 import type { OpsDeps } from './ops-context.js';
@@ -101,17 +102,13 @@ export async function predictNotification(deps: OpsDeps, envelope: WebhookEnvelo
       ...(parsed.depositId ? { depositId: parsed.depositId } : {}),
     };
   const deposit = parsed.deposit;
-  const target = (): string => {
-    if (deposit.status === 'PENDING') return 'pending';
-    if (deposit.status === 'ON_HOLD') return 'held';
-    if (deposit.status === 'FAIL') return 'failed';
-    const decision = decideClosedDeposit(deposit, deps.config.sweep);
-    return decision.kind === 'sweep' ? 'queued' : decision.kind;
-  };
   const record = await deps.deposits.get(deposit.depositId);
   const before = record?.state ?? 'missing';
-  let state: string = before;
-  if (!record || (record.state === 'pending' && deposit.status !== 'PENDING')) state = target();
+  // The same table the ledger script applies: the preview cannot disagree with what a replay does.
+  const { event } = notificationEvent(deposit.status, decideCredited(deposit, deps.config.sweep));
+  // Without a record, a deposit the swept-ids record knows is rebuilt as swept, never swept again.
+  const from = record?.state ?? ((await deps.deposits.sweptTransfer(deposit.depositId)) ? 'swept' : 'new');
+  const state: string = transition(DEPOSIT_TRANSITIONS, from, event).to;
   return {
     outcome: 'deposit',
     depositId: deposit.depositId,

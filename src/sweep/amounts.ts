@@ -22,7 +22,8 @@ export type AmountCheck = { ok: true; amount: string } | { ok: false; reason: st
 /**
  * Checks that an amount string is a plain positive decimal (no sign, exponent, spaces or leading
  * zeros) within the currency's precision, and returns it unchanged: the amount Interlace sent is the
- * amount we move, byte for byte.
+ * amount we move, byte for byte. The one exception: zeros past the currency's precision
+ * ("10.0000000" for USDC) do not change the amount, so it is accepted in its shortest form ("10").
  */
 export function checkAmount(value: unknown, currency: string): AmountCheck {
   if (typeof value !== 'string') return { ok: false, reason: 'amount must be a decimal string' };
@@ -30,19 +31,28 @@ export function checkAmount(value: unknown, currency: string): AmountCheck {
     return { ok: false, reason: `amount "${truncate(value)}" is not a plain decimal` };
   const decimals = value.includes('.') ? value.length - value.indexOf('.') - 1 : 0;
   const precision = currencyPrecision(currency);
+  let amount = value;
   if (decimals > precision) {
-    return {
-      ok: false,
-      reason: `amount "${value}" has ${decimals} decimals; ${currency} allows ${precision}`,
-    };
+    if (!/^0+$/.test(value.slice(value.length - (decimals - precision)))) {
+      return {
+        ok: false,
+        reason: `amount "${value}" has ${decimals} decimals; ${currency} allows ${precision}`,
+      };
+    }
+    amount = new Decimal(value).toFixed();
   }
-  if (new Decimal(value).lte(0)) return { ok: false, reason: `amount "${value}" is not positive` };
-  return { ok: true, amount: value };
+  if (new Decimal(amount).lte(0)) return { ok: false, reason: `amount "${value}" is not positive` };
+  return { ok: true, amount };
 }
 
 /** True when `amount` is strictly below `minimum` (both decimal strings). */
 export function isBelow(amount: string, minimum: string): boolean {
   return new Decimal(amount).lt(new Decimal(minimum));
+}
+
+/** True when `amount` is strictly above `maximum` (both decimal strings). */
+export function isAbove(amount: string, maximum: string): boolean {
+  return new Decimal(amount).gt(new Decimal(maximum));
 }
 
 /** Sum of decimal strings, as a plain decimal string. */

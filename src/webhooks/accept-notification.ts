@@ -8,7 +8,7 @@ import { sweepJobId } from '../queues/names.js';
 import { writeDeadLetter } from '../queues/dead-letter.js';
 import { parseDepositNotification, type DepositEvent } from '../interlace/deposit-event.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
-import { decideClosedDeposit } from '../sweep/sweep-decision.js';
+import { afterAccept, decideCredited, notificationEvent } from '../policy/deposit-policy.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendAlert, type Alerts } from '../alerts/alerts.js';
@@ -89,18 +89,20 @@ export async function acceptNotification(
       // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
       // A record that has just become queued while a finished job still holds its job id (the record was
       // lost or deleted, the job kept) would make the add a no-op and leave the deposit queued forever.
+      const then = afterAccept(accepted);
       const staleJob = accepted.change !== 'unchanged' && accepted.jobFinishedOn !== undefined;
-      if (accepted.state === 'queued' && staleJob)
-        await deps.queues.sweep.remove(sweepJobId(parsed.deposit.depositId));
-      if (accepted.state === 'queued') await deps.queues.enqueueSweep(parsed.deposit.depositId);
+      if (then.enqueue && staleJob) await deps.queues.sweep.remove(sweepJobId(parsed.deposit.depositId));
+      if (then.enqueue) await deps.queues.enqueueSweep(parsed.deposit.depositId);
       // Fire and forget: sendAlert never throws, and the answer to Interlace must not wait for it.
-      if (accepted.state === 'held' && accepted.change !== 'unchanged')
+      if (then.alert !== undefined)
         void sendAlert(deps, {
-          kind: 'held',
+          kind: then.alert,
           depositId: parsed.deposit.depositId,
           amount: parsed.deposit.amount,
           currency: parsed.deposit.currency,
           accountId: parsed.deposit.accountId,
+          reason: notificationEvent(parsed.deposit.status, decideCredited(parsed.deposit, deps.config.sweep))
+            .reason,
         });
       return {
         outcome: 'deposit',
@@ -131,7 +133,7 @@ function acceptInput(config: Config, deposit: DepositEvent, now: number) {
     depositId: deposit.depositId,
     notificationId: deposit.notificationId,
     status: deposit.status,
-    decision: decideClosedDeposit(deposit, config.sweep),
+    credit: decideCredited(deposit, config.sweep),
     fields,
     now,
   };

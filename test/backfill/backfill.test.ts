@@ -3,7 +3,6 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { runBackfill, type BackfillFinding } from '../../src/backfill/run-backfill.js';
 import { createBackfillKeys } from '../../src/backfill/keys.js';
 import { sweepTransactionId } from '../../src/sweep/transaction-id.js';
-import { sweepJobId } from '../../src/queues/names.js';
 import { backfillDeps, freshWallet } from './helpers.js';
 
 let stack: Stack;
@@ -65,34 +64,45 @@ describe('backfill in sweep mode', () => {
       transferId: transfer!.id,
       clientTransactionId: sweepTransactionId(backfillId),
     });
-    // The credit is added in the same script that records the backfill sweep as swept.
-    expect((await stack.record(backfillId)) as unknown as Record<string, string>).toHaveProperty(
-      'creditedAt',
-    );
-    expect(await stack.redis.get(stack.keys.backfillCredit(wallet.walletId, 'USDC'))).toBe('12345678');
-    expect(
-      await stack.redis.get(createBackfillKeys(stack.prefix).current(wallet.walletId, 'USDC')),
-    ).toBeNull();
-
     // A second run finds nothing more: the wallet is empty.
     const again = await runBackfill(backfill.deps, { mode: 'sweep' });
     expect(of(again.findings, wallet.walletId)).toHaveLength(0);
     expect(wallet.transfers()).toHaveLength(1);
   });
 
-  it('records the late webhook of that deposit as swept by backfill: no second transfer, no dead letter', async () => {
+  it('never records the late webhook of that deposit as swept: its own sweep finds no funds and is dead-lettered', async () => {
     const wallet = w.wallet!;
     expect(await wallet.notify(w.missed)).toMatchObject({ status: 200 });
 
-    expect(await stack.record(w.missed)).toMatchObject({ state: 'swept', sweptBy: 'backfill' });
-    expect(await stack.redis.get(stack.keys.backfillCredit(wallet.walletId, 'USDC'))).toBe('0');
-    expect(await stack.sweepQueue.getJob(sweepJobId(w.missed))).toBeUndefined();
+    expect(await stack.settled(w.missed)).toMatchObject({ status: 'failed' });
+    expect(await stack.record(w.missed)).toMatchObject({
+      state: 'dead',
+      reason: expect.stringMatching(/^insufficient-balance/),
+    });
+    // The backfill's transfer is the only one; the deposit's own calls were refused for want of funds.
     expect(wallet.transfers()).toHaveLength(1);
-    expect(await deadLettersOf(w.missed)).toHaveLength(0);
+    expect(await deadLettersOf(w.missed)).toHaveLength(1);
     expect(await deadLettersOf(w.backfillId)).toHaveLength(0);
+  });
 
-    const again = await runBackfill(backfill.deps, { mode: 'sweep' });
-    expect(of(again.findings, wallet.walletId)).toHaveLength(0);
+  it('never marks a later, unrelated deposit swept without the transfer that moved it', async () => {
+    const wallet = freshWallet(stack, backfill.accountIds);
+    wallet.credit('12');
+    const result = await runBackfill(backfill.deps, { mode: 'sweep' });
+    const backfillId = of(result.findings, wallet.walletId)[0]!.depositId!;
+    expect(await stack.settled(backfillId)).toMatchObject({ status: 'completed' });
+
+    const later = wallet.credit('5');
+    await wallet.notify(later);
+
+    expect(await stack.settled(later)).toMatchObject({ status: 'completed' });
+    expect(await stack.record(later)).toMatchObject({ state: 'swept' });
+    const [own, ...more] = stack.transfersFor(later);
+    expect(more).toHaveLength(0);
+    expect((await stack.record(later)).transferId).toBe(own!.id);
+    expect(stack.sim.wallet(wallet.walletId)!.balances.find((b) => b.currency === 'USDC')!.available).toBe(
+      '0',
+    );
   });
 });
 

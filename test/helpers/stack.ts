@@ -151,6 +151,14 @@ export async function startStack(
       return sim.transfers().filter((transfer) => transfer.clientTransactionId === id);
     },
 
+    /**
+     * The transfer calls the simulator received for this deposit: how many, how many were answered
+     * CLOSED, and any that came after a CLOSED answer (a double send, unless a worker died in between).
+     */
+    callsFor(depositId: string) {
+      return sim.transferCalls(sweepTransactionId(depositId));
+    },
+
     /** Every transfer call the simulator received for this deposit, answered or not, in order. */
     transferCallsFor(depositId: string) {
       const id = sweepTransactionId(depositId);

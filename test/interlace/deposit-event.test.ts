@@ -61,11 +61,18 @@ describe('parseDepositNotification', () => {
     ['missing deposit id', { id: undefined }, 'id'],
     ['missing wallet id', { walletId: undefined }, 'walletId'],
     ['id with a colon', { id: 'a:b' }, 'id'],
-    ['unknown status', { status: 'DONE' }, 'status'],
+    ['empty status', { status: '' }, 'status'],
   ])('calls a notification with %s invalid', (_name, patch, reason) => {
     const parsed = parseDepositNotification(envelope({ ...deposit, ...patch }), TYPES);
     expect(parsed.kind).toBe('invalid');
     expect(parsed.kind === 'invalid' ? parsed.reason : '').toContain(reason);
+  });
+
+  it('passes an unknown status on to the ledger, which keeps it and never sweeps it (fail closed)', () => {
+    expect(parseDepositNotification(envelope({ ...deposit, status: 'DONE' }), TYPES)).toMatchObject({
+      kind: 'deposit',
+      deposit: { depositId: deposit.id, status: 'DONE' },
+    });
   });
 
   it('keeps the deposit id of an invalid deposit so the dead letter can name it', () => {

@@ -256,7 +256,7 @@ describe('dead letters', () => {
 });
 
 describe('events replay', () => {
-  it('re-feeds a notification whose record was deleted; it is swept once', async () => {
+  it('re-feeds a notification whose record was deleted; the swept-ids record rebuilds it as swept, no second call', async () => {
     const since = Date.now() - 1;
     const depositId = await sweptDeposit('14');
     const until = Date.now();
@@ -277,18 +277,17 @@ describe('events replay', () => {
         outcome: 'deposit',
         depositId,
         before: 'missing',
-        state: 'queued',
-        wouldSweep: true,
+        state: 'swept',
+        wouldSweep: false,
       }),
     );
 
     const run = await ops('events', 'replay', '--since', String(since), '--until', String(until));
     expect(run.code).toBe(0);
-    expect(run.out).toContain(`deposit ${depositId}: missing → queued (enqueued)`);
+    expect(run.out).toContain(`deposit ${depositId}: missing → swept`);
     expect(run.out).toMatch(/notification\(s\) since/);
-    expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
-    expect((await stack.record(depositId)).state).toBe('swept');
-    expect(stack.transfersFor(depositId)).toHaveLength(1);
+    expect(await stack.record(depositId)).toMatchObject({ state: 'swept', restoredAt: expect.any(String) });
+    expect(stack.callsFor(depositId).calls).toBe(1);
 
     // A second replay changes nothing: the ledger already knows the deposit is swept.
     const again = await ops('events', 'replay', '--since', String(since), '--until', String(until), '--json');
@@ -354,15 +353,14 @@ describe('sweep control', () => {
     expect(await auditCommands()).toHaveLength(auditBefore);
   });
 
-  it('enqueues a deposit missing from the ledger by feeding its logged notification', async () => {
+  it('rebuilds a swept deposit missing from the ledger by feeding its logged notification: no second call', async () => {
     const depositId = await sweptDeposit('15');
     await stack.redis.del(stack.keys.deposit(depositId), stack.keys.depositNotifications(depositId));
     const run = await ops('sweep', 'enqueue', depositId, '--json');
     expect(run.code).toBe(0);
-    expect(run.json()).toMatchObject({ outcome: 'fed-from-event-log', state: 'queued', notificationsFed: 1 });
-    expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
+    expect(run.json()).toMatchObject({ outcome: 'fed-from-event-log', state: 'swept', notificationsFed: 1 });
     expect((await stack.record(depositId)).state).toBe('swept');
-    expect(stack.transfersFor(depositId)).toHaveLength(1);
+    expect(stack.callsFor(depositId).calls).toBe(1);
     const entry = (await auditCommands()).find(
       (e) => e.command === 'sweep enqueue' && e.targets[0] === depositId,
     );

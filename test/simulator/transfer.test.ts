@@ -91,6 +91,7 @@ describe('POST /business/transfer/internal', () => {
         net: '9.95',
         time: expect.stringMatching(/^\d{13}$/),
         replays: 0,
+        status: 'CLOSED',
       },
     ]);
     expect(sim.requests().at(-1)).toMatchObject({

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAmount, currencyPrecision, isBelow, sumAmounts } from '../../src/sweep/amounts.js';
-import { decideClosedDeposit } from '../../src/sweep/sweep-decision.js';
+import { checkAmount, currencyPrecision, isAbove, isBelow, sumAmounts } from '../../src/sweep/amounts.js';
 
 describe('checkAmount', () => {
   it.each([
@@ -34,6 +33,15 @@ describe('checkAmount', () => {
     expect(result.ok ? '' : result.reason).toContain(reason);
   });
 
+  it.each([
+    ['10.0000000', 'USDC', '10'],
+    ['10.5000000', 'USDC', '10.5'],
+    ['0.12345600', 'USDT', '0.123456'],
+    ['9.950', 'USD', '9.95'],
+  ])('accepts %s %s, whose extra decimals are zeros, as %s', (amount, currency, normal) => {
+    expect(checkAmount(amount, currency)).toEqual({ ok: true, amount: normal });
+  });
+
   it('refuses numbers: amounts are decimal strings only', () => {
     expect(checkAmount(10, 'USDC')).toEqual({ ok: false, reason: 'amount must be a decimal string' });
   });
@@ -51,12 +59,7 @@ describe('currency rules', () => {
     expect(sumAmounts(['999999999999999999.999999', '0.000001'])).toBe('1000000000000000000');
     expect(isBelow('0.999999', '1')).toBe(true);
     expect(isBelow('1.000000', '1')).toBe(false);
-  });
-
-  it('decides sweep, dust or unsupported for a credited deposit', () => {
-    const rules = { currencies: ['USDC', 'USDT'], minAmount: '1' };
-    expect(decideClosedDeposit({ currency: 'USDC', amount: '1' }, rules)).toEqual({ kind: 'sweep' });
-    expect(decideClosedDeposit({ currency: 'USDC', amount: '0.5' }, rules).kind).toBe('dust');
-    expect(decideClosedDeposit({ currency: 'BTC', amount: '5' }, rules).kind).toBe('unsupported');
+    expect(isAbove('1000000.000001', '1000000')).toBe(true);
+    expect(isAbove('1000000.000000', '1000000')).toBe(false);
   });
 });

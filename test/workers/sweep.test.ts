@@ -26,6 +26,9 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
 
     const [transfer, ...others] = stack.transfersFor(depositId);
     expect(others).toHaveLength(0);
+    // One call, not merely one committed transfer: the simulator dedupes repeats of the same id.
+    expect(stack.callsFor(depositId)).toMatchObject({ calls: 1, confirmed: 1, resentAfterConfirmed: [] });
+    expect(transfer?.replays).toBe(0);
     expect(transfer?.request).toEqual({
       clientTransactionId: sweepTransactionId(depositId),
       accountId: stack.account.accountId,
@@ -58,6 +61,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
     expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200, 200, 200]);
     await stack.settled(depositId);
     expect(stack.transfersFor(depositId)).toHaveLength(1);
+    expect(stack.callsFor(depositId)).toMatchObject({ calls: 1, confirmed: 1 });
     expect((await stack.record(depositId)).notifications).toBe('5');
   });
 
@@ -73,6 +77,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
     await stack.settled(depositId);
 
     expect(stack.transfersFor(depositId)).toHaveLength(1);
+    expect(stack.callsFor(depositId)).toMatchObject({ calls: 1, confirmed: 1 });
     expect(await stack.record(depositId)).toMatchObject({
       state: 'swept',
       currency: 'USDT',
@@ -90,6 +95,7 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
 
     expect(await stack.sweepQueue.getJob(sweepJobId(depositId))).toBeUndefined();
     expect(stack.transfersFor(depositId)).toHaveLength(1);
+    expect(stack.callsFor(depositId)).toMatchObject({ calls: 1, resentAfterConfirmed: [] });
     expect((await stack.record(depositId)).state).toBe('swept');
   });
 
@@ -148,6 +154,8 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
     expect(await stack.settled(second)).toMatchObject({ status: 'completed' });
     expect(stack.sim.tokensIssued().length).toBe(issued + 1);
     expect(stack.transfersFor(second)).toHaveLength(1);
+    // The rejected call (expired token) and the one after the renewal.
+    expect(stack.callsFor(second)).toMatchObject({ calls: 2, confirmed: 1 });
     expect((await stack.record(second)).attempts).toBe('1');
   });
 
@@ -249,19 +257,21 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
 });
 
 describe('a deposit record lost while its finished job remains', () => {
-  it('is swept again on redelivery (same clientTransactionId, so Interlace moves nothing twice)', async () => {
+  it('is rebuilt as swept from the swept-ids record on redelivery: no second transfer call', async () => {
     const depositId = stack.deposit('44');
     await stack.notify(depositId);
     await stack.settled(depositId);
+    const transferId = (await stack.record(depositId)).transferId;
     // As after a restore from an old backup: the ledger forgot the deposit, BullMQ kept the completed job.
     await stack.redis.del(stack.keys.deposit(depositId));
 
     await stack.notify(depositId);
 
-    expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
-    expect(await stack.record(depositId)).toMatchObject({ state: 'swept' });
-    const [transfer, ...others] = stack.transfersFor(depositId);
-    expect(others).toHaveLength(0);
-    expect(transfer?.replays).toBe(1);
+    expect(await stack.record(depositId)).toMatchObject({
+      state: 'swept',
+      transferId,
+      restoredAt: expect.any(String),
+    });
+    expect(stack.callsFor(depositId)).toMatchObject({ calls: 1, resentAfterConfirmed: [] });
   });
 });

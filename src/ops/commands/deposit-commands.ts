@@ -74,7 +74,7 @@ function depositTable(deposits: DepositRecord[]): string {
       d.walletId,
       isoTime(d.firstSeenAt),
       d.state === 'swept'
-        ? `transfer ${d.transferId ?? d.sweptBy ?? ''} net ${d.netAmount ?? ''}`
+        ? `transfer ${d.transferId ?? ''} net ${d.netAmount ?? ''}`
         : (d.reason ?? ''),
     ]),
   );

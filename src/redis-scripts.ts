@@ -1,0 +1,30 @@
+// Every Lua script of the service, in one registry: each is defined with named keys and arguments
+// (src/redis-script.ts) beside the code it belongs to, and registered here so that command names
+// never clash and a connection can install them all before it creates pipelines.
+import { CREATE_BACKFILL_DEPOSIT } from './backfill/scripts.js';
+import {
+  ACCEPT_NOTIFICATION,
+  CLAIM_DEPOSIT,
+  LOG_NOTIFICATION,
+  MARK_DEAD,
+  MARK_SWEPT,
+  MOVE_DEPOSIT,
+  REQUEUE,
+} from './deposits/scripts.js';
+import { DELETE_TOKEN_IF_SAME, RELEASE_TOKEN_LOCK, WRITE_TOKEN_IF_LOCKED } from './interlace/access-token.js';
+import { scriptRegistry } from './redis-script.js';
+
+/** All Lua scripts, by name. */
+export const scripts = scriptRegistry({
+  accept: ACCEPT_NOTIFICATION,
+  claim: CLAIM_DEPOSIT,
+  markSwept: MARK_SWEPT,
+  markDead: MARK_DEAD,
+  moveDeposit: MOVE_DEPOSIT,
+  requeue: REQUEUE,
+  logNotification: LOG_NOTIFICATION,
+  backfillCreate: CREATE_BACKFILL_DEPOSIT,
+  tokenDeleteIfSame: DELETE_TOKEN_IF_SAME,
+  tokenReleaseLock: RELEASE_TOKEN_LOCK,
+  tokenWriteIfLocked: WRITE_TOKEN_IF_LOCKED,
+});

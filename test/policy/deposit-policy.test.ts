@@ -1,0 +1,313 @@
+import { describe, expect, it } from 'vitest';
+import {
+  afterAccept,
+  afterFinalFailure,
+  claimStatusDecision,
+  decideCredited,
+  decideFailure,
+  DEPOSIT_STATES,
+  DEPOSIT_TRANSITIONS,
+  forgetsInfinityWallet,
+  isFinalFailure,
+  judgeTransferStatus,
+  notificationEvent,
+  recheckBeforeTransfer,
+  type DepositEventName,
+  type DepositStateOrNew,
+  type FailureFacts,
+} from '../../src/policy/deposit-policy.js';
+import { defineTransitionTable, encodeEvent, transition } from '../../src/policy/transition-table.js';
+
+const rules = { currencies: ['USDC', 'USDT'], minAmount: '1', maxAmount: '1000' };
+
+describe('what a credited deposit is', () => {
+  it.each([
+    [{ currency: 'USDC', amount: '1' }, 'sweep'],
+    [{ currency: 'USDC', amount: '1000' }, 'sweep'],
+    [{ currency: 'USDC', amount: '0.999999' }, 'dust'],
+    [{ currency: 'USDC', amount: '1000.000001' }, 'over-limit'],
+    [{ currency: 'BTC', amount: '5' }, 'unsupported'],
+    [{ currency: 'BTC', amount: '0.1' }, 'unsupported'],
+  ])('%j is %s', (deposit, kind) => {
+    expect(decideCredited(deposit, rules).kind).toBe(kind);
+  });
+
+  it('has no upper bound when SWEEP_MAX_AMOUNT is none', () => {
+    const huge = { currency: 'USDC', amount: `1${'0'.repeat(29)}` };
+    expect(decideCredited(huge, { ...rules, maxAmount: undefined })).toEqual({ kind: 'sweep' });
+  });
+});
+
+describe('the event a notification brings', () => {
+  it.each([
+    ['PENDING', { kind: 'sweep' } as const, 'seen-pending'],
+    ['CLOSED', { kind: 'sweep' } as const, 'credited'],
+    ['CLOSED', { kind: 'dust', reason: 'r' } as const, 'credited-dust'],
+    ['CLOSED', { kind: 'unsupported', reason: 'r' } as const, 'credited-unsupported'],
+    ['CLOSED', { kind: 'over-limit', reason: 'r' } as const, 'credited-over-limit'],
+    ['ON_HOLD', { kind: 'sweep' } as const, 'put-on-hold'],
+    ['FAIL', { kind: 'sweep' } as const, 'upstream-failed'],
+    ['closed', { kind: 'sweep' } as const, 'unknown-status'],
+    ['REFUNDED', { kind: 'sweep' } as const, 'unknown-status'],
+  ])('%s (%j) is %s', (status, credit, event) => {
+    expect(notificationEvent(status, credit).event).toBe(event);
+  });
+
+  it('names an unknown status in the reason the record keeps', () => {
+    expect(notificationEvent('REFUNDED', { kind: 'sweep' }).reason).toContain('"REFUNDED"');
+  });
+});
+
+describe('the deposit transition table', () => {
+  it('has exactly one row for every state and event', () => {
+    const events = new Set(DEPOSIT_TRANSITIONS.rows.map((row) => row.event));
+    expect(DEPOSIT_TRANSITIONS.rows).toHaveLength(DEPOSIT_STATES.length * events.size);
+  });
+
+  it('refuses an incomplete or ambiguous table', () => {
+    const base = { name: 't', states: ['a', 'b'] as const, events: ['go'] as const };
+    const row = (from: 'a' | 'b') => ({ from, event: 'go' as const, to: 'b' as const, action: 'x', why: '' });
+    expect(() => defineTransitionTable({ ...base, rows: [row('a')] })).toThrow('no row for b × go');
+    expect(() => defineTransitionTable({ ...base, rows: [row('a'), row('a'), row('b')] })).toThrow(
+      'two rows',
+    );
+  });
+
+  // The rows a money reviewer reads first: where money may move, and what stops it.
+  it.each<[DepositStateOrNew, DepositEventName, DepositStateOrNew, string]>([
+    ['new', 'credited', 'queued', 'create'],
+    ['new', 'put-on-hold', 'held', 'create'],
+    ['new', 'unknown-status', 'held', 'create'],
+    ['new', 'credited-over-limit', 'held', 'create'],
+    ['pending', 'credited', 'queued', 'replace'],
+    ['queued', 'seen-pending', 'queued', 'ignore'],
+    ['queued', 'put-on-hold', 'held', 'move'],
+    ['queued', 'upstream-failed', 'failed', 'move'],
+    ['queued', 'unknown-status', 'held', 'move'],
+    ['sweeping', 'put-on-hold', 'held', 'move'],
+    ['dead', 'put-on-hold', 'held', 'move'],
+    ['dust', 'upstream-failed', 'failed', 'move'],
+    ['held', 'credited', 'held', 'compare'],
+    ['held', 'upstream-failed', 'failed', 'move'],
+    ['failed', 'credited', 'failed', 'compare'],
+    ['swept', 'put-on-hold', 'swept', 'ignore'],
+    ['swept', 'credited', 'swept', 'compare'],
+    ['queued', 'claim', 'sweeping', 'claim'],
+    ['sweeping', 'claim', 'sweeping', 'claim'],
+    ['held', 'claim', 'held', 'refuse'],
+    ['swept', 'claim', 'swept', 'refuse'],
+    ['sweeping', 'recheck-unsupported', 'unsupported', 'move'],
+    ['sweeping', 'recheck-over-limit', 'held', 'move'],
+    ['held', 'transfer-confirmed', 'swept', 'mark-swept'],
+    ['swept', 'transfer-confirmed', 'swept', 'ignore'],
+    ['new', 'transfer-confirmed', 'new', 'remember'],
+    ['sweeping', 'sweep-dead', 'dead', 'bury'],
+    ['held', 'sweep-dead', 'held', 'refuse'],
+    ['swept', 'sweep-dead', 'swept', 'refuse'],
+    ['dead', 'operator-requeue', 'queued', 'requeue'],
+    ['held', 'operator-requeue', 'queued', 'requeue'],
+    ['swept', 'operator-requeue', 'swept', 'refuse'],
+    ['sweeping', 'operator-requeue', 'sweeping', 'refuse'],
+  ])('%s × %s → %s (%s)', (from, event, to, action) => {
+    expect(transition(DEPOSIT_TRANSITIONS, from, event)).toMatchObject({ to, action });
+  });
+
+  it('never lets a swept deposit leave swept, whatever arrives', () => {
+    const leaving = DEPOSIT_TRANSITIONS.rows.filter((row) => row.from === 'swept' && row.to !== 'swept');
+    expect(leaving).toEqual([]);
+  });
+
+  it('only claims queued or sweeping deposits', () => {
+    const claims = DEPOSIT_TRANSITIONS.rows.filter((row) => row.action === 'claim').map((row) => row.from);
+    expect(claims.sort()).toEqual(['queued', 'sweeping']);
+  });
+
+  it('encodes an event for the scripts as from=to/action pairs', () => {
+    expect(encodeEvent(DEPOSIT_TRANSITIONS, 'sweep-dead')).toContain('queued=dead/bury');
+    expect(encodeEvent(DEPOSIT_TRANSITIONS, 'sweep-dead')).toContain('swept=swept/refuse');
+  });
+});
+
+describe('the claim re-reads the latest upstream status', () => {
+  it.each([
+    [{ upstreamStatus: 'CLOSED' }, { kind: 'claim' }],
+    [{ upstreamStatus: 'ON_HOLD' }, { kind: 'stop', state: 'held' }],
+    [{ upstreamStatus: 'FAIL' }, { kind: 'stop', state: 'failed' }],
+    [{ upstreamStatus: 'WHATEVER' }, { kind: 'stop', state: 'held' }],
+    [{ upstreamStatus: 'constructor' }, { kind: 'stop', state: 'held' }],
+    [{}, { kind: 'stop', state: 'held' }],
+    [{ upstreamStatus: 'ON_HOLD', statusAt: '100', replayedAt: '200' }, { kind: 'claim' }],
+    [
+      { upstreamStatus: 'ON_HOLD', statusAt: '300', replayedAt: '200' },
+      { kind: 'stop', state: 'held' },
+    ],
+  ])('%j → %j', (record, decision) => {
+    expect(claimStatusDecision(record)).toEqual(decision);
+  });
+});
+
+describe('the re-check right before the transfer', () => {
+  it.each([
+    [{ currency: 'USDC', amount: '10' }, 'sweep'],
+    [{ currency: 'BTC', amount: '10' }, 'recheck-unsupported'],
+    [{ currency: 'USDC', amount: '0.5' }, 'recheck-dust'],
+    [{ currency: 'USDC', amount: '5000' }, 'recheck-over-limit'],
+    [{ currency: 'BTC', amount: '10', statusAt: '1', replayedAt: '2' }, 'sweep'],
+  ])('%j → %s', (record, outcome) => {
+    const decision = recheckBeforeTransfer(record, rules);
+    expect(decision.kind === 'sweep' ? 'sweep' : decision.event).toBe(outcome);
+  });
+});
+
+describe('what a transfer answer means', () => {
+  const success = { successStatuses: ['CLOSED'] };
+  it.each([
+    ['CLOSED', 'swept'],
+    ['closed', 'swept'],
+    ['Closed', 'swept'],
+    ['PENDING', 'unconfirmed'],
+    ['processing', 'unconfirmed'],
+    ['FAIL', 'rejected'],
+    ['FAILED', 'rejected'],
+    ['Fail', 'rejected'],
+    ['REJECTED', 'rejected'],
+    ['SUCCESS', 'rejected'],
+    ['', 'rejected'],
+    [undefined, 'rejected'],
+  ])('%j is %s', (status, kind) => {
+    expect(judgeTransferStatus(status, success).kind).toBe(kind);
+  });
+
+  it('takes the allow-list from the configuration', () => {
+    expect(judgeTransferStatus('SUCCESS', { successStatuses: ['CLOSED', 'SUCCESS'] }).kind).toBe('swept');
+  });
+});
+
+describe('what a failure means', () => {
+  const limits = { insufficientBalanceRetries: 2, transferLookups: 3, defaultPauseMs: 500 };
+  const facts = (patch: Partial<FailureFacts>): FailureFacts => ({
+    category: 'transient',
+    reason: 'http-5xx',
+    message: 'HTTP 500',
+    attempt: 1,
+    maxAttempts: 5,
+    sameReason: 1,
+    ...patch,
+  });
+  it.each<[string, Partial<FailureFacts>, ReturnType<typeof decideFailure>]>([
+    ['a 5xx retries', {}, { kind: 'retry' }],
+    [
+      'a 5xx on the last attempt dies',
+      { attempt: 5 },
+      { kind: 'dead', reason: 'retries-exhausted: http-5xx: HTTP 500' },
+    ],
+    [
+      'a 429 pauses for Retry-After',
+      { reason: 'rate-limited', retryAfterMs: 1200 },
+      { kind: 'pause', waitMs: 1200 },
+    ],
+    [
+      'a 429 without Retry-After pauses the default',
+      { reason: 'rate-limited' },
+      { kind: 'pause', waitMs: 500 },
+    ],
+    [
+      'a 429 on the last attempt still pauses',
+      { reason: 'rate-limited', attempt: 5 },
+      { kind: 'pause', waitMs: 500 },
+    ],
+    [
+      'a permanent error dies at once',
+      { category: 'permanent', reason: 'business-error', message: 'code 010021' },
+      { kind: 'dead', reason: 'business-error: code 010021' },
+    ],
+    ['insufficient balance retries', { reason: 'insufficient-balance', sameReason: 2 }, { kind: 'retry' }],
+    [
+      'insufficient balance dies past its retries',
+      { reason: 'insufficient-balance', sameReason: 3 },
+      { kind: 'dead', reason: 'insufficient-balance: still insufficient after 2 retries' },
+    ],
+    [
+      'an unconfirmed transfer is looked up again',
+      { reason: 'transfer-unconfirmed', message: 'status PENDING', sameReason: 3 },
+      { kind: 'retry' },
+    ],
+    [
+      'an unconfirmed transfer dies past its look-ups',
+      { reason: 'transfer-unconfirmed', message: 'status PENDING', sameReason: 4 },
+      { kind: 'dead', reason: 'transfer-unconfirmed: status PENDING (still not final after 3 look-ups)' },
+    ],
+    [
+      'a rejected status dies at once',
+      { category: 'permanent', reason: 'transfer-failed', message: 'status "FAILED"' },
+      { kind: 'dead', reason: 'transfer-failed: status "FAILED"' },
+    ],
+  ])('%s', (_name, patch, decision) => {
+    expect(decideFailure(facts(patch), limits)).toEqual(decision);
+  });
+
+  it.each([
+    [{ errorName: 'UnrecoverableError', attemptsMade: 1, maxAttempts: 10 }, true],
+    [{ errorName: 'InterlaceError', attemptsMade: 10, maxAttempts: 10 }, true],
+    [{ errorName: 'InterlaceError', attemptsMade: 3, maxAttempts: 10 }, false],
+    // A message that merely mentions stalling is not final: only BullMQ's UnrecoverableError is.
+    [{ errorName: 'Error', attemptsMade: 1, maxAttempts: 10 }, false],
+  ])('a failure %j is final: %s', (facts, final) => {
+    expect(isFinalFailure(facts)).toBe(final);
+  });
+
+  it.each([
+    ['dead', 'write-letter'],
+    ['queued', 'bury'],
+    ['sweeping', 'bury'],
+    ['held', 'none'],
+    ['swept', 'none'],
+    [undefined, 'none'],
+  ] as const)('after a final failure a %s deposit needs: %s', (state, todo) => {
+    expect(afterFinalFailure(state)).toBe(todo);
+  });
+
+  it.each([
+    [{ category: 'permanent', reason: 'business-error', endpoint: 'POST /business/transfer/internal' }, true],
+    [{ category: 'permanent', reason: 'http-4xx', endpoint: 'POST /business/transfer/internal' }, true],
+    [
+      { category: 'permanent', reason: 'transfer-failed', endpoint: 'POST /business/transfer/internal' },
+      false,
+    ],
+    [{ category: 'transient', reason: 'http-5xx', endpoint: 'POST /business/transfer/internal' }, false],
+    [{ category: 'permanent', reason: 'business-error', endpoint: 'GET /cards/wallets' }, false],
+  ] as const)('%j forgets the cached Infinity wallet id: %s', (failure, forget) => {
+    expect(forgetsInfinityWallet(failure)).toBe(forget);
+  });
+});
+
+describe('what the receiver does after the ledger took a notification', () => {
+  it.each([
+    [
+      { state: 'queued', change: 'created' },
+      { enqueue: true, alert: undefined },
+    ],
+    [
+      { state: 'queued', change: 'unchanged' },
+      { enqueue: true, alert: undefined },
+    ],
+    [
+      { state: 'held', change: 'transitioned' },
+      { enqueue: false, alert: 'held' },
+    ],
+    [
+      { state: 'held', change: 'unchanged' },
+      { enqueue: false, alert: undefined },
+    ],
+    [
+      { state: 'failed', change: 'created' },
+      { enqueue: false, alert: 'failed' },
+    ],
+    [
+      { state: 'swept', change: 'unchanged' },
+      { enqueue: false, alert: undefined },
+    ],
+  ] as const)('%j → %j', (outcome, then) => {
+    expect(afterAccept(outcome)).toEqual(then);
+  });
+});
