@@ -154,10 +154,18 @@ export class TransferCallLog {
     if (clientTransactionId === null) return;
     let calls = this.byId.get(clientTransactionId);
     if (calls === undefined) {
-      calls = { clientTransactionId, calls: 0, confirmed: 0, resentAfterConfirmed: [] };
+      calls = {
+        clientTransactionId,
+        calls: 0,
+        confirmed: 0,
+        firstConfirmedAt: null,
+        lastCallAt: 0,
+        resentAfterConfirmed: [],
+      };
       this.byId.set(clientTransactionId, calls);
     }
     calls.calls += 1;
+    calls.lastCallAt = entry.time;
     if (calls.confirmed > 0) calls.resentAfterConfirmed.push(entry.time);
     this.ofEntry.set(entry, calls);
   }
@@ -166,14 +174,23 @@ export class TransferCallLog {
   answered(entry: RequestLogEntry, reply: { status: number; body: unknown }): void {
     const calls = this.ofEntry.get(entry);
     const data = (reply.body as { code?: unknown; data?: { status?: unknown } } | null)?.data;
-    if (calls !== undefined && reply.status === 200 && entry.code === '000000' && data?.status === 'CLOSED')
-      calls.confirmed += 1;
+    if (calls === undefined || reply.status !== 200 || entry.code !== '000000' || data?.status !== 'CLOSED')
+      return;
+    calls.confirmed += 1;
+    calls.firstConfirmedAt ??= entry.time;
   }
 
   get(clientTransactionId: string): TransferCalls {
     const calls = this.byId.get(clientTransactionId);
     return calls === undefined
-      ? { clientTransactionId, calls: 0, confirmed: 0, resentAfterConfirmed: [] }
+      ? {
+          clientTransactionId,
+          calls: 0,
+          confirmed: 0,
+          firstConfirmedAt: null,
+          lastCallAt: 0,
+          resentAfterConfirmed: [],
+        }
       : structuredClone(calls);
   }
 

@@ -93,6 +93,10 @@ export type TransferCalls = {
   calls: number;
   /** Calls answered with a success envelope whose transfer status was CLOSED: the client knew. */
   confirmed: number;
+  /** When the first CLOSED answer was sent (ms), or null. */
+  firstConfirmedAt: number | null;
+  /** When the latest call arrived (ms). */
+  lastCallAt: number;
   /** Times (ms) of calls that arrived after a CLOSED answer had been delivered: re-sends. */
   resentAfterConfirmed: number[];
 };

@@ -37,7 +37,13 @@ export type ChaosOptions = {
   keepLogs: boolean;
   /** Progress lines on stderr. */
   verbose: boolean;
+  /** SWEEP_LOCK_MS / SWEEP_STALLED_INTERVAL_MS of the workers; the service defaults when absent. */
+  lockMs?: number;
+  stalledIntervalMs?: number;
 };
+
+/** The crash-recovery target: a deposit whose worker was killed is swept by another within this. */
+export const DRAIN_TARGET_MS = 35_000;
 
 export const DEFAULT_OPTIONS: ChaosOptions = {
   deposits: 2_000,
@@ -81,6 +87,11 @@ export type ChaosReport = {
     undelivered: number;
     deadLetters: number;
     openJobs: Record<string, number>;
+    /** Transfer calls Interlace received (retries included), and those after a CLOSED answer was sent. */
+    transferCalls: number;
+    resentAfterConfirmed: number;
+    /** From the last worker kill (or the last delivery, if later) until everything settled. */
+    drainAfterLastKillMs: number;
     lost: number;
     doubled: number;
   };
@@ -117,6 +128,7 @@ export function resolveOptions(partial: Partial<ChaosOptions>): ChaosOptions {
 
 type Counters = {
   kills: number;
+  lastKillAt: number;
   workerStarts: number;
   receiverRestarts: number;
   redisRestarts: number;
@@ -141,6 +153,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   const retryPrng = createPrng(deriveSeed(options.seed, 303));
   const counters: Counters = {
     kills: 0,
+    lastKillAt: 0,
     workerStarts: 0,
     receiverRestarts: 0,
     redisRestarts: 0,
@@ -198,7 +211,10 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       SWEEP_BACKOFF_MS: '50',
       SWEEP_BACKOFF_MAX_MS: '1000',
       SWEEP_ATTEMPTS: '25',
-      SWEEP_LOCK_MS: '2000',
+      ...(options.lockMs === undefined ? {} : { SWEEP_LOCK_MS: String(options.lockMs) }),
+      ...(options.stalledIntervalMs === undefined
+        ? {}
+        : { SWEEP_STALLED_INTERVAL_MS: String(options.stalledIntervalMs) }),
       WORKER_CONCURRENCY: '10',
       SHUTDOWN_TIMEOUT_MS: '2000',
       BACKFILL_ENABLED: 'false',
@@ -261,6 +277,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       const victim = candidates[prng.int(candidates.length)]!;
       log(`worker: SIGKILL ${victim.name}, starting a replacement`);
       await victim.kill();
+      counters.lastKillAt = Date.now();
       counters.kills += 1;
       startWorker();
     };
@@ -352,12 +369,24 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     timings.settleMs = Date.now() - settleStart;
     if (!settled) violations.push(`timeout: not settled within --max-seconds ${options.maxSeconds}`);
+    // Crash recovery: from the last kill (or the last delivery, when it came later) to settled.
+    const drainAfterLastKillMs = Date.now() - Math.max(counters.lastKillAt, settleStart);
+    log(`drained ${drainAfterLastKillMs} ms after the last kill`);
+    if (settled && drainAfterLastKillMs > DRAIN_TARGET_MS)
+      violations.push(`drain: ${drainAfterLastKillMs} ms after the last kill, target ${DRAIN_TARGET_MS} ms`);
     // Faults off for the read-back: the verdict reads the books, not the API.
     sim.faults.clear();
 
     // --- verdict ---------------------------------------------------------------------------------
     const verifyStart = Date.now();
-    const verdict = await verify({ sim, deposits: plan.deposits, redis, keys, sweepQueue, deadQueue });
+    const verdict = await verify({
+      sim,
+      deposits: plan.deposits,
+      redis,
+      keys,
+      sweepQueue,
+      deadQueue,
+    });
     violations.push(...verdict.violations);
     if (counters.redisRestarts !== 1) violations.push('chaos: the Redis restart did not happen');
     if (counters.receiverRestarts !== 1) violations.push('chaos: the receiver restart did not happen');
@@ -393,6 +422,9 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       undelivered: counters.undelivered,
       deadLetters: verdict.deadLetters,
       openJobs: verdict.openJobs,
+      transferCalls: verdict.transferCalls,
+      resentAfterConfirmed: verdict.resentAfterConfirmed,
+      drainAfterLastKillMs,
       lost: verdict.lost,
       doubled: verdict.doubled,
     };
@@ -402,6 +434,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const line =
       `deposits=${figures.deposits} transfers=${figures.transfers} ` +
       `duplicates_suppressed=${figures.duplicatesSuppressed} faults=${figures.faults} kills=${figures.kills} ` +
+      `transfer_calls=${figures.transferCalls} drain_after_last_kill_ms=${figures.drainAfterLastKillMs} ` +
       `lost=${figures.lost} doubled=${figures.doubled}`;
     return {
       ok,

@@ -33,7 +33,15 @@ export const OPEN_JOB_STATES = [
 export type Verdict = {
   transfers: number;
   lost: number;
+  /** Deposits moved twice, or whose transfer was sent again after the ledger recorded it swept. */
   doubled: number;
+  /** Transfer calls received (retries included). */
+  transferCalls: number;
+  /**
+   * Calls that came after Interlace had sent a CLOSED answer: the client gave up on an answer that came
+   * too late, or a worker died before recording it. Safe (same clientTransactionId), and counted.
+   */
+  resentAfterConfirmed: number;
   replays: number;
   deadLetters: number;
   openJobs: Record<string, number>;
@@ -86,6 +94,8 @@ export async function verify(input: {
   const records = await readRecords(redis, keys, deposits);
   let lost = 0;
   let doubled = 0;
+  let transferCalls = 0;
+  let resentAfterConfirmed = 0;
   const known = new Set<string>();
   for (const deposit of deposits) {
     const txId = sweepTransactionId(deposit.id);
@@ -100,9 +110,20 @@ export async function verify(input: {
           (record?.reason ? ` (reason: ${record.reason})` : ''),
       );
     }
-    if (moved.length > 1) {
+    const calls = sim.transferCalls(txId);
+    transferCalls += calls.calls;
+    resentAfterConfirmed += calls.resentAfterConfirmed.length;
+    // Once the ledger says swept, nothing may call again: the service knew, and sent anyway.
+    const sweptAt = Number(record?.state === 'swept' ? record.sweptAt : Number.NaN);
+    const afterSwept = Number.isFinite(sweptAt) && calls.lastCallAt > sweptAt;
+    if (moved.length > 1 || afterSwept) {
       doubled += 1;
-      violation('doubled', `deposit ${deposit.id} moved ${moved.length} times`);
+      violation(
+        'doubled',
+        moved.length > 1
+          ? `deposit ${deposit.id} moved ${moved.length} times`
+          : `deposit ${deposit.id}: transfer sent at ${calls.lastCallAt}, after the ledger recorded it swept at ${sweptAt}`,
+      );
     }
     if (deposit.kind !== 'sweep') {
       if (moved.length > 0)
@@ -170,6 +191,8 @@ export async function verify(input: {
     transfers: transfers.length,
     lost,
     doubled,
+    transferCalls,
+    resentAfterConfirmed,
     replays: transfers.reduce((total, t) => total + t.replays, 0),
     deadLetters: dead.length,
     openJobs,
