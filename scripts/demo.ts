@@ -523,9 +523,18 @@ function printDeadLetters(letters: DeadLetterData[]): void {
 type Checks = { exactlyOnce: boolean; outcomes: string[]; money: boolean };
 
 function check(stack: Stack, rows: Row[], t: Totals, delta: Decimal): Checks {
+  // Calls, not only committed transfers (the simulator dedupes repeats): one CLOSED answer per swept
+  // deposit, and no call after the ledger recorded it swept.
+  const callsOnce = (row: Row) => {
+    const calls = stack.sim.transferCalls(sweepTransactionId(row.depositId));
+    return calls.confirmed === 1 && calls.lastCallAt <= Number(row.record?.sweptAt ?? 0);
+  };
   const exactlyOnce =
     t.ledger === t.swept.length &&
-    t.swept.every((row) => row.transfers.length === 1 && row.transfers[0]!.id === row.record?.transferId);
+    t.swept.every(
+      (row) =>
+        row.transfers.length === 1 && row.transfers[0]!.id === row.record?.transferId && callsOnce(row),
+    );
   const sent = stack.sim.notifications();
   const outcomes: string[] = [];
   for (const row of rows) {
