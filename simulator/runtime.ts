@@ -154,14 +154,7 @@ export class TransferCallLog {
     if (clientTransactionId === null) return;
     let calls = this.byId.get(clientTransactionId);
     if (calls === undefined) {
-      calls = {
-        clientTransactionId,
-        calls: 0,
-        confirmed: 0,
-        firstConfirmedAt: null,
-        lastCallAt: 0,
-        resentAfterConfirmed: [],
-      };
+      calls = noCalls(clientTransactionId);
       this.byId.set(clientTransactionId, calls);
     }
     calls.calls += 1;
@@ -182,16 +175,7 @@ export class TransferCallLog {
 
   get(clientTransactionId: string): TransferCalls {
     const calls = this.byId.get(clientTransactionId);
-    return calls === undefined
-      ? {
-          clientTransactionId,
-          calls: 0,
-          confirmed: 0,
-          firstConfirmedAt: null,
-          lastCallAt: 0,
-          resentAfterConfirmed: [],
-        }
-      : structuredClone(calls);
+    return calls === undefined ? noCalls(clientTransactionId) : structuredClone(calls);
   }
 
   all(): TransferCalls[] {
@@ -201,4 +185,15 @@ export class TransferCallLog {
   clear(): void {
     this.byId = new Map();
   }
+}
+
+function noCalls(clientTransactionId: string): TransferCalls {
+  return {
+    clientTransactionId,
+    calls: 0,
+    confirmed: 0,
+    firstConfirmedAt: null,
+    lastCallAt: 0,
+    resentAfterConfirmed: [],
+  };
 }

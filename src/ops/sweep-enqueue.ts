@@ -1,5 +1,6 @@
 import { Job } from 'bullmq';
 import type { DepositState } from '../deposits/deposit-state.js';
+import { REQUEUEABLE_STATES } from '../policy/deposit-policy.js';
 import type { DeadLetterData } from '../queues/names.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import type { OpsDeps } from './ops-context.js';
@@ -13,14 +14,7 @@ import { assertSweepJobIdle, ensureSweepJob, sweepJobInfo } from './sweep-job.js
  * States an operator may explicitly send to the sweep: each was kept out of it on purpose (hold, upstream
  * FAIL, dust, pending), so only a named deposit, never a bulk command, goes from them to queued.
  */
-export const ENQUEUE_ALLOWED: readonly DepositState[] = [
-  'dead',
-  'held',
-  'failed',
-  'dust',
-  'unsupported',
-  'pending',
-];
+export const ENQUEUE_ALLOWED: readonly DepositState[] = REQUEUEABLE_STATES;
 
 export type EnqueueResult = {
   depositId: string;

@@ -171,7 +171,11 @@ function deadCell(from: DepositStateOrNew): Cell {
   return [from, 'refuse', `a ${from} deposit is never buried`];
 }
 
-const REQUEUEABLE: readonly DepositStateOrNew[] = [
+/**
+ * States an operator may send back to the sweep: each was kept out of it on purpose (dead, hold,
+ * upstream FAIL, dust, pending), so only an operator's explicit decision moves them to queued.
+ */
+export const REQUEUEABLE_STATES: readonly DepositState[] = [
   'dead',
   'held',
   'failed',
@@ -179,6 +183,7 @@ const REQUEUEABLE: readonly DepositStateOrNew[] = [
   'unsupported',
   'pending',
 ];
+const REQUEUEABLE: readonly DepositStateOrNew[] = REQUEUEABLE_STATES;
 
 function requeueCell(from: DepositStateOrNew): Cell {
   if (REQUEUEABLE.includes(from)) return ['queued', 'requeue', 'an operator decided to sweep it'];

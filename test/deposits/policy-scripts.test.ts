@@ -6,6 +6,7 @@ import {
   DEPOSIT_STATES,
   DEPOSIT_TRANSITIONS,
   NOTIFICATION_EVENTS,
+  SWEEP_EVENTS,
   type CreditDecision,
   type DepositState,
   type DepositStateOrNew,
@@ -126,16 +127,7 @@ describe('the ledger scripts carry out the policy table', () => {
   });
 
   it('covers every event of the table', () => {
-    const tested = [
-      ...NOTIFICATION_EVENTS,
-      'claim',
-      'recheck-dust',
-      'recheck-unsupported',
-      'recheck-over-limit',
-      'transfer-confirmed',
-      'sweep-dead',
-      'operator-requeue',
-    ];
+    const tested = [...NOTIFICATION_EVENTS, ...SWEEP_EVENTS];
     expect([...DEPOSIT_TRANSITIONS.events].sort()).toEqual(tested.sort());
   });
 });
