@@ -22,7 +22,6 @@ describe('chaos soak (short run)', () => {
     expect(report.figures.transfers).toBe(report.figures.sweepable);
     // Calls, not only committed transfers: at least one per swept deposit, retries on top.
     expect(report.figures.transferCalls).toBeGreaterThanOrEqual(report.figures.sweepable);
-    expect(report.figures.drainAfterLastKillMs).toBeLessThan(35_000);
     expect(report.figures.deadLetters).toBe(report.figures.designedToFail);
     expect(report.line).toMatch(/^deposits=150 transfers=\d+ .* lost=0 doubled=0$/);
 
