@@ -73,9 +73,7 @@ function depositTable(deposits: DepositRecord[]): string {
       d.amount,
       d.walletId,
       isoTime(d.firstSeenAt),
-      d.state === 'swept'
-        ? `transfer ${d.transferId ?? ''} net ${d.netAmount ?? ''}`
-        : (d.reason ?? ''),
+      d.state === 'swept' ? `transfer ${d.transferId ?? ''} net ${d.netAmount ?? ''}` : (d.reason ?? ''),
     ]),
   );
 }
