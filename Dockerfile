@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
+# Node 24 LTS, pinned to the release .ci/run tests on (test/deploy/dockerfile.test.ts keeps them equal).
 
 # Dependencies with dev tools (tsc, tsx): shared by the build and the simulator.
-FROM node:20-bookworm-slim AS deps
+FROM node:24.22.3-bookworm-slim AS deps
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./
@@ -25,7 +26,7 @@ EXPOSE 4010
 CMD ["npm", "run", "simulator"]
 
 # Last stage, so a plain `docker build .` produces the production image.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json ./

@@ -79,13 +79,23 @@ const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as {
   compilerOptions?: { outDir?: string; rootDir?: string };
   include: string[];
 };
-const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+const packageJson = JSON.parse(read('package.json')) as {
+  scripts: Record<string, string>;
+  engines: { node: string };
+};
+// The Node release CI installs and runs every check on (.ci/run).
+const ciNode = /^NODE_VERSION=(\S+)$/m.exec(read('.ci/run'))?.[1];
+const nodeImage = `node:${ciNode}-bookworm-slim`;
+
+/** a.b.c as comparable numbers. */
+const release = (version: string) => version.split('.').map(Number) as [number, number, number];
 
 describe('Dockerfile', () => {
-  it('builds every stage from node:20-bookworm-slim or an earlier stage', () => {
+  it('builds every stage from the Node 24 LTS release CI tests on, pinned exactly, or an earlier stage', () => {
+    expect(ciNode, 'NODE_VERSION in .ci/run').toMatch(/^24\.\d+\.\d+$/);
     const seen = new Set<string>();
     for (const { name, from } of stages) {
-      if (!seen.has(from)) expect(from, `stage ${name}`).toBe('node:20-bookworm-slim');
+      if (!seen.has(from)) expect(from, `stage ${name}`).toBe(nodeImage);
       seen.add(name);
     }
     expect(stages.map(({ name }) => name)).toEqual(
@@ -120,13 +130,20 @@ describe('Dockerfile', () => {
 
   it('ships a runtime image with production dependencies only, as the node user', () => {
     const runtime = stage('runtime');
-    expect(runtime.from).toBe('node:20-bookworm-slim');
+    expect(runtime.from).toBe(nodeImage);
     expect(args(runtime, 'RUN').some((line) => line.includes('npm ci --omit=dev'))).toBe(true);
     expect(args(runtime, 'COPY')).toContainEqual(expect.stringMatching(/^--from=build \S*\/dist \S+$/));
     expect(args(runtime, 'USER')).toEqual(['node']);
     expect(env(runtime).NODE_ENV).toBe('production');
     expect(args(runtime, 'EXPOSE')).toContain('3000');
     expect(cmd(runtime)).toEqual(['node', 'dist/workers/start-service.js']);
+  });
+
+  it("ships a Node release inside package.json's engines range", () => {
+    const minimum = /^>=(\d+\.\d+\.\d+)$/.exec(packageJson.engines.node)?.[1];
+    expect(minimum, 'engines.node is ">=a.b.c"').toBeDefined();
+    const rank = ([major, minor, patch]: [number, number, number]) => (major * 1_000 + minor) * 1_000 + patch;
+    expect(rank(release(ciNode!))).toBeGreaterThanOrEqual(rank(release(minimum!)));
   });
 
   it('keeps node_modules, dist, .git, coverage and logs out of the build context', () => {
