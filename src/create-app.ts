@@ -2,16 +2,20 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from './logger.js';
 import type { ReceiverDeps } from './webhooks/accept-notification.js';
 import { checkReadiness } from './metrics/readiness.js';
+import { interlaceWebhook, WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 
 export type AppDeps = ReceiverDeps & {
   /** Mounted before the 404 handler when present (the Bull Board dashboard). */
   extraRouters?: express.Router[];
-  /** `public`: /healthz only, for the webhook port when the admin routes have a port of their own. */
-  surface?: 'all' | 'public';
+  /**
+   * Which routes: `all` (the default, one port); with ADMIN_PORT, `public` (the webhook and /healthz) on
+   * the public port and `admin` (everything but the webhook) on the admin port.
+   */
+  surface?: 'all' | 'public' | 'admin';
 };
 
 /**
- * The receiver's HTTP app beside the webhook: health, readiness, metrics and the optional dashboard.
+ * The receiver's HTTP app: the webhook, health, readiness, metrics and the optional dashboard.
  * No side effects until listen.
  */
 export function createApp(deps: AppDeps): Express {
@@ -19,6 +23,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  // First, so the hot path is the first route Express tries.
+  if (deps.surface !== 'admin') app.post(WEBHOOK_PATH, interlaceWebhook(deps));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });

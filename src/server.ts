@@ -11,7 +11,7 @@ import { createDepositStore } from './deposits/deposit-store.js';
 import { createQueues, closeQueues } from './queues/create-queues.js';
 import { createApp } from './create-app.js';
 import { bullBoardRouter, DASHBOARD_PATH } from './dashboard/mount-bull-board.js';
-import { createWebhookHandler, isWebhookRequest, WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
+import { WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 import { isMainModule, runProcess } from './process-runner.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { closeAlerts, createAlerts } from './alerts/alerts.js';
@@ -66,15 +66,11 @@ export async function startApi(
     log.warn('dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD to enable it');
   }
   const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts };
-  const app = createApp({ ...deps, extraRouters });
-  const webhook = createWebhookHandler(deps);
   // With ADMIN_PORT the public port answers only the webhook and /healthz; metrics, readiness and the
   // dashboard move to the admin port, which stays off the internet (ADMIN_HOST, default loopback).
+  const app = createApp({ ...deps, extraRouters, surface: config.admin ? 'admin' : 'all' });
   const publicApp = config.admin ? createApp({ ...deps, surface: 'public' }) : app;
-  // The webhook is the hot path and needs none of Express's middleware; everything else is Express.
-  const server = createServer((req, res) =>
-    isWebhookRequest(req) ? webhook(req, res) : publicApp(req, res),
-  );
+  const server = createServer(publicApp);
   const url = await listen(server, config.port, config.host);
   const adminServer = config.admin ? createServer(app) : undefined;
   const adminUrl =

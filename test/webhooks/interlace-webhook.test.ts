@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -15,11 +17,14 @@ let redis: Redis;
 let sweepQueue: Queue;
 let deadQueue: Queue;
 let url: string;
+let logLines: string[];
 const secret = TEST_CLIENT_SECRET;
 
 beforeAll(async () => {
   const config = testConfig({ REDIS_URL: testRedisUrl(), QUEUE_PREFIX: prefix, SWEEP_MIN_AMOUNT: '1' });
-  api = await startApi(config, capturingLogger().logger);
+  const log = capturingLogger();
+  logLines = log.lines;
+  api = await startApi(config, log.logger);
   url = `${api.url}/webhooks/interlace`;
   redis = connectTestRedis();
   sweepQueue = new Queue(SWEEP_QUEUE, { connection: redis, prefix });
@@ -191,6 +196,11 @@ describe('POST /webhooks/interlace', () => {
         { status: 400, body: expect.objectContaining({ error: 'invalid-envelope' }) },
       ],
       [
+        'a gzip Content-Encoding',
+        () => ({ ...good, headers: { ...good.headers, 'content-encoding': 'gzip' } }),
+        { status: 415, body: expect.objectContaining({ error: 'unsupported-encoding' }) },
+      ],
+      [
         'text/plain',
         () => ({ ...good, headers: { ...good.headers, 'content-type': 'text/plain' } }),
         { status: 415, body: expect.objectContaining({ error: 'unsupported-media-type' }) },
@@ -216,5 +226,45 @@ describe('POST /webhooks/interlace', () => {
       expect(await redis.exists(keys.deposit(resource.id))).toBe(0);
       expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
     });
+  });
+});
+
+describe('POST /webhooks/interlace, the connection and the logs', () => {
+  it('answers 413 to a chunked body as soon as it passes 256 KiB, and closes the connection', async () => {
+    const before = await snapshot();
+    const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
+    // The server may close while the client is still writing: EPIPE/ECONNRESET here are expected.
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    const closed = once(socket, 'close');
+    socket.write(
+      'POST /webhooks/interlace HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    const chunk = `{"pad":"${'x'.repeat(64 * 1024)}`;
+    // 5 × 64 KiB and never the final zero-length chunk: only a check while streaming can answer.
+    for (let i = 0; i < 5; i += 1) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+
+    await closed;
+
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('"error":"payload-too-large"');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("logs each request's lines with the notification id as the request id", async () => {
+    const accepted = signedNotification(depositResource(), { secret });
+    const forged = signedNotification(depositResource(), { secret, signWith: 'wrong' });
+
+    expect((await post(url, accepted.body, accepted.headers)).status).toBe(200);
+    expect((await post(url, forged.body, forged.headers)).status).toBe(401);
+
+    const linesOf = (id: string) =>
+      logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.reqId === id);
+    expect(linesOf(accepted.id).map((line) => line.msg)).toContain('deposit notification accepted');
+    expect(linesOf(forged.id).map((line) => line.msg)).toEqual(['webhook signature rejected']);
+    expect(linesOf(accepted.id)[0]).toMatchObject({ notificationId: accepted.id });
   });
 });
