@@ -45,6 +45,17 @@ const redisUrl = z
     }
   });
 
+// Egress proxies are read where connections are made (src/http-client.ts, through proxy-from-env, in
+// either case as curl does); they are checked here so that a malformed one fails boot by name. A value
+// without a scheme would be taken as a TLS proxy for HTTPS targets: refused rather than guessed.
+const proxyUrl = z
+  .string()
+  .optional()
+  .refine(
+    (value) => value === undefined || /^https?:\/\/[^/\s]+/i.test(value),
+    'must be a proxy URL such as http://proxy.example:3128',
+  );
+
 const optionalSecret = z
   .string()
   .optional()
@@ -119,6 +130,14 @@ const schema = z
           .map((item) => item.trim())
           .filter(Boolean),
       ),
+    HTTPS_PROXY: proxyUrl,
+    https_proxy: proxyUrl,
+    HTTP_PROXY: proxyUrl,
+    http_proxy: proxyUrl,
+    ALL_PROXY: proxyUrl,
+    all_proxy: proxyUrl,
+    NO_PROXY: z.string().optional(),
+    no_proxy: z.string().optional(),
     DASHBOARD_USER: optionalSecret,
     DASHBOARD_PASSWORD: optionalSecret,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

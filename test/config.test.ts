@@ -116,6 +116,9 @@ describe('loadConfig', () => {
     ['ADMIN_PORT', '70000'],
     ['LOG_FORMAT', 'xml'],
     ['BUILD_COMMIT', 'not a commit'],
+    ['HTTPS_PROXY', 'proxy.example:3128'],
+    ['https_proxy', 'socks5://proxy.example:1080'],
+    ['HTTP_PROXY', 'not a url'],
   ])('rejects %s=%j and names it', (name, value) => {
     const error = configError({ ...REQUIRED, [name]: value });
     expect(error.problems).toHaveLength(1);
@@ -208,16 +211,28 @@ describe('loadConfig', () => {
       PORT: 'port-secret-91aa4e',
       SWEEP_MIN_AMOUNT: 'amount-secret-2b7d18',
       REDIS_URL: 'http://:redis-password-4e0c5a@example.com',
+      HTTPS_PROXY: 'proxy-user:proxy-password-77c1d9@proxy.example:3128',
     };
     const error = configError(values);
     expect(error.problems.map((problem) => problem.split(':')[0]).sort()).toEqual(
-      expect.arrayContaining(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'SWEEP_MIN_AMOUNT']),
+      expect.arrayContaining(['HTTPS_PROXY', 'LOG_LEVEL', 'PORT', 'REDIS_URL', 'SWEEP_MIN_AMOUNT']),
     );
     const everything = [error.message, ...error.problems, JSON.stringify(error), String(error.stack)].join(
       '\n',
     );
     for (const value of Object.values(values)) expect(everything).not.toContain(value);
     expect(everything).not.toContain('redis-password-4e0c5a');
+    expect(everything).not.toContain('proxy-password-77c1d9');
+  });
+
+  it('accepts the proxy variables curl and proxy-from-env read, in either case', () => {
+    expect(() =>
+      load({
+        HTTPS_PROXY: 'http://user:pass@proxy.example:3128',
+        http_proxy: 'http://proxy.example:3128',
+        NO_PROXY: 'localhost,.internal',
+      }),
+    ).not.toThrow();
   });
 
   it('returns a deeply frozen object', () => {

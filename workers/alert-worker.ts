@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import { ALERT_QUEUE, type AlertJobData } from '../src/alerts/alerts.js';
-import { deliverAlert } from '../src/alerts/deliver-alert.js';
+import { createAlertDelivery } from '../src/alerts/deliver-alert.js';
 
 /**
  * Delivers queued alerts to ALERT_WEBHOOK_URL (retries and exponential backoff come from the job
@@ -18,10 +18,11 @@ export async function startAlertWorker(deps: {
   const url = deps.config.alertWebhookUrl;
   if (url === undefined) return undefined;
   const log = deps.logger.child({ component: 'alerts' });
+  const delivery = createAlertDelivery(url);
   const worker = new Worker<AlertJobData>(
     ALERT_QUEUE,
     async (job) => {
-      await deliverAlert(url, job.data.message);
+      await delivery.deliver(job.data.message);
       log.info({ jobId: job.id, kind: job.data.kind, attempt: job.attemptsMade + 1 }, 'alert delivered');
     },
     { connection: deps.redis, prefix: deps.config.queuePrefix, concurrency: 4 },
@@ -33,6 +34,8 @@ export async function startAlertWorker(deps: {
       'alert delivery failed',
     ),
   );
+  // The delivery's sockets go with the worker.
+  worker.on('closed', () => delivery.close());
   await worker.waitUntilReady();
   return worker;
 }

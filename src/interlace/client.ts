@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
+import { createHttpClient, type HttpRequest } from '../http-client.js';
 import { AccessTokenProvider, type IssuedToken } from './access-token.js';
 import { classifyResponse, classifyTransportError, InterlaceError } from './errors.js';
-import { createHttpTransport, type HttpRequest } from './http-transport.js';
 import {
   INTERLACE_API_PREFIX,
   type AccessTokenData,
@@ -49,14 +49,15 @@ export type InterlaceClientDeps = {
 };
 
 /**
- * The Interlace Open API v3 client: keep-alive and a deadline per call, no retries of its own (BullMQ
- * owns retries), envelopes unwrapped, every failure classified once as an InterlaceError.
+ * The Interlace Open API v3 client over axios (src/http-client.ts: keep-alive, proxy, a deadline per
+ * call, no retries of its own: BullMQ owns retries), envelopes unwrapped, every failure classified once
+ * as an InterlaceError.
  */
 export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClient {
   const { config, logger } = deps;
-  const transport = createHttpTransport({
+  const http = createHttpClient({
     baseUrl: `${config.interlace.baseUrl}${INTERLACE_API_PREFIX}`,
-    timeoutMs: config.interlace.timeoutMs,
+    deadlineMs: config.interlace.timeoutMs,
   });
 
   async function send<T>(endpoint: string, request: HttpRequest, token?: string): Promise<T> {
@@ -72,7 +73,7 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
       });
     let response;
     try {
-      response = await transport.send({
+      response = await http.send({
         ...request,
         headers: { ...request.headers, ...(token === undefined ? {} : { 'x-access-token': token }) },
       });
@@ -82,7 +83,12 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
       throw failure;
     }
     const retryAfter = response.headers['retry-after'];
-    const failure = classifyResponse(response.status, response.body, endpoint, retryAfter);
+    const failure = classifyResponse(
+      response.status,
+      response.body,
+      endpoint,
+      typeof retryAfter === 'string' ? retryAfter : undefined,
+    );
     if (failure) {
       observe(failure.reason, response.status, failure.code);
       throw failure;
@@ -189,7 +195,7 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
       });
     },
     close() {
-      transport.close();
+      http.close();
     },
   };
 }

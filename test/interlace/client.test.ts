@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createInterlaceClient, type InterlaceClient } from '../../src/interlace/client.js';
@@ -117,6 +118,32 @@ describe('Interlace client: one access token shared by every process', () => {
 
     expect(error).toMatchObject({ category: 'authentication', reason: 'token-request-failed' });
     expect(`${error.message} ${JSON.stringify(error)} ${lines.join('')}`).not.toContain(TEST_CLIENT_SECRET);
+  });
+
+  it('names neither the access token nor the client secret when a call fails on the way', async () => {
+    const url = await startSim();
+    // The secret travels in the token request's body; the token in every later call's headers.
+    const { client: api, lines } = client(url, {
+      INTERLACE_TOKEN_SEND_SECRET: 'true',
+      INTERLACE_TIMEOUT_MS: '300',
+    });
+    sim.faults.enqueue('access-token', 'reset-after-commit', 1);
+    const reset = await api.listInfinityWallets(accountId).catch((failure: unknown) => failure);
+    await api.listInfinityWallets(accountId);
+    const token = await connections[0]!.hget(createKeys(prefix).token(TEST_CLIENT_ID), 'accessToken');
+    sim.faults.enqueue('wallets', { kind: 'timeout-after-commit', delayMs: 2_000 }, 1);
+    const timedOut = await api.listInfinityWallets(accountId).catch((failure: unknown) => failure);
+
+    expect(reset).toMatchObject({ category: 'transient', reason: 'network' });
+    expect(timedOut).toMatchObject({ category: 'transient', reason: 'timeout' });
+    expect(token).toBeTruthy();
+    const everything = [
+      ...[reset, timedOut].map((error) => `${inspect(error, { showHidden: true, depth: Infinity })}`),
+      JSON.stringify([reset, timedOut]),
+      ...lines,
+    ].join('\n');
+    expect(everything).not.toContain(TEST_CLIENT_SECRET);
+    expect(everything).not.toContain(token!);
   });
 
   it('classifies a transfer answered with an unknown code as permanent', async () => {

@@ -251,8 +251,15 @@ describe('sweeping a credited deposit into the Infinity USD wallet', () => {
     const logs = stack.logLines.join('\n');
     for (const secret of [TEST_CLIENT_SECRET, stack.config.interlace.webhookSecret, token!])
       expect(logs).not.toContain(secret);
+    // Failed attempts (the 5xx, timeout and reset stories above) leave their errors on the jobs.
     const jobs = await stack.sweepQueue.getJobs(['completed', 'failed']);
-    expect(JSON.stringify(jobs.map((job) => job.data))).not.toContain(token!);
+    const dead = await stack.deadQueue.getJobs(['waiting', 'completed', 'failed']);
+    const stored = JSON.stringify([
+      ...jobs.map((job) => [job.data, job.failedReason, job.stacktrace]),
+      ...dead.map((job) => job.data),
+    ]);
+    expect(jobs.some((job) => (job.stacktrace ?? []).length > 0)).toBe(true);
+    for (const secret of [TEST_CLIENT_SECRET, token!]) expect(stored).not.toContain(secret);
   });
 });
 
