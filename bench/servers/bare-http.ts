@@ -21,7 +21,10 @@ const server = createServer((req, res) => {
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; resource: string };
         const signature = req.headers.signature;
+        // The service's checks: Signature-Method, when sent, is HMAC-SHA256; base64 HMAC of `resource`.
+        const method = req.headers['signature-method'];
         if (
+          (method !== undefined && String(method).toUpperCase() !== 'HMAC-SHA256') ||
           !verifyResourceSignature(
             body.resource,
             typeof signature === 'string' ? signature : undefined,

@@ -17,7 +17,12 @@ app.use(express.json({ limit: '256kb' }));
 app.post('/webhooks/interlace', async (req, res) => {
   const body = req.body as { resource: string };
   const signature = req.get('signature');
-  if (!verifyResourceSignature(body.resource, signature, secret)) {
+  // The service's checks: Signature-Method, when sent, is HMAC-SHA256; base64 HMAC of `resource`.
+  const method = req.get('signature-method');
+  if (
+    (method !== undefined && method.toUpperCase() !== 'HMAC-SHA256') ||
+    !verifyResourceSignature(body.resource, signature, secret)
+  ) {
     res.status(401).json({ received: false });
     return;
   }
