@@ -5,7 +5,6 @@ import { StorageUnavailableError, withTimeout } from '../errors.js';
 import { envelopeSchema } from '../interlace/deposit-event.js';
 import { verifyResourceSignature } from '../interlace/webhook-signature.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
-import type { Logger } from '../logger.js';
 import type { WebhookOutcome } from '../metrics/metrics.js';
 import { acceptNotification, type ReceiverDeps } from './accept-notification.js';
 import { remoteAddress } from '../remote-address.js';
@@ -17,6 +16,8 @@ const RECEIVED = '{"received":true}';
 // One body for every signature failure, so a caller learns nothing about which check failed.
 const UNAUTHORIZED = JSON.stringify({ received: false, error: 'invalid-signature' });
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
+
+type RequestIds = { reqId: string; notificationId: string; eventType: string };
 
 type Refusal = { status: number; error: string; message: string; outcome: WebhookOutcome };
 
@@ -64,40 +65,42 @@ export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
       refuse(req, res, { status: 400, error: 'invalid-envelope', message, outcome: 'bad_request' });
       return;
     }
-    // The notification id is this request's id: every line logged for it carries it (and stays
-    // greppable as notificationId, the name the operator docs use).
-    const log = deps.logger.child({ reqId: envelope.data.id, notificationId: envelope.data.id });
+    // The notification id is this request's id: every line logged for it carries it (also as
+    // notificationId, the name the operator docs use). Fields rather than a child logger, which costs
+    // ~20 µs per request with redaction on, for lines that are mostly never written.
+    const { id, eventType } = envelope.data;
+    const ids: RequestIds = { reqId: id, notificationId: id, eventType };
     if (!signatureIsValid(req.headers, envelope.data.resource, deps.config.interlace.webhookSecret)) {
-      log.warn({ ...remoteAddress(req), status: 401 }, 'webhook signature rejected');
+      deps.logger.warn({ ...ids, ...remoteAddress(req), status: 401 }, 'webhook signature rejected');
       reply(res, 401, UNAUTHORIZED, 'unauthorized');
       return;
     }
-    await store(req, res, log, envelope.data as WebhookEnvelope, raw);
+    await store(req, res, ids, envelope.data as WebhookEnvelope, raw);
   }
 
-  async function store(req: Request, res: Response, log: Logger, envelope: WebhookEnvelope, raw: string) {
-    const eventType = envelope.eventType;
+  async function store(req: Request, res: Response, ids: RequestIds, envelope: WebhookEnvelope, raw: string) {
+    const log = deps.logger;
     try {
       const stopTimer = deps.metrics?.webhookStoreSeconds.startTimer();
       const result = await withTimeout(
-        acceptNotification({ ...deps, logger: log }, envelope, raw),
+        acceptNotification(deps, envelope, raw),
         deps.config.webhookTimeoutMs,
         () => new Error(`storing the notification took over ${deps.config.webhookTimeoutMs} ms`),
       );
       stopTimer?.();
       if (result.outcome === 'dead-lettered') {
-        log.warn({ eventType, reason: result.reason }, 'invalid deposit notification dead-lettered');
+        log.warn({ ...ids, reason: result.reason }, 'invalid deposit notification dead-lettered');
         reply(res, 200, RECEIVED, 'dead_lettered');
       } else if (result.outcome === 'ignored') {
-        log.debug({ eventType, ...result }, 'notification acknowledged');
+        log.debug({ ...ids, ...result }, 'notification acknowledged');
         reply(res, 200, RECEIVED, 'ignored');
       } else {
-        if (log.isLevelEnabled('info')) log.info({ eventType, ...result }, 'deposit notification accepted');
+        if (log.isLevelEnabled('info')) log.info({ ...ids, ...result }, 'deposit notification accepted');
         reply(res, 200, RECEIVED, result.freshNotification === false ? 'duplicate' : 'accepted');
       }
     } catch (error) {
       const failure = new StorageUnavailableError(error);
-      log.error({ eventType, err: error }, 'notification not stored: answering 503 so Interlace redelivers');
+      log.error({ ...ids, err: error }, 'notification not stored: answering 503 so Interlace redelivers');
       refuse(req, res, {
         status: 503,
         error: failure.code,
