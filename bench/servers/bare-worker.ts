@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 const api = axios.create({
   baseURL: `${process.env.INTERLACE_BASE_URL ?? ''}/open-api/v3`,
   timeout: 10_000,
-  httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  // The service's agent settings (src/http-client.ts), so the ratio does not measure them.
+  httpAgent: new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000, maxSockets: 256 }),
 });
 const clientId = process.env.INTERLACE_CLIENT_ID ?? '';
 
