@@ -62,7 +62,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const agent = connectionPool(options.baseUrl, secure);
   const api: AxiosInstance = axios.create({
     baseURL: options.baseUrl,
-    // A socket-idle timeout: it ends a silent connect or answer early, not a slow trickle (the deadline does).
+    // A wall clock until the answer's headers, a socket-idle timer after them: a trickling answer keeps
+    // resetting it, which the deadline in send() does not allow.
     timeout: options.deadlineMs,
     ...(secure ? { httpsAgent: agent } : { httpAgent: agent }),
     // The agent above already is the proxy (axios would read the environment itself otherwise).
@@ -75,7 +76,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   });
 
   async function send(request: HttpRequest): Promise<HttpAnswer> {
-    // axios's `timeout` restarts with every byte received; this one does not.
+    // Connect to last byte, whatever arrives in between.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), options.deadlineMs);
     try {
@@ -120,7 +121,7 @@ function connectionPool(baseUrl: string, secure: boolean): http.Agent {
 }
 
 function callError(error: unknown, deadlinePassed: boolean, deadlineMs: number, maxBytes: number) {
-  const code = error instanceof AxiosError ? error.code : (error as { code?: unknown }).code;
+  const code = error !== null && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
   if (deadlinePassed || code === AxiosError.ETIMEDOUT || code === AxiosError.ECONNABORTED)
     return new HttpCallError('ETIMEDOUT', `no complete answer within ${deadlineMs} ms`);
   if (code === AxiosError.ERR_BAD_RESPONSE) {
