@@ -9,6 +9,7 @@ import { DEAD_LETTER_QUEUE, SWEEP_QUEUE } from '../../src/queues/names.js';
 import { connectTestRedis, deleteKeysWithPrefix, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { capturingLogger, testConfig, TEST_CLIENT_SECRET } from '../helpers/config.js';
 import { depositResource, post, signedNotification } from '../helpers/notifications.js';
+import { freePort } from '../helpers/ports.js';
 
 const prefix = uniquePrefix('webhook');
 const keys = createKeys(prefix);
@@ -266,5 +267,30 @@ describe('POST /webhooks/interlace, the connection and the logs', () => {
     expect(linesOf(accepted.id).map((line) => line.msg)).toContain('deposit notification accepted');
     expect(linesOf(forged.id).map((line) => line.msg)).toEqual(['webhook signature rejected']);
     expect(linesOf(accepted.id)[0]).toMatchObject({ notificationId: accepted.id });
+  });
+});
+
+describe('POST /webhooks/interlace with ADMIN_PORT set', () => {
+  it('is served on the public port only, beside /healthz; the admin port serves the rest', async () => {
+    const split = await startApi(
+      testConfig({
+        REDIS_URL: testRedisUrl(),
+        QUEUE_PREFIX: prefix,
+        ADMIN_PORT: String(await freePort()),
+        ADMIN_HOST: '127.0.0.1',
+      }),
+      capturingLogger('silent').logger,
+    );
+    try {
+      const notification = signedNotification(depositResource(), { secret });
+      const at = (base: string) => `${base}/webhooks/interlace`;
+
+      expect((await post(at(split.url), notification.body, notification.headers)).status).toBe(200);
+      expect((await post(at(split.adminUrl), notification.body, notification.headers)).status).toBe(404);
+      expect((await fetch(`${split.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${split.adminUrl}/metrics`)).status).toBe(200);
+    } finally {
+      await split.close();
+    }
   });
 });
