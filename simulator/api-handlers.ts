@@ -2,6 +2,8 @@ import { CODE_INVALID_PARAMETER, CODE_NOT_FOUND, fail, ok, type Reply } from './
 import type { SimContext } from './context.js';
 import type { Fault } from './faults.js';
 import { internalTransfer } from './transfer.js';
+import { createTrade, currencyPair, estimateQuote } from './convert.js';
+import { createWithdrawal, feeAndQuota } from './withdraw.js';
 
 /** One Open API call, as the handlers see it: body already parsed, query flattened. */
 export type ApiCall = {
@@ -12,6 +14,8 @@ export type ApiCall = {
   idempotencyKey: string | null;
   /** A transfer-status fault for this call: the transfer answers with that status. */
   status?: Extract<Fault, { kind: 'transfer-status' }>;
+  /** The fault decided for this call, if any: outcome faults (trade-failed, withdraw-…) act in the handler. */
+  fault: string | null;
 };
 
 export type ApiHandler = (context: SimContext, call: ApiCall) => Reply;
@@ -97,6 +101,29 @@ export const createAddress: ApiHandler = (context, call) => {
   if (typeof chain !== 'string' || !/^[A-Z0-9_]{2,16}$/.test(chain))
     return invalid('chain must be a chain code');
   return ok(context.state.addAddress(walletId, currency, chain));
+};
+
+/** `GET /cryptoconnect/convert/currency-pair` */
+export const getCurrencyPair: ApiHandler = (context, call) => currencyPair(context, call.query);
+
+/** `POST /cryptoconnect/convert/estimate-quote` */
+export const postEstimateQuote: ApiHandler = (context, call) => estimateQuote(context, call.body);
+
+/** `POST /cryptoconnect/convert/trades` */
+export const postTrade: ApiHandler = (context, call) => {
+  const { reply, created } = createTrade(context, call.body, call.fault === 'trade-failed');
+  if (created !== null) context.events.emit('trade', created);
+  return reply;
+};
+
+/** `POST /cryptoconnect/transfers/fee-and-quota` */
+export const postFeeAndQuota: ApiHandler = (context, call) => feeAndQuota(context, call.body);
+
+/** `POST /cryptoconnect/transfers` */
+export const postWithdrawal: ApiHandler = (context, call) => {
+  const { reply, created } = createWithdrawal(context, call.body);
+  if (created !== null) context.onWithdrawal(structuredClone(created), call.fault);
+  return reply;
 };
 
 function asObject(value: unknown): Record<string, unknown> | undefined {

@@ -46,6 +46,11 @@ export function openApiRouter(context: SimContext): Router {
   add('get', '/cryptoconnect/wallets', 'cryptoconnect', true, handlers.listWallets);
   add('get', '/cryptoconnect/wallets/:walletId', 'cryptoconnect', true, handlers.getWallet);
   add('post', '/cryptoconnect/wallets/:walletId/addresses', 'cryptoconnect', true, handlers.createAddress);
+  add('get', '/cryptoconnect/convert/currency-pair', 'quote', true, handlers.getCurrencyPair);
+  add('post', '/cryptoconnect/convert/estimate-quote', 'quote', true, handlers.postEstimateQuote);
+  add('post', '/cryptoconnect/convert/trades', 'trade', true, handlers.postTrade);
+  add('post', '/cryptoconnect/transfers/fee-and-quota', 'withdraw-fee', true, handlers.postFeeAndQuota);
+  add('post', '/cryptoconnect/transfers', 'withdraw', true, handlers.postWithdrawal);
 
   router.use((req: Request, res: Response) => {
     const entry = startEntry(context, req, 'unknown', undefined);
@@ -112,6 +117,7 @@ function pipeline(context: SimContext, endpoint: ApiEndpoint, authenticated: boo
         rawBody,
         idempotencyKey: entry.idempotencyKey,
         ...(decision?.fault.kind === 'transfer-status' ? { status: decision.fault } : {}),
+        fault: decision?.fault.kind ?? null,
       });
       const fault = decision?.fault;
       if (fault?.kind === 'reset-after-commit') drop(context, res, entry, reply);
@@ -160,6 +166,10 @@ async function applyEarlyFault(context: SimContext, decision: FaultDecision): Pr
     case 'reset-after-commit':
     case 'timeout-after-commit':
     case 'transfer-status':
+    case 'trade-failed':
+    case 'withdraw-stuck':
+    case 'withdraw-on-hold':
+    case 'withdraw-failed':
       return null;
   }
 }

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { FaultInjector } from './faults.js';
+import { PayoutBooks, type SimWithdrawal } from './payout-books.js';
 import { createPrng, deriveSeed, type Prng } from './prng.js';
 import { RequestLog, Timers, TransferCallLog, type SimEvents } from './runtime.js';
 import { SimState } from './state.js';
@@ -22,6 +23,9 @@ export type SimContext = {
   ids: Prng;
   state: SimState;
   tokens: TokenStore;
+  books: PayoutBooks;
+  /** Called when a withdrawal is created (the Simulator notifies the receiver and moves it on). */
+  onWithdrawal: (withdrawal: SimWithdrawal, fault: string | null) => void;
 };
 
 // Ids and faults draw from separate streams: creating one more wallet must not shift the faults.
@@ -40,6 +44,8 @@ export function createContext(options: ResolvedOptions, events: EventEmitter<Sim
     ids,
     state: new SimState(options, ids),
     tokens: new TokenStore(options, ids),
+    books: new PayoutBooks(options.webhookUrl),
+    onWithdrawal: () => undefined,
   };
 }
 
@@ -49,6 +55,7 @@ export function resetContext(context: SimContext): void {
   context.ids = ids;
   context.state = new SimState(context.options, ids);
   context.tokens = new TokenStore(context.options, ids);
+  context.books = new PayoutBooks(context.options.webhookUrl);
   context.faults.reset(createPrng(deriveSeed(context.options.seed, FAULT_STREAM)));
   context.log.clear();
   context.calls.clear();

@@ -5,6 +5,7 @@ import type { FaultRates } from './faults.js';
 import type { Simulator } from './simulator.js';
 import { SimulatorError } from './simulator-error.js';
 import { DEPOSIT_STATUSES } from './state.js';
+import { WITHDRAWAL_STATUSES } from './payout-books.js';
 
 const status = z.enum(DEPOSIT_STATUSES as ['PENDING', 'CLOSED', 'ON_HOLD', 'FAIL']);
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -65,6 +66,11 @@ const faultsBody = z
     enqueue: z.union([enqueueItem, z.array(enqueueItem)]).optional(),
   })
   .strict();
+const withdrawalStatusBody = z
+  .object({ status: z.enum(WITHDRAWAL_STATUSES as ['Pending', 'Closed', 'ON_HOLD', 'Failed']) })
+  .strict();
+const webhookBody = z.object({ url: httpUrl.nullable() }).strict();
+const rateBody = z.object({ symbol: z.string(), rate: z.string() }).strict();
 const waitQuery = z.object({
   transfers: z.coerce.number().int().min(0).optional(),
   requests: z.coerce.number().int().min(0).optional(),
@@ -137,6 +143,29 @@ export function controlRouter(sim: Simulator): Router {
   });
   router.get('/transfer-calls', (_req, res) => {
     res.json(sim.transferCalls());
+  });
+  router.get('/fundings', (_req, res) => {
+    res.json(sim.fundings());
+  });
+  router.get('/trades', (_req, res) => {
+    res.json(sim.trades());
+  });
+  router.get('/withdrawals', (_req, res) => {
+    res.json(sim.withdrawals());
+  });
+  router.post('/withdrawals/:withdrawalId/status', (req, res) => {
+    const { status: next } = parse(withdrawalStatusBody, req.body);
+    res.json(sim.setWithdrawalStatus(String(req.params['withdrawalId']), next));
+  });
+  router.post('/webhook', (req, res) => {
+    const { url } = parse(webhookBody, req.body);
+    sim.setWebhookUrl(url ?? undefined);
+    res.json({ url });
+  });
+  router.post('/convert-rate', (req, res) => {
+    const { symbol, rate } = parse(rateBody, req.body);
+    sim.setConvertRate(symbol, rate);
+    res.json({ symbol, rate });
   });
   router.get('/summary', (_req, res) => {
     res.json(sim.summary());

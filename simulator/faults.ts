@@ -3,7 +3,19 @@ import type { Prng } from './prng.js';
 import { SimulatorError } from './simulator-error.js';
 
 /** The Open API endpoints a fault can target; `any` matches all of them. */
-export const API_ENDPOINTS = ['transfer', 'wallets', 'authorize', 'access-token', 'cryptoconnect'] as const;
+export const API_ENDPOINTS = [
+  'transfer',
+  'wallets',
+  'authorize',
+  'access-token',
+  'cryptoconnect',
+  // The payout chain (seed 001 "Convert & Withdraw"): currency-pair and estimate-quote, the trade,
+  // fee-and-quota, and the blockchain transfer.
+  'quote',
+  'trade',
+  'withdraw-fee',
+  'withdraw',
+] as const;
 export type ApiEndpoint = (typeof API_ENDPOINTS)[number];
 export type FaultEndpoint = ApiEndpoint | 'any';
 
@@ -18,6 +30,11 @@ export const FAULT_KINDS = [
   'token-expired',
   'business-error',
   'transfer-status',
+  // Outcomes rather than transport faults: the call succeeds and the money then does something else.
+  'trade-failed',
+  'withdraw-stuck',
+  'withdraw-on-hold',
+  'withdraw-failed',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -55,6 +72,10 @@ const faultSchema = z.preprocess(
       message: z.string().max(500).optional(),
       httpStatus: z.number().int().min(200).max(599).optional(),
     }),
+    bare('trade-failed'),
+    bare('withdraw-stuck'),
+    bare('withdraw-on-hold'),
+    bare('withdraw-failed'),
   ]),
 );
 

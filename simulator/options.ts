@@ -20,6 +20,12 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     businessErrorHttpStatus: options.businessErrorHttpStatus ?? 200,
     authCodeTtlSeconds: options.authCodeTtlSeconds ?? 300,
     deliveryTimeoutMs: options.deliveryTimeoutMs ?? 5_000,
+    convertFeeRate: options.convertFeeRate ?? '0.005',
+    withdrawGas: options.withdrawGas ?? '0.2',
+    withdrawGasMode: options.withdrawGasMode ?? 'deducted',
+    withdrawConfirmMs: options.withdrawConfirmMs ?? 0,
+    withdrawalEventType: options.withdrawalEventType ?? DEFAULT_DEPOSIT_EVENT_TYPE,
+    webhookUrl: options.webhookUrl,
     now: options.now ?? Date.now,
   };
   const problems: string[] = [];
@@ -35,6 +41,15 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     problems.push('authFailure must be "http-401" or "code-401003"');
   }
   if (!isFeeRate(resolved.feeRate)) problems.push('feeRate must be a decimal string in [0, 1)');
+  if (!isFeeRate(resolved.convertFeeRate)) problems.push('convertFeeRate must be a decimal string in [0, 1)');
+  if (typeof resolved.withdrawGas !== 'string' || !/^\d+(\.\d+)?$/.test(resolved.withdrawGas)) {
+    problems.push('withdrawGas must be a non-negative decimal string');
+  }
+  if (resolved.withdrawGasMode !== 'deducted' && resolved.withdrawGasMode !== 'on-top') {
+    problems.push('withdrawGasMode must be "deducted" or "on-top"');
+  }
+  if (!isInt(resolved.withdrawConfirmMs, 0))
+    problems.push('withdrawConfirmMs must be a non-negative integer');
   if (!isInt(resolved.seed, -0x80000000) || resolved.seed > 0xffffffff)
     problems.push('seed must be a 32-bit integer');
   if (!isInt(resolved.latencyMs, 0)) problems.push('latencyMs must be a non-negative integer');

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { InjectedFault } from './faults.js';
+import type { SimTrade, SimWithdrawal } from './payout-books.js';
 import type { RequestLogEntry, SentNotification, SimTransfer, TransferCalls } from './types.js';
 
 /** Events a test (or the demo) can await instead of sleeping. */
@@ -8,6 +9,10 @@ export type SimEvents = {
   request: [RequestLogEntry];
   /** A transfer was committed (also when a fault then drops its answer). */
   transfer: [SimTransfer];
+  /** A conversion trade was recorded (COMPLETE or FAILED), also when a fault then drops its answer. */
+  trade: [SimTrade];
+  /** A withdrawal was created or changed status. */
+  withdrawal: [SimWithdrawal];
   /** A fault was injected into a call. */
   fault: [InjectedFault];
   /** A timeout-after-commit answer is being held: the transfer is committed, the client is waiting. */

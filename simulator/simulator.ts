@@ -21,6 +21,8 @@ import {
   type RawNotificationOptions,
 } from './notifications.js';
 import { resolveOptions } from './options.js';
+import type { SimTrade, SimWithdrawal, WithdrawalStatus } from './payout-books.js';
+import { changeWithdrawalStatus, viewWithdrawal } from './withdraw.js';
 import type { SimEvents } from './runtime.js';
 import type { CreateAccountInput, CreateWalletInput } from './state.js';
 import type {
@@ -40,6 +42,7 @@ import type {
 export type { BuiltNotification, RawNotificationOptions } from './notifications.js';
 export type { Fault, FaultController, FaultEndpoint, FaultKind, FaultRates, FaultStats } from './faults.js';
 export type { SimEvents } from './runtime.js';
+export type { SimTrade, SimWithdrawal, WithdrawalStatus } from './payout-books.js';
 export type {
   CreditDepositInput,
   DeliveryResult,
@@ -61,6 +64,9 @@ export type NotificationOptions = RawNotificationOptions & {
 };
 
 const SENT_LOG_LIMIT = 10_000;
+/** Interlace redelivers a notification that got no 2xx (API-NOTES §5); the simulator does a few times, faster. */
+const WITHDRAWAL_DELIVERY_ATTEMPTS = 6;
+const WITHDRAWAL_RETRY_BASE_MS = 50;
 
 /** Builds an Interlace simulator; nothing listens until `listen()`. */
 export function createSimulator(options: SimulatorOptions): Simulator {
@@ -87,6 +93,7 @@ export class Simulator {
     // Tests attach many one-shot listeners (waitFor); that is not a leak.
     this.events.setMaxListeners(0);
     this.context = createContext(this.options, this.events);
+    this.context.onWithdrawal = (withdrawal, fault) => this.withdrawalCreated(withdrawal, fault);
     this.app = express();
     this.app.disable('x-powered-by');
     this.app.set('etag', false);
@@ -243,6 +250,106 @@ export class Simulator {
     }
   }
 
+  /** Where withdrawal status notifications go (the receiver's webhook URL); undefined stops them. */
+  setWebhookUrl(url: string | undefined): void {
+    this.context.books.webhookUrl = url;
+  }
+
+  /** Sets a pair's rate (quote per base, e.g. "1.02" for USDC-USD): the next trade re-quotes at it. */
+  setConvertRate(symbol: string, rate: string): void {
+    this.context.books.setRate(symbol, rate);
+  }
+
+  /** Conversion trades, oldest first. */
+  trades(): SimTrade[] {
+    return this.context.books.trades();
+  }
+
+  /** Blockchain transfers out (withdrawals), oldest first. */
+  withdrawals(): SimWithdrawal[] {
+    return this.context.books.withdrawals();
+  }
+
+  /** Infinity USD -> CryptoConnect transfers (payout fundings), oldest first. */
+  fundings(): (SimTransfer & { walletId: string })[] {
+    return this.context.state.fundings();
+  }
+
+  /** Moves a withdrawal to a status (the chain confirmed it, compliance held it...) and notifies the receiver. */
+  setWithdrawalStatus(withdrawalId: string, status: WithdrawalStatus): SimWithdrawal {
+    const changed = changeWithdrawalStatus(this.context, withdrawalId, status);
+    this.withdrawalChanged(changed);
+    return changed;
+  }
+
+  /** Re-sends a withdrawal's current status notification (a redelivery, or one the receiver missed). */
+  async notifyWithdrawal(withdrawalId: string): Promise<DeliveryResult | null> {
+    const withdrawal = this.context.books.withdrawal(withdrawalId);
+    if (withdrawal === undefined) throw new Error(`withdrawal ${withdrawalId} does not exist`);
+    const url = this.context.books.webhookUrl;
+    if (url === undefined) return null;
+    const notification = this.buildRawNotification(
+      this.options.withdrawalEventType,
+      viewWithdrawal(withdrawal),
+    );
+    return this.postNotification(url, notification);
+  }
+
+  /** Pending is notified now; unless a fault keeps it Pending, the next status follows withdrawConfirmMs later. */
+  private withdrawalCreated(withdrawal: SimWithdrawal, fault: string | null): void {
+    this.withdrawalChanged(withdrawal);
+    const next: WithdrawalStatus | null =
+      fault === 'withdraw-stuck'
+        ? null
+        : fault === 'withdraw-on-hold'
+          ? 'ON_HOLD'
+          : fault === 'withdraw-failed'
+            ? 'Failed'
+            : 'Closed';
+    if (next === null) return;
+    // After the Pending delivery has been attempted, so the receiver normally sees the statuses in order.
+    const pending = this.deliveries.get(withdrawal.id) ?? Promise.resolve();
+    void pending
+      .then(() => this.context.timers.delay(this.options.withdrawConfirmMs))
+      .then(
+        () => this.setWithdrawalStatus(withdrawal.id, next),
+        () => undefined,
+      );
+  }
+
+  private readonly deliveries = new Map<string, Promise<void>>();
+
+  /** Emits the change and queues its notification behind the withdrawal's earlier ones. */
+  private withdrawalChanged(withdrawal: SimWithdrawal): void {
+    this.events.emit('withdrawal', structuredClone(withdrawal));
+    const url = this.context.books.webhookUrl;
+    if (url === undefined) return;
+    const notification = this.buildRawNotification(
+      this.options.withdrawalEventType,
+      viewWithdrawal(withdrawal),
+    );
+    const previous = this.deliveries.get(withdrawal.id) ?? Promise.resolve();
+    const delivery = previous.then(() => this.deliverWithRetries(url, notification));
+    this.deliveries.set(withdrawal.id, delivery);
+  }
+
+  private async deliverWithRetries(url: string, notification: BuiltNotification): Promise<void> {
+    for (let attempt = 1; attempt <= WITHDRAWAL_DELIVERY_ATTEMPTS; attempt += 1) {
+      try {
+        const result = await this.postNotification(url, notification);
+        if (result.status >= 200 && result.status < 300) return;
+      } catch {
+        // No answer: retried like any other failed delivery.
+      }
+      if (this.context.timers.signal.aborted) return;
+      try {
+        await this.context.timers.delay(WITHDRAWAL_RETRY_BASE_MS * 2 ** (attempt - 1));
+      } catch {
+        return;
+      }
+    }
+  }
+
   /** Every notification delivery attempted, oldest first. */
   notifications(): SentNotification[] {
     return this.sent.map((record) => ({ ...record }));
@@ -316,6 +423,7 @@ export class Simulator {
   reset(): void {
     resetContext(this.context);
     this.sent = [];
+    this.deliveries.clear();
   }
 
   /** Resolves with the next `event` payload matching `predicate`; rejects after timeoutMs or on close(). */
@@ -363,7 +471,7 @@ export class Simulator {
         resolve(condition());
         return;
       }
-      const names = ['request', 'transfer', 'notification'] as const;
+      const names = ['request', 'transfer', 'notification', 'trade', 'withdrawal'] as const;
       const done = (result: boolean): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);

@@ -64,6 +64,7 @@ export class SimState {
   private readonly depositsById = new Map<string, SimDeposit>();
   private readonly ledger: SimTransfer[] = [];
   private readonly byClientTransactionId = new Map<string, SimTransfer>();
+  private readonly fundingLedger: (SimTransfer & { walletId: string })[] = [];
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -266,6 +267,24 @@ export class SimState {
     this.byClientTransactionId.set(transfer.clientTransactionId, transfer);
   }
 
+  /** Records a committed Infinity -> CryptoConnect transfer; kept apart from the sweeps' ledger. */
+  recordFunding(transfer: SimTransfer, walletId: string): void {
+    this.fundingLedger.push({ ...transfer, walletId });
+    this.byClientTransactionId.set(transfer.clientTransactionId, transfer);
+  }
+
+  /** Infinity USD -> CryptoConnect transfers (payout fundings), oldest first. */
+  fundings(): (SimTransfer & { walletId: string })[] {
+    return structuredClone(this.fundingLedger);
+  }
+
+  /** The wallet a trade and an account-addressed funding use: the account's master wallet, else its first. */
+  defaultWallet(accountId: string): CryptoConnectWallet | undefined {
+    const wallets = [...this.wallets.values()].filter((w) => w.accountId === accountId);
+    const chosen = wallets.find((w) => w.master) ?? wallets[0];
+    return chosen === undefined ? undefined : viewWallet(chosen);
+  }
+
   transferCount(): number {
     return this.ledger.length;
   }
@@ -335,6 +354,7 @@ export class SimState {
     this.wallets.clear();
     this.depositsById.clear();
     this.ledger.length = 0;
+    this.fundingLedger.length = 0;
     this.byClientTransactionId.clear();
   }
 

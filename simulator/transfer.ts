@@ -20,15 +20,25 @@ import type { ResolvedOptions, SimTransfer } from './types.js';
 const currency = z.string().regex(/^[A-Z0-9]{2,12}$/, 'must be an upper-case currency code');
 const id = z.string().min(1, 'is required').max(128);
 
-const transferSchema = z.object({
+const common = {
   clientTransactionId: z
     .string()
     .max(128)
     .refine((value) => value.trim() !== '', 'must be non-empty'),
   accountId: id,
+  amount: z.string(),
+};
+/** CryptoConnect -> Infinity USD: the sweep (and a payout's refund). */
+const sweepSchema = z.object({
+  ...common,
   from: z.object({ businessType: z.literal(2), id, currency }),
   to: z.object({ businessType: z.literal(0), id, currency: z.literal('USD') }),
-  amount: z.string(),
+});
+/** Infinity USD -> CryptoConnect, fiat only: a payout's funding (seed 001 "Convert & Withdraw", step 1). */
+const fundingSchema = z.object({
+  ...common,
+  from: z.object({ businessType: z.literal(0), id, currency: z.literal('USD') }),
+  to: z.object({ businessType: z.literal(2), id, currency: z.literal('USD') }),
 });
 
 export type TransferCall = {
@@ -70,7 +80,8 @@ export function internalTransfer(
   if (call.body === null || typeof call.body !== 'object' || Array.isArray(call.body)) {
     return invalid('request body must be a JSON object');
   }
-  const parsed = transferSchema.safeParse(call.body);
+  const inward = (call.body as { from?: { businessType?: unknown } }).from?.businessType === 0;
+  const parsed = (inward ? fundingSchema : sweepSchema).safeParse(call.body);
   if (!parsed.success) {
     return invalid(parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
   }
@@ -99,6 +110,9 @@ export function internalTransfer(
   }
 
   if (!state.hasAccount(request.accountId)) return invalid(`accountId ${request.accountId} does not exist`);
+  if (request.from.businessType === 0) {
+    return fund(state, options, prng, call, request as z.infer<typeof fundingSchema>);
+  }
   const destination = state.infinityRecord(request.accountId, 'USD');
   if (destination === undefined || destination.id !== request.to.id) {
     return invalid(`to.id ${request.to.id} is not the Infinity USD wallet of account ${request.accountId}`);
@@ -187,6 +201,91 @@ function settle(transfer: SimTransfer): void {
   transfer.status = transfer.settleTo;
   if (transfer.response.data) transfer.response.data.status = transfer.settleTo;
   delete transfer.settlesAfter;
+}
+
+/**
+ * Infinity USD -> CryptoConnect USD, without a fee (seed 001's example answers fee 0). The example's
+ * `to.id` is the account id while later steps use a wallet id (API-NOTES §8): both are accepted, the
+ * account id meaning the account's default wallet (its master wallet, else its first), which is also
+ * where a trade takes its USD from.
+ */
+function fund(
+  state: SimState,
+  options: ResolvedOptions,
+  prng: Prng,
+  call: TransferCall,
+  request: z.infer<typeof fundingSchema>,
+): TransferOutcome {
+  const none = { committed: null, replayed: null };
+  const source = state.infinityRecord(request.accountId, 'USD');
+  if (source === undefined || source.id !== request.from.id) {
+    return {
+      reply: fail(400, CODE_INVALID_PARAMETER, `from.id ${request.from.id} is not the Infinity USD wallet`),
+      ...none,
+    };
+  }
+  const wallet =
+    request.to.id === request.accountId
+      ? state.defaultWallet(request.accountId)
+      : state.walletAccount(request.to.id) === request.accountId
+        ? state.wallet(request.to.id)
+        : undefined;
+  const balance = wallet === undefined ? undefined : state.balance(wallet.id, 'USD');
+  if (wallet === undefined || balance === undefined) {
+    return {
+      reply: fail(
+        options.businessErrorHttpStatus,
+        CODE_BALANCE_NOT_FOUND,
+        'account balance does not exist (USD)',
+      ),
+      ...none,
+    };
+  }
+  const amount = new Decimal(request.amount);
+  if (source.available.lt(amount)) {
+    return {
+      reply: fail(options.businessErrorHttpStatus, CODE_INSUFFICIENT_BALANCE, 'insufficient balance'),
+      ...none,
+    };
+  }
+  source.available = source.available.minus(amount);
+  balance.available = balance.available.plus(amount);
+  const leg = (legId: string, businessType: number, fees: InternalTransfer['from']['fees']) => ({
+    id: legId,
+    transferId: prng.uuid(),
+    accountId: request.accountId,
+    amount: request.amount,
+    currency: 'USD',
+    businessType,
+    fees,
+  });
+  const data: InternalTransfer = {
+    clientTransactionId: request.clientTransactionId,
+    id: prng.digits(19),
+    status: 'CLOSED',
+    accountTransferType: 'SAME_ACCOUNT',
+    from: { ...leg(source.id, 0, [{ feeType: 0, amount: '0', currency: 'USD' }]), rate: 1 },
+    to: leg(request.to.id, 2, []),
+  };
+  const reply = ok(data);
+  const transfer: SimTransfer = {
+    id: data.id,
+    clientTransactionId: request.clientTransactionId,
+    accountId: request.accountId,
+    request: structuredClone(call.body),
+    rawBody: call.rawBody,
+    idempotencyKey: call.idempotencyKey,
+    response: structuredClone(reply.body) as Envelope<InternalTransfer>,
+    currency: 'USD',
+    amount: request.amount,
+    fee: '0',
+    net: request.amount,
+    time: String(options.now()),
+    replays: 0,
+    status: 'CLOSED',
+  };
+  state.recordFunding(transfer, wallet.id);
+  return { reply, committed: transfer, replayed: null };
 }
 
 /** JSON with object keys sorted: two bodies are "the same" whatever order the client wrote the keys in. */

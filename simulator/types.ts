@@ -27,11 +27,26 @@ export type SimulatorOptions = {
   authCodeTtlSeconds?: number;
   /** Timeout of webhook deliveries; Interlace itself gives the receiver 5 s (API-NOTES §5). Default 5000. */
   deliveryTimeoutMs?: number;
+  /** Fee rate of a conversion trade, in the quote currency. Default "0.005" (seed 001: 10 USD -> 0.05 fee). */
+  convertFeeRate?: string;
+  /** GAS fee of a blockchain transfer, in its currency. Default "0.2" (seed 001). */
+  withdrawGas?: string;
+  /** Whether GAS comes out of a withdrawal's amount (default, as seed 001's example implies) or on top. */
+  withdrawGasMode?: 'deducted' | 'on-top';
+  /** Delay from a withdrawal's Pending to its Closed (or the fault's status). Default 0. */
+  withdrawConfirmMs?: number;
+  /** eventType of withdrawal status notifications. Default CRYPTO_CONNECT_TRANSFER.UPDATED (ASSUMED). */
+  withdrawalEventType?: string;
+  /** The receiver's callback URL for withdrawal status notifications; none are sent while unset. */
+  webhookUrl?: string;
   /** The clock, in ms since the epoch; tests move it forward to expire tokens without waiting. */
   now?: () => number;
 };
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'now'>> & { now: () => number };
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'now' | 'webhookUrl'>> & {
+  now: () => number;
+  webhookUrl: string | undefined;
+};
 
 /** A crypto deposit the simulator knows about (the resource of its notifications). */
 export type SimDeposit = {
