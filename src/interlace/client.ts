@@ -9,7 +9,16 @@ import {
   INTERLACE_API_PREFIX,
   type AccessTokenData,
   type AuthorizeData,
+  type BlockchainTransfer,
+  type BlockchainTransferRequest,
   type CryptoConnectWallet,
+  type CurrencyPair,
+  type FeeQuota,
+  type FeeQuotaRequest,
+  type Quote,
+  type QuoteRequest,
+  type Trade,
+  type TradeRequest,
   type Envelope,
   type InfinityWallet,
   type InternalTransfer,
@@ -35,6 +44,11 @@ export type InterlaceClient = {
   ): Promise<InternalTransfer>;
   listCryptoConnectWallets(accountId: string): Promise<CryptoConnectWallet[]>;
   getCryptoConnectWallet(walletId: string): Promise<CryptoConnectWallet>;
+  getCurrencyPair(fromCurrency: string, toCurrency: string): Promise<CurrencyPair>;
+  estimateQuote(body: QuoteRequest): Promise<Quote>;
+  createTrade(body: TradeRequest): Promise<Trade>;
+  getTransferFee(body: FeeQuotaRequest): Promise<FeeQuota>;
+  createBlockchainTransfer(body: BlockchainTransferRequest): Promise<BlockchainTransfer>;
   readonly tokens: AccessTokenProvider;
   close(): void;
 };
@@ -194,10 +208,68 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
         path: `/cryptoconnect/wallets/${encodeURIComponent(walletId)}`,
       });
     },
+    async getCurrencyPair(fromCurrency, toCurrency) {
+      const endpoint = 'GET /cryptoconnect/convert/currency-pair';
+      const data = await call<CurrencyPair>(endpoint, {
+        method: 'GET',
+        path: '/cryptoconnect/convert/currency-pair',
+        query: { fromCurrency, toCurrency },
+      });
+      return requireStrings(endpoint, data, ['symbol', 'baseCurrency', 'quoteCurrency']);
+    },
+    async estimateQuote(body) {
+      const endpoint = 'POST /cryptoconnect/convert/estimate-quote';
+      const data = await call<Quote>(endpoint, {
+        method: 'POST',
+        path: '/cryptoconnect/convert/estimate-quote',
+        body,
+      });
+      return requireStrings(endpoint, data, ['baseAmount', 'quoteAmount', 'fee']);
+    },
+    async createTrade(body) {
+      const endpoint = 'POST /cryptoconnect/convert/trades';
+      // referenceId is the trade's key; the header repeats it (the body has an accountId, API-NOTES §9).
+      const data = await call<Trade>(endpoint, {
+        method: 'POST',
+        path: '/cryptoconnect/convert/trades',
+        body,
+        headers: { 'Idempotency-Key': body.referenceId },
+      });
+      return requireStrings(endpoint, data, ['id', 'status', 'baseAmount', 'quoteAmount']);
+    },
+    async getTransferFee(body) {
+      const endpoint = 'POST /cryptoconnect/transfers/fee-and-quota';
+      const data = await call<FeeQuota>(endpoint, {
+        method: 'POST',
+        path: '/cryptoconnect/transfers/fee-and-quota',
+        body,
+      });
+      if (!Array.isArray(data?.fees)) throw badResponse(endpoint, 'no data.fees in the answer');
+      return data;
+    },
+    async createBlockchainTransfer(body) {
+      const endpoint = 'POST /cryptoconnect/transfers';
+      const data = await call<BlockchainTransfer>(endpoint, {
+        method: 'POST',
+        path: '/cryptoconnect/transfers',
+        body,
+        headers: { 'Idempotency-Key': body.idempotencyKey },
+      });
+      return requireStrings(endpoint, data, ['id', 'status']);
+    },
     close() {
       http.close();
     },
   };
+}
+
+/** The answer's data when it has these string fields; otherwise a permanent bad-response error. */
+function requireStrings<T>(endpoint: string, data: T | undefined, fields: readonly (keyof T & string)[]): T {
+  const missing = fields.filter((field) => typeof data?.[field] !== 'string');
+  if (data === undefined || missing.length > 0) {
+    throw badResponse(endpoint, `no ${missing.join('/') || 'data'} in the answer`);
+  }
+  return data;
 }
 
 function badResponse(endpoint: string, message: string): InterlaceError {

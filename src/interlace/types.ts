@@ -69,6 +69,83 @@ export type InternalTransfer = {
   to: TransferLeg;
 };
 
+/** A conversion pair and its minimums (`GET /cryptoconnect/convert/currency-pair`, API-NOTES §9). */
+export type CurrencyPair = {
+  symbol: string;
+  baseCurrency: string;
+  baseMin: string;
+  quoteCurrency: string;
+  quoteMin: string;
+};
+
+/** The body of estimate-quote; a trade adds its `referenceId` (seed 001, steps 2-3). */
+export type QuoteRequest = {
+  accountId: string;
+  baseCurrency: string;
+  quoteCurrency: string;
+  side: 'BUY' | 'SELL';
+  rfqCurrency: string;
+  rfqAmount: string;
+};
+
+export type TradeRequest = QuoteRequest & { referenceId: string };
+
+/** A preview; the trade re-quotes, so its amounts are only indicative. */
+export type Quote = {
+  id: string;
+  baseCurrency: string;
+  baseAmount: string;
+  quoteCurrency: string;
+  quoteAmount: string;
+  side: string;
+  rate: string;
+  fee: string;
+  feeCurrency: string;
+  ttlMs?: string;
+};
+
+/** A conversion trade; `COMPLETE` is the only status the docs show (API-NOTES §9). */
+export type Trade = Quote & {
+  accountId?: string;
+  symbol?: string;
+  baseWalletId?: string;
+  status: string;
+  referenceId: string;
+  createTime?: string;
+  completeTime?: string;
+};
+
+export type TransferEndpoints = {
+  source: { type: string; id: string };
+  destination: { type: string; chain: string; address: string };
+  amount: { amount: string; currency: string };
+};
+
+/** `POST /cryptoconnect/transfers/fee-and-quota` body (seed 001, step 4). */
+export type FeeQuotaRequest = TransferEndpoints & { accountId: string };
+
+export type FeeQuota = {
+  crossChainQuota?: string;
+  crossChainFeeRate?: string;
+  crossChainAmount?: string;
+  fees: { amount: string; currency: string; type: string }[];
+};
+
+/** `POST /cryptoconnect/transfers` body: `idempotencyKey` is its only idempotency key (API-NOTES §9). */
+export type BlockchainTransferRequest = TransferEndpoints & { idempotencyKey: string };
+
+/** A blockchain transfer out: `Pending` (no hash) then `Closed` with `transactionHash` (seed 001, step 5). */
+export type BlockchainTransfer = TransferEndpoints & {
+  id: string;
+  accountId?: string;
+  idempotencyKey: string;
+  fees?: { amount: string; currency: string; type: string }[];
+  status: string;
+  transactionHash?: string | null;
+  createTime?: string;
+  updateTime?: string;
+};
+
 /** The v3 webhook envelope (API-NOTES §5); `resource` is a JSON string, signed as received. */
 export type WebhookEnvelope = {
   eventType: string;

@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  checkPayoutRequest,
+  decideTransition,
+  fitsDailyLimit,
+  fundsLocation,
+  judgeFailure,
+  mayResend,
+  nextAction,
+  planWithdrawal,
+  renderPayoutStateMachine,
+  reservation,
+  transferStatusEvent,
+  type PayoutEvent,
+  type PayoutFacts,
+  type PayoutState,
+} from '../../src/policy/payout-policy.js';
+
+const facts = (state: PayoutState, more: Partial<PayoutFacts> = {}): PayoutFacts => ({
+  state,
+  stage: 'none',
+  fundingCalled: false,
+  withdrawCalled: false,
+  onHold: false,
+  refundRequested: false,
+  ...more,
+});
+
+describe('decideTransition', () => {
+  const allowed: [string, PayoutFacts, PayoutEvent, PayoutState][] = [
+    ['approval', facts('requested'), 'approve', 'approved'],
+    ['cancel before any call', facts('approved'), 'cancel', 'cancelled'],
+    ['step 1 done', facts('approved'), 'funded', 'funded'],
+    ['step 3 done', facts('funded', { stage: 'funded' }), 'converted', 'converted'],
+    ['step 5 answered', facts('converted', { stage: 'converted' }), 'sent', 'sent'],
+    [
+      'Closed before the answer was recorded',
+      facts('converted', { withdrawCalled: true }),
+      'confirmed',
+      'confirmed',
+    ],
+    [
+      'Closed after a stall',
+      facts('held', { stage: 'sent', withdrawCalled: true }),
+      'confirmed',
+      'confirmed',
+    ],
+    ['ON_HOLD', facts('sent', { stage: 'sent', withdrawCalled: true }), 'on-hold', 'held'],
+    ['retry of an unknown step 3', facts('held', { stage: 'funded' }), 'retry', 'funded'],
+    [
+      'retry of an unknown refund',
+      facts('held', { stage: 'funded', refundRequested: true }),
+      'retry',
+      'refunding',
+    ],
+    ['refund of USD', facts('failed', { stage: 'funded' }), 'refund', 'refunding'],
+    ['refund of the stablecoin', facts('held', { stage: 'converted' }), 'refund', 'refunding'],
+    ['refund done', facts('refunding', { stage: 'converted' }), 'refunded', 'refunded'],
+  ];
+  it.each(allowed)('allows %s', (_label, given, event, to) => {
+    const decision = decideTransition(given, event);
+    expect(decision).toMatchObject({ ok: true, to });
+  });
+
+  const refused: [string, PayoutFacts, PayoutEvent, RegExp][] = [
+    ['cancel once step 1 was called', facts('approved', { fundingCalled: true }), 'cancel', /refund instead/],
+    ['a step skipped', facts('approved'), 'converted', /cannot take/],
+    ['a confirmed payout moving again', facts('confirmed', { stage: 'confirmed' }), 'refund', /cannot take/],
+    ['a refund of money on hold', facts('held', { stage: 'sent', onHold: true }), 'refund', /ON_HOLD/],
+    [
+      'a retry of an ON_HOLD transfer',
+      facts('held', { stage: 'sent', onHold: true }),
+      'retry',
+      /never retried/,
+    ],
+    ['a refund with nothing in the wallet', facts('failed', { stage: 'none' }), 'refund', /stage none/],
+    ['a Closed for a payout that never sent', facts('converted'), 'confirmed', /never called/],
+  ];
+  it.each(refused)('refuses %s', (_label, given, event, reason) => {
+    const decision = decideTransition(given, event);
+    expect(decision.ok).toBe(false);
+    expect(decision.ok ? '' : decision.reason).toMatch(reason);
+  });
+
+  it('records the stage that a money-moving event proves', () => {
+    expect(
+      decideTransition(facts('converted', { stage: 'converted', withdrawCalled: true }), 'transfer-failed'),
+    ).toMatchObject({
+      to: 'failed',
+      stage: 'converted',
+    });
+    expect(decideTransition(facts('funded', { stage: 'funded' }), 'outcome-unknown')).toMatchObject({
+      stage: 'funded',
+    });
+  });
+});
+
+describe('nextAction', () => {
+  it.each([
+    ['approved', { kind: 'call', step: 'fund' }],
+    ['funded', { kind: 'call', step: 'convert' }],
+    ['converted', { kind: 'call', step: 'send' }],
+    ['refunding', { kind: 'call', step: 'refund' }],
+    ['sent', { kind: 'await', what: 'confirmation' }],
+    ['requested', { kind: 'await', what: 'approval' }],
+    ['confirmed', { kind: 'stop' }],
+    ['held', { kind: 'stop' }],
+  ] as const)('in %s: %o', (state, action) => {
+    expect(nextAction(state)).toEqual(action);
+  });
+});
+
+describe('judgeFailure and mayResend', () => {
+  it.each([
+    ['a 5xx with attempts left', { category: 'transient', reason: 'http-5xx' }, false, true, 'retry'],
+    ['a timeout on the last attempt', { category: 'transient', reason: 'timeout' }, false, false, 'unknown'],
+    [
+      'a business error, first attempt',
+      { category: 'permanent', reason: 'business-error' },
+      false,
+      true,
+      'refused',
+    ],
+    [
+      'a business error after a timeout',
+      { category: 'permanent', reason: 'business-error' },
+      true,
+      true,
+      'unknown',
+    ],
+    [
+      'insufficient balance',
+      { category: 'transient', reason: 'insufficient-balance' },
+      false,
+      true,
+      'refused',
+    ],
+  ] as const)('%s → %s', (_label, failure, inDoubt, attemptsLeft, verdict) => {
+    expect(judgeFailure(failure, { earlierAttemptInDoubt: inDoubt, attemptsLeft })).toBe(verdict);
+  });
+
+  it('refuses to resend a step first called 90 days ago or more', () => {
+    const day = 86_400_000;
+    expect(mayResend(undefined, 100 * day, 90 * day)).toBe(true);
+    expect(mayResend(0, 89 * day, 90 * day)).toBe(true);
+    expect(mayResend(0, 90 * day, 90 * day)).toBe(false);
+  });
+});
+
+describe('money amounts', () => {
+  it.each([
+    ['deducted', '9.95', ['0.2'], { ok: true, amount: '9.95', gas: '0.2', arrives: '9.75' }],
+    ['on-top', '9.95', ['0.2'], { ok: true, amount: '9.75', gas: '0.2', arrives: '9.75' }],
+    ['deducted', '0.2', ['0.2'], { ok: false }],
+  ] as const)('plans a withdrawal with gas %s of %s', (mode, bought, gas, plan) => {
+    expect(planWithdrawal(bought, gas, mode, 'USDC')).toMatchObject(plan);
+  });
+
+  it('says where the money is at each stage and what the wallet must keep', () => {
+    const amounts = {
+      amount: '10',
+      currency: 'USDC',
+      fundedAmount: '10',
+      boughtAmount: '9.95',
+      sentAmount: '9.95',
+      arrivedAmount: '9.75',
+    };
+    expect(fundsLocation('none', false, amounts)).toEqual({ at: 'infinity', amount: '10', currency: 'USD' });
+    expect(fundsLocation('funded', false, amounts)).toEqual({
+      at: 'cryptoconnect-wallet',
+      amount: '10',
+      currency: 'USD',
+    });
+    expect(fundsLocation('converted', false, amounts)).toEqual({
+      at: 'cryptoconnect-wallet',
+      amount: '9.95',
+      currency: 'USDC',
+    });
+    expect(fundsLocation('sent', true, amounts).at).toBe('on-hold-at-interlace');
+    expect(fundsLocation('confirmed', false, amounts)).toEqual({
+      at: 'destination',
+      amount: '9.75',
+      currency: 'USDC',
+    });
+    expect(reservation('funded', amounts)).toEqual({ currency: 'USD', amount: '10' });
+    expect(reservation('converted', amounts)).toEqual({ currency: 'USDC', amount: '9.95' });
+    expect(reservation('sent', amounts)).toBeNull();
+  });
+
+  it('maps transfer statuses case-insensitively; an unknown one is for an operator', () => {
+    const names = {
+      pending: ['Pending'],
+      closed: ['Closed'],
+      onHold: ['ON_HOLD'],
+      failed: ['Failed', 'FAIL'],
+    };
+    expect(transferStatusEvent('CLOSED', names)).toBe('confirmed');
+    expect(transferStatusEvent('Pending', names)).toBe('still-pending');
+    expect(transferStatusEvent('on_hold', names)).toBe('on-hold');
+    expect(transferStatusEvent('fail', names)).toBe('transfer-failed');
+    expect(transferStatusEvent('Reversed', names)).toBe('unknown-status');
+  });
+
+  it('fits the daily limit exactly and not a cent more', () => {
+    expect(fitsDailyLimit('90', '10', '100')).toBe(true);
+    expect(fitsDailyLimit('90', '10.01', '100')).toBe(false);
+  });
+});
+
+describe('checkPayoutRequest', () => {
+  const controls = {
+    maxAmount: '1000',
+    currencies: ['USDC', 'USDT'],
+    chains: ['ETH', 'TRON', 'SOL'],
+    allowedAddresses: [],
+  };
+  const good = {
+    external_id: 'inv-1',
+    amount: '10.50',
+    currency: 'USDC',
+    chain: 'ETH',
+    address: `0x${'a'.repeat(40)}`,
+  };
+
+  it('accepts a well-formed request', () => {
+    expect(checkPayoutRequest(good, controls)).toEqual({
+      ok: true,
+      request: {
+        externalId: 'inv-1',
+        amount: '10.50',
+        currency: 'USDC',
+        chain: 'ETH',
+        address: good.address,
+      },
+    });
+  });
+
+  it.each([
+    ['a number amount', { amount: 10 }, 'amount'],
+    ['three decimals', { amount: '1.001' }, 'amount'],
+    ['zero', { amount: '0' }, 'amount'],
+    ['over the maximum', { amount: '1000.01' }, 'amount'],
+    ['an unsupported currency', { currency: 'BTC' }, 'currency'],
+    ['an unknown chain', { chain: 'DOGE' }, 'chain'],
+    ['an EVM address that is too short', { address: '0x1234' }, 'address'],
+    ['an ETH address on TRON', { chain: 'TRON' }, 'address'],
+    ['a TRON address with a 0', { chain: 'TRON', address: `T${'0'.repeat(33)}` }, 'address'],
+    ['no external id', { external_id: '' }, 'externalId'],
+  ] as const)('refuses %s', (_label, change, field) => {
+    expect(checkPayoutRequest({ ...good, ...change }, controls)).toMatchObject({ ok: false, field });
+  });
+
+  it('enforces the allow-list, case-insensitively for EVM addresses, per chain when prefixed', () => {
+    const allowed = { ...controls, allowedAddresses: [`ETH:0x${'A'.repeat(40)}`] };
+    expect(checkPayoutRequest(good, allowed).ok).toBe(true);
+    expect(checkPayoutRequest({ ...good, address: `0x${'b'.repeat(40)}` }, allowed)).toMatchObject({
+      ok: false,
+    });
+  });
+});
+
+describe('docs/payout-state-machine.md', () => {
+  it('is the transition table as generated (regenerate with scripts/render-state-machines.ts)', () => {
+    const doc = readFileSync(new URL('../../docs/payout-state-machine.md', import.meta.url), 'utf8');
+    expect(doc).toBe(renderPayoutStateMachine());
+  });
+});
