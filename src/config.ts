@@ -138,6 +138,40 @@ const schema = z
     all_proxy: proxyUrl,
     NO_PROXY: z.string().optional(),
     no_proxy: z.string().optional(),
+    // Payouts (issue #11; docs/payouts.md). Off until an account and a CryptoConnect wallet are named.
+    PAYOUT_ACCOUNT_ID: z.string().optional(),
+    PAYOUT_WALLET_ID: z.string().optional(),
+    PAYOUT_MAX_AMOUNT: decimalString.default('1000'),
+    PAYOUT_DAILY_LIMIT: decimalString.default('10000'),
+    PAYOUT_ALLOWED_ADDRESSES: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      ),
+    PAYOUT_REQUIRE_APPROVAL: bool(false),
+    PAYOUT_CURRENCIES: list('USDC,USDT,WUSD').transform((items) => items.map((item) => item.toUpperCase())),
+    PAYOUT_CHAINS: list('ETH,ARB,BSC,POLYGON,BASE,OP,TRON,SOL').transform((items) =>
+      items.map((item) => item.toUpperCase()),
+    ),
+    PAYOUT_ATTEMPTS: int(8, 1, 100),
+    PAYOUT_CONFIRM_TIMEOUT_MS: int(2 * 3_600_000, 1_000, 7 * 86_400_000),
+    PAYOUT_IDEMPOTENCY_WINDOW_DAYS: int(89, 1, 89),
+    PAYOUT_EVENT_TYPES: list(DEFAULT_DEPOSIT_EVENT_TYPES.join(',')),
+    // Where the docs disagree or are silent (API-NOTES §8/§9): the documented example is the default.
+    PAYOUT_FUNDING_TO: z.enum(['account', 'wallet']).default('account'),
+    PAYOUT_FEE_SOURCE_TYPE: z.string().min(1).default('WALLET'),
+    PAYOUT_FEE_DESTINATION_TYPE: z.string().min(1).default('BLOCKCHAIN'),
+    PAYOUT_TRANSFER_SOURCE_TYPE: z.string().min(1).default('cryptoconnect_wallet'),
+    PAYOUT_TRANSFER_DESTINATION_TYPE: z.string().min(1).default('blockchain'),
+    PAYOUT_GAS_MODE: z.enum(['deducted', 'on-top']).default('deducted'),
+    PAYOUT_STATUS_PENDING: list('Pending'),
+    PAYOUT_STATUS_CLOSED: list('Closed'),
+    PAYOUT_STATUS_ON_HOLD: list('ON_HOLD'),
+    PAYOUT_STATUS_FAILED: list('Failed,Fail'),
     DASHBOARD_USER: optionalSecret,
     DASHBOARD_PASSWORD: optionalSecret,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -154,6 +188,13 @@ const schema = z
         code: 'custom',
         path: ['QUEUE_PREFIX'],
         message: 'must contain a hash tag such as {isweep} when REDIS_URL is a redis+cluster:// URL',
+      });
+    }
+    if ((env.PAYOUT_ACCOUNT_ID === undefined) !== (env.PAYOUT_WALLET_ID === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.PAYOUT_ACCOUNT_ID === undefined ? 'PAYOUT_ACCOUNT_ID' : 'PAYOUT_WALLET_ID'],
+        message: 'PAYOUT_ACCOUNT_ID and PAYOUT_WALLET_ID go together: set both or neither',
       });
     }
     if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
@@ -225,10 +266,40 @@ export type Config = Readonly<{
     mode: 'sweep' | 'report';
     accountIds: readonly string[];
   }>;
+  /** Payouts (docs/payouts.md); `enabled` once PAYOUT_ACCOUNT_ID and PAYOUT_WALLET_ID are set. */
+  payout: PayoutConfig;
   logLevel: string;
   logFormat: 'json' | 'pretty';
   /** The commit the image was built from (BUILD_COMMIT), for the build_info metric. */
   buildCommit: string | undefined;
+}>;
+
+export type PayoutConfig = Readonly<{
+  enabled: boolean;
+  accountId: string;
+  walletId: string;
+  maxAmount: string;
+  dailyLimit: string;
+  allowedAddresses: readonly string[];
+  requireApproval: boolean;
+  currencies: readonly string[];
+  chains: readonly string[];
+  attempts: number;
+  confirmTimeoutMs: number;
+  idempotencyWindowMs: number;
+  eventTypes: readonly string[];
+  fundingTo: 'account' | 'wallet';
+  feeSourceType: string;
+  feeDestinationType: string;
+  transferSourceType: string;
+  transferDestinationType: string;
+  gasMode: 'deducted' | 'on-top';
+  statuses: Readonly<{
+    pending: readonly string[];
+    closed: readonly string[];
+    onHold: readonly string[];
+    failed: readonly string[];
+  }>;
 }>;
 
 /** Placeholder the `ops` role puts in place of missing Interlace credentials. */
@@ -327,6 +398,33 @@ export function loadConfig(
       intervalMs: e.BACKFILL_INTERVAL_MS,
       mode: e.BACKFILL_MODE,
       accountIds: e.BACKFILL_ACCOUNT_IDS,
+    },
+    payout: {
+      enabled: e.PAYOUT_ACCOUNT_ID !== undefined && e.PAYOUT_WALLET_ID !== undefined,
+      accountId: e.PAYOUT_ACCOUNT_ID ?? '',
+      walletId: e.PAYOUT_WALLET_ID ?? '',
+      maxAmount: e.PAYOUT_MAX_AMOUNT,
+      dailyLimit: e.PAYOUT_DAILY_LIMIT,
+      allowedAddresses: e.PAYOUT_ALLOWED_ADDRESSES,
+      requireApproval: e.PAYOUT_REQUIRE_APPROVAL,
+      currencies: e.PAYOUT_CURRENCIES,
+      chains: e.PAYOUT_CHAINS,
+      attempts: e.PAYOUT_ATTEMPTS,
+      confirmTimeoutMs: e.PAYOUT_CONFIRM_TIMEOUT_MS,
+      idempotencyWindowMs: e.PAYOUT_IDEMPOTENCY_WINDOW_DAYS * 86_400_000,
+      eventTypes: e.PAYOUT_EVENT_TYPES,
+      fundingTo: e.PAYOUT_FUNDING_TO,
+      feeSourceType: e.PAYOUT_FEE_SOURCE_TYPE,
+      feeDestinationType: e.PAYOUT_FEE_DESTINATION_TYPE,
+      transferSourceType: e.PAYOUT_TRANSFER_SOURCE_TYPE,
+      transferDestinationType: e.PAYOUT_TRANSFER_DESTINATION_TYPE,
+      gasMode: e.PAYOUT_GAS_MODE,
+      statuses: {
+        pending: e.PAYOUT_STATUS_PENDING,
+        closed: e.PAYOUT_STATUS_CLOSED,
+        onHold: e.PAYOUT_STATUS_ON_HOLD,
+        failed: e.PAYOUT_STATUS_FAILED,
+      },
     },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

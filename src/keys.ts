@@ -38,6 +38,27 @@ export function createKeys(prefix: string) {
     token: (clientId: string) => `${prefix}:interlace:token:${shortHash(clientId)}`,
     tokenLock: (clientId: string) => `${prefix}:interlace:token-lock:${shortHash(clientId)}`,
     infinityWallet: (accountId: string) => `${prefix}:interlace:infinity-wallet:${accountId}`,
+    /** A payout's record (hash) and its history of state changes (list of JSON entries). */
+    payout: (payoutId: string) => `${prefix}:payout:${payoutId}`,
+    payoutHistory: (payoutId: string) => `${prefix}:payout:${payoutId}:history`,
+    /** external_id → payout id: what makes POST /payouts idempotent. */
+    payoutByExternalId: (externalId: string) => `${prefix}:payout:by-external:${externalId}`,
+    /** A blockchain transfer's idempotencyKey → payout id: how its status notifications find the payout. */
+    payoutByWithdrawKey: (idempotencyKey: string) => `${prefix}:payout:by-withdraw-key:${idempotencyKey}`,
+    /** Sorted set of payout ids by creation time. */
+    payoutsByTime: `${prefix}:payouts:by-time`,
+    /** The rolling daily limit's window: payout ids by time, and their USD amounts in cents. */
+    payoutDailyWindow: `${prefix}:payouts:daily-window`,
+    payoutDailyAmounts: `${prefix}:payouts:daily-amounts`,
+    /** Hash: payouts per state (for metrics). */
+    payoutStates: `${prefix}:payouts:states`,
+    /** Capped stream of every payout state change. */
+    payoutEvents: `${prefix}:payouts:events`,
+    /**
+     * Hash per CryptoConnect wallet: payout id → `CURRENCY:amount` the payout keeps there. The backfill
+     * counts these as accounted for, so it never sweeps a payout's money back (issue #11).
+     */
+    reservations: (walletId: string) => `${prefix}:reservations:${walletId}`,
   };
 }
 

@@ -15,6 +15,7 @@ import { WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 import { isMainModule, runProcess } from './process-runner.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { closeAlerts, createAlerts } from './alerts/alerts.js';
+import { createPayoutStore } from './payouts/payout-store.js';
 
 export type Api = {
   app: Express;
@@ -65,7 +66,8 @@ export async function startApi(
   } else {
     log.warn('dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD to enable it');
   }
-  const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts };
+  const payouts = createPayoutStore(redis, keys, { eventLogMaxLen: config.eventLogMaxLen });
+  const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts, payouts };
   // With ADMIN_PORT the public port answers only the webhook and /healthz; metrics, readiness and the
   // dashboard move to the admin port, which stays off the internet (ADMIN_HOST, default loopback).
   const app = createApp({ ...deps, extraRouters, surface: config.admin ? 'admin' : 'all' });

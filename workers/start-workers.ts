@@ -19,9 +19,15 @@ import { closeAlerts, createAlerts, sendAlert } from '../src/alerts/alerts.js';
 import { startAlertWorker } from './alert-worker.js';
 import { afterFinalFailure, isFinalFailure } from '../src/policy/deposit-policy.js';
 import { startBackfillWorker } from './backfill-worker.js';
+import { createPayoutStore } from '../src/payouts/payout-store.js';
+import { applyPayoutEvent } from '../src/payouts/apply-payout-event.js';
+import { PAYOUT_QUEUE, type PayoutJobData } from '../src/queues/names.js';
+import { processPayout, type PayoutDeps, type PayoutRunResult } from './payout-processor.js';
 
 export type Workers = {
   worker: Worker<SweepJobData, SweepResult>;
+  /** The payout worker, when payouts are on (PAYOUT_ACCOUNT_ID and PAYOUT_WALLET_ID). */
+  payoutWorker: Worker<PayoutJobData, PayoutRunResult> | undefined;
   deps: ObservedSweepDeps;
   metrics: Metrics;
   /** The worker's own /metrics server (METRICS_PORT > 0). */
@@ -98,6 +104,21 @@ export async function startWorkers(
   worker.on('error', (error) => log.warn({ err: error }, 'worker error'));
   worker.on('failed', (job, error) => void onFailed(deps, job, error));
   await worker.waitUntilReady();
+  const payoutWorker = config.payout.enabled
+    ? await startPayoutWorker(
+        {
+          config,
+          logger: log.child({ component: 'payouts' }),
+          payouts: createPayoutStore(redis, keys, { eventLogMaxLen: config.eventLogMaxLen }),
+          payoutQueue: queues.payout,
+          client,
+          infinityWallets,
+          metrics,
+          ...(alerts ? { alerts } : {}),
+        },
+        redis,
+      )
+    : undefined;
   log.info({ queue: SWEEP_QUEUE, concurrency: config.sweep.concurrency }, 'sweep worker started');
   // Components below take the process logger and name themselves: a child of `log` would repeat
   // its `component` key in every line (pino does not replace a bound key).
@@ -130,6 +151,7 @@ export async function startWorkers(
 
   return {
     worker,
+    payoutWorker,
     deps,
     metrics,
     metricsServer,
@@ -146,6 +168,7 @@ export async function startWorkers(
         );
         await current.close(true);
       }
+      await payoutWorker?.close();
       await backfill.close();
       client.close();
       await alertWorker?.close();
@@ -155,6 +178,62 @@ export async function startWorkers(
       await closeRedis(redis);
     },
   };
+}
+
+/**
+ * The payout worker: one job per payout run. A job that stalls (its worker died) runs again and resumes
+ * at the payout's recorded step with the same idempotency values.
+ */
+async function startPayoutWorker(deps: PayoutDeps, connection: Worker['opts']['connection']) {
+  const { config } = deps;
+  deps.metrics?.watchPayouts({
+    stateCounts: () => deps.payouts.stateCounts(),
+    reserved: (walletId) => deps.payouts.reserved(walletId),
+    walletId: config.payout.walletId,
+  });
+  const worker = new Worker<PayoutJobData, PayoutRunResult>(PAYOUT_QUEUE, (job) => processPayout(deps, job), {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: Math.min(config.sweep.concurrency, 10),
+    maxStalledCount: 5,
+    lockDuration: config.sweep.lockMs,
+    stalledInterval: config.sweep.lockMs,
+  });
+  worker.on('error', (error) => deps.logger.warn({ err: error }, 'payout worker error'));
+  worker.on('failed', (job, error) => void onPayoutFailed(deps, job, error));
+  await worker.waitUntilReady();
+  deps.logger.info({ queue: PAYOUT_QUEUE }, 'payout worker started');
+  return worker;
+}
+
+/**
+ * Safety net for a payout job that failed for good outside the processor's own verdicts (stalled too
+ * often, a bug): the payout must not sit mid-chain unseen, so it is held for an operator.
+ */
+async function onPayoutFailed(
+  deps: PayoutDeps,
+  job: Job<PayoutJobData> | undefined,
+  error: Error,
+): Promise<void> {
+  if (!job) return;
+  const final =
+    error.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1) ||
+    /stalled/i.test(error.message);
+  if (!final) return;
+  try {
+    const record = await deps.payouts.get(job.data.payoutId);
+    if (record && ['approved', 'funded', 'converted', 'refunding'].includes(record.state)) {
+      await applyPayoutEvent(deps, record, 'outcome-unknown', {
+        fields: { reason: `outcome-unknown: job failed: ${error.message}` },
+      });
+    }
+  } catch (failure) {
+    deps.logger.error(
+      { err: failure, payoutId: job.data.payoutId },
+      'could not hold a payout whose job failed',
+    );
+  }
 }
 
 /**

@@ -28,6 +28,16 @@ export type Alert =
       reason?: string;
     }
   | {
+      /** A payout failed or is held: where its money is, how much, and what to run. */
+      kind: 'payout-attention';
+      payoutId: string;
+      state: 'failed' | 'held';
+      reason: string;
+      fundsAt: string;
+      amount: string;
+      currency: string;
+    }
+  | {
       kind: 'backfill-found';
       accountId: string;
       walletId: string;
@@ -142,6 +152,26 @@ export function formatAlert(
               field('Deposit', alert.depositId),
               field('Amount', money),
               ...(alert.accountId ? [field('Account', alert.accountId)] : []),
+            ],
+          },
+        ],
+      };
+    }
+    case 'payout-attention': {
+      const money = moneyOf(alert.amount, alert.currency);
+      const next = alert.fundsAt === 'cryptoconnect-wallet' ? 'refund or retry' : 'inspect';
+      return {
+        text:
+          `:rotating_light: ${env} Payout ${escape(alert.payoutId)} is ${alert.state}: ${money} is at ` +
+          `${escape(alert.fundsAt)}. Reason: ${escape(alert.reason)}. ` +
+          `Next (${next}): \`npm run ops -- payouts show ${escape(alert.payoutId)}\``,
+        attachments: [
+          {
+            color: alert.state === 'failed' ? 'danger' : 'warning',
+            fields: [
+              field('Payout', alert.payoutId),
+              field('Money', `${money} at ${alert.fundsAt}`),
+              field('Reason', alert.reason, false),
             ],
           },
         ],

@@ -25,6 +25,13 @@ export const QUEUE_GAUGE_STATES = ['waiting', 'active', 'delayed', 'failed', 'pa
 
 type WatchedQueues = { sweep: Queue; dead: Queue; extra?: Queue[] };
 
+/** What the payout gauges read at scrape time (the payout store). */
+export type PayoutSource = {
+  stateCounts(): Promise<Record<string, number>>;
+  reserved(walletId: string): Promise<Record<string, string>>;
+  walletId: string;
+};
+
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
@@ -118,8 +125,57 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
     },
   });
 
+  let payoutSource: PayoutSource | undefined;
+  const payoutStepSeconds = new Histogram({
+    name: 'isweep_payout_step_seconds',
+    help: 'Payout step calls (fund, convert, send, refund) by outcome, in seconds',
+    labelNames: ['step', 'outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const payoutsByState = new Gauge({
+    name: 'isweep_payouts',
+    help: 'Payouts per state, read at scrape time',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      if (!payoutSource) return;
+      try {
+        for (const [state, count] of Object.entries(await payoutSource.stateCounts()))
+          this.set({ state }, count);
+      } catch (error) {
+        onCollectError?.(error);
+      }
+    },
+  });
+  const payoutMoneyInFlight = new Gauge({
+    name: 'isweep_payout_money_in_flight',
+    help: 'Money reserved by payouts between step 1 and their confirmation or refund, per currency',
+    labelNames: ['currency'] as const,
+    registers: [registry],
+    async collect() {
+      if (!payoutSource) return;
+      try {
+        this.reset();
+        const reserved = await payoutSource.reserved(payoutSource.walletId);
+        // A gauge is a float: fine for a dashboard, never used for money decisions.
+        for (const [currency, amount] of Object.entries(reserved)) this.set({ currency }, Number(amount));
+      } catch (error) {
+        onCollectError?.(error);
+      }
+    },
+  });
+
   return {
     registry,
+    payoutStepSeconds,
+    payoutsByState,
+    payoutMoneyInFlight,
+
+    /** Makes the payout gauges read this store (the first caller wins). */
+    watchPayouts(source: PayoutSource): void {
+      payoutSource ??= source;
+    },
     webhookRequests,
     webhookStoreSeconds,
     sweeps,

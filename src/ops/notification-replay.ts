@@ -52,6 +52,9 @@ export async function feedNotification(
   const before = parsed.kind === 'deposit' ? await deps.deposits.get(parsed.deposit.depositId) : undefined;
   const result = await acceptNotification(deps.receiver, envelope, body, { source: 'replay' });
   if (result.outcome === 'ignored') return result;
+  // A payout's transfer notification: the payout moved (or not) through its own path.
+  if (result.outcome === 'payout')
+    return { outcome: 'ignored', reason: `payout ${result.payoutId} ${result.change} (${result.state})` };
   if (result.outcome === 'dead-lettered')
     return {
       ...result,

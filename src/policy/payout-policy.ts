@@ -48,6 +48,7 @@ export type PayoutEvent =
   | 'outcome-unknown'
   | 'on-hold'
   | 'transfer-failed'
+  | 'status-unknown'
   | 'confirmation-timeout'
   | 'retry'
   | 'refund'
@@ -128,6 +129,14 @@ export const PAYOUT_TRANSITIONS: readonly Transition[] = [
     stage: 'converted',
     guard: 'withdraw-called',
     why: 'the blockchain transfer failed; Interlace gave the stablecoin back to the wallet',
+  },
+  {
+    from: ['converted', 'sent'],
+    event: 'status-unknown',
+    to: 'held',
+    stage: 'sent',
+    guard: 'withdraw-called',
+    why: 'the blockchain transfer has a status none of PAYOUT_STATUS_* names',
   },
   {
     from: ['sent'],
@@ -289,13 +298,13 @@ export type TransferStatusNames = {
 export function transferStatusEvent(
   status: string,
   names: TransferStatusNames,
-): PayoutEvent | 'still-pending' | 'unknown-status' {
+): 'confirmed' | 'on-hold' | 'transfer-failed' | 'status-unknown' | 'still-pending' {
   const is = (list: readonly string[]) => list.some((name) => name.toLowerCase() === status.toLowerCase());
   if (is(names.closed)) return 'confirmed';
   if (is(names.pending)) return 'still-pending';
   if (is(names.onHold)) return 'on-hold';
   if (is(names.failed)) return 'transfer-failed';
-  return 'unknown-status';
+  return 'status-unknown';
 }
 
 /** Where a payout's money is, and how much of it, from its stage and recorded amounts. */
@@ -337,13 +346,17 @@ export function fundsLocation(stage: PayoutStage, onHold: boolean, p: PayoutAmou
   }
 }
 
-/** What the wallet must keep for a payout (never swept back): its money while it sits there. */
+/**
+ * What the wallet keeps reserved for a payout, which the backfill never sweeps back: from step 1
+ * until the payout is confirmed or refunded (issue #11), in the currency its money is in.
+ */
 export function reservation(
   stage: PayoutStage,
   p: PayoutAmounts,
 ): { currency: string; amount: string } | null {
   if (stage === 'funded') return { currency: 'USD', amount: p.fundedAmount ?? p.amount };
   if (stage === 'converted') return { currency: p.currency, amount: p.boughtAmount ?? '0' };
+  if (stage === 'sent') return { currency: p.currency, amount: p.sentAmount ?? p.boughtAmount ?? '0' };
   return null;
 }
 

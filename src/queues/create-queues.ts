@@ -3,6 +3,9 @@ import type { Config } from '../config.js';
 import { microBatch } from '../micro-batch.js';
 import {
   DEAD_LETTER_QUEUE,
+  PAYOUT_QUEUE,
+  payoutJobId,
+  type PayoutJobData,
   SWEEP_QUEUE,
   sweepJobId,
   type DeadLetterData,
@@ -14,7 +17,33 @@ export type Queues = {
   dead: Queue<DeadLetterData>;
   /** enqueueSweep on `sweep`, batched: deposits enqueued in the same turn share one MULTI. */
   enqueueSweep: (depositId: string) => Promise<void>;
+  payout: Queue<PayoutJobData>;
 };
+
+/** Retries of a payout run: each resends the step it stopped at with the same idempotency value. */
+export function payoutJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.payout.attempts,
+    backoff: { type: 'exponential', delay: config.sweep.backoffMs },
+    // The payout record, not the job, says what happened; jobs are kept a while for the dashboard.
+    removeOnComplete: { age: 30 * 24 * 3600 },
+    removeOnFail: { age: 90 * 24 * 3600 },
+  };
+}
+
+/** Adds a run of the payout's job (one per trigger: a repeat of the same trigger is a no-op). */
+export async function enqueuePayout(
+  queue: Queue<PayoutJobData>,
+  config: Config,
+  payoutId: string,
+  trigger?: string,
+): Promise<void> {
+  await queue.add(
+    'run',
+    { payoutId, kind: 'run' },
+    { ...payoutJobOptions(config), jobId: payoutJobId(payoutId, trigger) },
+  );
+}
 
 /** Backoff type name registered by the worker (exponential with jitter, honouring Retry-After). */
 export const SWEEP_BACKOFF = 'sweep-backoff';
@@ -49,6 +78,11 @@ export function createQueues(
   return {
     sweep,
     enqueueSweep: createSweepEnqueuer(sweep),
+    payout: new Queue<PayoutJobData>(PAYOUT_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: payoutJobOptions(config),
+    }),
     dead: new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, {
       connection,
       prefix,
@@ -91,5 +125,5 @@ export function createSweepEnqueuer(
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
-  await Promise.allSettled([queues.sweep.close(), queues.dead.close()]);
+  await Promise.allSettled([queues.sweep.close(), queues.dead.close(), queues.payout.close()]);
 }

@@ -1,6 +1,16 @@
 /** BullMQ queue names; every key lives under the configured QUEUE_PREFIX. */
 export const SWEEP_QUEUE = 'sweep';
 export const DEAD_LETTER_QUEUE = 'sweep-dead';
+/** One job per payout run: it resumes at the payout's recorded step (workers/payout-processor.ts). */
+export const PAYOUT_QUEUE = 'payout';
+
+/** `run` moves a payout along its chain; `confirm-check` is the bounded wait for its Closed. */
+export type PayoutJobData = { payoutId: string; kind: 'run' | 'confirm-check' };
+
+/** Job id of a payout's run; `trigger` names a later run (an operator's retry or refund). */
+export function payoutJobId(payoutId: string, trigger?: string): string {
+  return trigger === undefined ? `payout-${payoutId}` : `payout-${payoutId}-${trigger}`;
+}
 
 /** Job id of a deposit's sweep: BullMQ refuses integer-like custom ids, and Interlace ids are numeric. */
 export function sweepJobId(depositId: string): string {

@@ -10,10 +10,12 @@ const NAMESPACE_BYTES = Buffer.from(NAMESPACE.replaceAll('-', ''), 'hex');
  * id, so every retry, replay and duplicate of one deposit sends the same value.
  */
 export function sweepTransactionId(depositId: string): string {
-  const hash = createHash('sha1')
-    .update(NAMESPACE_BYTES)
-    .update(`interlace-sweep:deposit:${depositId}`, 'utf8')
-    .digest();
+  return nameBasedUuid(`interlace-sweep:deposit:${depositId}`);
+}
+
+/** A name-based UUID (RFC 9562 v5) in the project's namespace: the same name always gives the same id. */
+export function nameBasedUuid(name: string): string {
+  const hash = createHash('sha1').update(NAMESPACE_BYTES).update(name, 'utf8').digest();
   const bytes = hash.subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;

@@ -12,6 +12,8 @@ import { afterAccept, decideCredited, notificationEvent } from '../policy/deposi
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendAlert, type Alerts } from '../alerts/alerts.js';
+import type { PayoutStore } from '../payouts/payout-store.js';
+import { acceptPayoutNotification, payoutTransferResource } from '../payouts/accept-payout-notification.js';
 
 export type ReceiverDeps = {
   config: Config;
@@ -24,6 +26,8 @@ export type ReceiverDeps = {
   metrics?: Metrics;
   /** The alert queue; absent without ALERT_WEBHOOK_URL. */
   alerts?: Alerts;
+  /** The payout ledger: blockchain transfer notifications move payouts. */
+  payouts?: PayoutStore;
 };
 
 export type AcceptResult =
@@ -35,6 +39,7 @@ export type AcceptResult =
       /** False when this notification id was already recorded for the deposit (a redelivery). */
       freshNotification?: boolean;
     }
+  | { outcome: 'payout'; payoutId: string; state: string; change: 'transitioned' | 'unchanged' }
   | { outcome: 'ignored'; reason: string }
   | { outcome: 'dead-lettered'; reason: string };
 
@@ -48,9 +53,29 @@ export async function acceptNotification(
   rawBody: string,
   options: { source?: 'webhook' | 'replay' } = {},
 ): Promise<AcceptResult> {
-  const parsed = parseDepositNotification(envelope, deps.config.interlace.depositEventTypes);
   const now = Date.now();
   const replay = options.source === 'replay';
+  // A payout's blockchain transfer comes on the same endpoint, told apart by its resource's shape.
+  const transfer = deps.config.payout.eventTypes.includes(envelope.eventType)
+    ? payoutTransferResource(envelope.resource)
+    : undefined;
+  if (transfer !== undefined) {
+    const result = deps.payouts
+      ? await acceptPayoutNotification({ ...deps, payouts: deps.payouts }, transfer)
+      : ({ outcome: 'ignored', reason: 'payouts-off' } as const);
+    await deps.deposits.logNotification(
+      envelope.id,
+      {
+        eventType: envelope.eventType,
+        body: replay ? null : rawBody,
+        counterField: `${envelope.eventType}|payout${replay ? '|replay' : ''}`,
+        maxLen: deps.config.eventLogMaxLen,
+      },
+      now,
+    );
+    return result;
+  }
+  const parsed = parseDepositNotification(envelope, deps.config.interlace.depositEventTypes);
   const event = {
     eventType: envelope.eventType,
     // A replay feeds a notification that is already in the event log: logging it again would duplicate it.

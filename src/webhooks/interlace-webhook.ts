@@ -91,6 +91,9 @@ export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
       if (result.outcome === 'dead-lettered') {
         log.warn({ ...ids, reason: result.reason }, 'invalid deposit notification dead-lettered');
         reply(res, 200, RECEIVED, 'dead_lettered');
+      } else if (result.outcome === 'payout') {
+        deps.logger.info({ ...ids, ...result }, 'payout transfer notification accepted');
+        reply(res, 200, RECEIVED, 'accepted');
       } else if (result.outcome === 'ignored') {
         log.debug({ ...ids, ...result }, 'notification acknowledged');
         reply(res, 200, RECEIVED, 'ignored');

@@ -185,7 +185,9 @@ describe('money amounts', () => {
     });
     expect(reservation('funded', amounts)).toEqual({ currency: 'USD', amount: '10' });
     expect(reservation('converted', amounts)).toEqual({ currency: 'USDC', amount: '9.95' });
-    expect(reservation('sent', amounts)).toBeNull();
+    expect(reservation('sent', amounts)).toEqual({ currency: 'USDC', amount: '9.95' });
+    expect(reservation('confirmed', amounts)).toBeNull();
+    expect(reservation('refunded', amounts)).toBeNull();
   });
 
   it('maps transfer statuses case-insensitively; an unknown one is for an operator', () => {
@@ -199,7 +201,7 @@ describe('money amounts', () => {
     expect(transferStatusEvent('Pending', names)).toBe('still-pending');
     expect(transferStatusEvent('on_hold', names)).toBe('on-hold');
     expect(transferStatusEvent('fail', names)).toBe('transfer-failed');
-    expect(transferStatusEvent('Reversed', names)).toBe('unknown-status');
+    expect(transferStatusEvent('Reversed', names)).toBe('status-unknown');
   });
 
   it('fits the daily limit exactly and not a cent more', () => {

@@ -1,0 +1,307 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.js';
+import type {
+  PayoutRequest,
+  PayoutStage,
+  PayoutState,
+  PayoutStep,
+  TransitionDecision,
+} from '../policy/payout-policy.js';
+import { toMinorUnits } from '../sweep/amounts.js';
+import { Decimal } from '../sweep/decimal.js';
+import { payoutIdFor, payoutStepId } from './payout-ids.js';
+import type { PayoutRecord } from './payout-record.js';
+import { PAYOUT_SCRIPTS, type ScriptDefinition } from './payout-scripts.js';
+
+type ScriptName = keyof typeof PAYOUT_SCRIPTS;
+type Definition = (typeof PAYOUT_SCRIPTS)[ScriptName];
+type NamesOf<D, F extends 'keys' | 'args'> =
+  D extends ScriptDefinition<infer K, infer A> ? (F extends 'keys' ? K : A) : never;
+
+export type PayoutStore = ReturnType<typeof createPayoutStore>;
+
+export type CreateOutcome =
+  | { outcome: 'created' | 'exists'; payoutId: string }
+  | { outcome: 'conflict'; payoutId: string }
+  | { outcome: 'daily-limit'; usedUsd: string };
+
+/** The fields each step stores before its call: the idempotency value and the first-call time. */
+const STEP_FIELDS: Record<PayoutStep, { id: keyof PayoutRecord; calledAt: keyof PayoutRecord }> = {
+  fund: { id: 'fundingId', calledAt: 'fundingCalledAt' },
+  convert: { id: 'tradeReferenceId', calledAt: 'tradeCalledAt' },
+  send: { id: 'withdrawKey', calledAt: 'withdrawCalledAt' },
+  refund: { id: 'refundId', calledAt: 'refundCalledAt' },
+};
+
+export type PayoutFilter = { state?: string; limit?: number };
+
+/** The payout ledger: one hash per payout, moved only by the scripts in payout-scripts.ts. */
+export function createPayoutStore(
+  redis: Redis,
+  keys: Keys,
+  options: { eventLogMaxLen?: number; dailyWindowMs?: number } = {},
+) {
+  const maxLen = options.eventLogMaxLen ?? 100_000;
+  const windowMs = options.dailyWindowMs ?? 86_400_000;
+  for (const [name, definition] of Object.entries(PAYOUT_SCRIPTS)) {
+    if (!(name in redis))
+      redis.defineCommand(name, { numberOfKeys: definition.keys.length, lua: definition.lua });
+  }
+
+  /** Calls a script with its keys and arguments by name, so an argument can never land in the wrong slot. */
+  async function run<N extends ScriptName>(
+    name: N,
+    keyValues: Record<NamesOf<(typeof PAYOUT_SCRIPTS)[N], 'keys'>, string>,
+    argValues: Record<NamesOf<(typeof PAYOUT_SCRIPTS)[N], 'args'>, string | number>,
+    pairs: Record<string, string> = {},
+  ): Promise<unknown> {
+    const definition: Definition = PAYOUT_SCRIPTS[name];
+    const k = keyValues as Record<string, string>;
+    const a = argValues as Record<string, string | number>;
+    const flat = Object.entries(pairs).flat();
+    const args = [
+      ...definition.keys.map((key) => k[key]!),
+      ...definition.args.map((arg) => String(a[arg])),
+      ...(flat.length > 0 || name !== 'isweepPayoutDailyUsed' ? [String(flat.length / 2), ...flat] : []),
+    ];
+    return (redis as unknown as Record<N, (...values: string[]) => Promise<unknown>>)[name](...args);
+  }
+
+  const changeKeys = (payoutId: string) => ({
+    payout: keys.payout(payoutId),
+    history: keys.payoutHistory(payoutId),
+    events: keys.payoutEvents,
+    states: keys.payoutStates,
+  });
+
+  return {
+    /**
+     * Creates the payout of a checked request (idempotent on its external id) within the daily limit,
+     * in `requested` (approval on) or `approved`.
+     */
+    async create(
+      request: PayoutRequest,
+      context: {
+        accountId: string;
+        walletId: string;
+        createdBy: string;
+        state: 'requested' | 'approved';
+        dailyLimit: string;
+        now: number;
+      },
+    ): Promise<CreateOutcome> {
+      const payoutId = payoutIdFor(request.externalId);
+      const fingerprint = createHash('sha256')
+        .update(JSON.stringify([request.amount, request.currency, request.chain, request.address]))
+        .digest('hex')
+        .slice(0, 32);
+      const [outcome, value] = (await run(
+        'isweepPayoutCreate',
+        {
+          ...changeKeys(payoutId),
+          byExternal: keys.payoutByExternalId(request.externalId),
+          byTime: keys.payoutsByTime,
+          window: keys.payoutDailyWindow,
+          windowAmounts: keys.payoutDailyAmounts,
+        },
+        {
+          now: context.now,
+          payoutId,
+          fingerprint,
+          cents: toMinorUnits(request.amount, 'USD'),
+          limitCents: toMinorUnits(context.dailyLimit, 'USD'),
+          windowMs,
+          state: context.state,
+          maxLen,
+        },
+        {
+          payoutId,
+          externalId: request.externalId,
+          amount: request.amount,
+          currency: request.currency,
+          chain: request.chain,
+          address: request.address,
+          accountId: context.accountId,
+          walletId: context.walletId,
+          createdBy: context.createdBy,
+          ...(context.state === 'approved'
+            ? { approvedBy: 'auto (PAYOUT_REQUIRE_APPROVAL=false)', approvedAt: String(context.now) }
+            : {}),
+        },
+      )) as [string, string];
+      if (outcome === 'daily-limit')
+        return { outcome, usedUsd: new Decimal(value).dividedBy(100).toFixed(2) };
+      return { outcome: outcome as 'created' | 'exists' | 'conflict', payoutId: value };
+    },
+
+    /** USD used in the rolling daily window now. */
+    async dailyUsed(now: number): Promise<string> {
+      const cents = (await run(
+        'isweepPayoutDailyUsed',
+        { window: keys.payoutDailyWindow, windowAmounts: keys.payoutDailyAmounts },
+        { now, windowMs },
+      )) as string;
+      return new Decimal(cents).dividedBy(100).toFixed(2);
+    },
+
+    async get(payoutId: string): Promise<PayoutRecord | undefined> {
+      const record = await redis.hgetall(keys.payout(payoutId));
+      return record.state === undefined ? undefined : (record as unknown as PayoutRecord);
+    },
+
+    async idForExternal(externalId: string): Promise<string | undefined> {
+      return (await redis.get(keys.payoutByExternalId(externalId))) ?? undefined;
+    },
+
+    async idForWithdrawKey(idempotencyKey: string): Promise<string | undefined> {
+      return (await redis.get(keys.payoutByWithdrawKey(idempotencyKey))) ?? undefined;
+    },
+
+    /**
+     * Carries out a decided transition if the payout is still where the decision was made from.
+     * Answers true when it moved; false (with the state found) when something else moved it first.
+     */
+    async transition(
+      record: Pick<PayoutRecord, 'payoutId' | 'walletId'>,
+      decision: Extract<TransitionDecision, { ok: true }>,
+      change: {
+        fields?: Record<string, string>;
+        reservation?: { currency: string; amount: string } | 'release' | null;
+        releaseDaily?: boolean;
+        detail?: string;
+        now?: number;
+      } = {},
+    ): Promise<{ moved: true } | { moved: false; found: PayoutState | 'missing' }> {
+      const reservation =
+        change.reservation === undefined || change.reservation === null
+          ? ''
+          : change.reservation === 'release'
+            ? 'release'
+            : `${change.reservation.currency}:${change.reservation.amount}`;
+      const reply = (await run(
+        'isweepPayoutTransition',
+        {
+          ...changeKeys(record.payoutId),
+          reservations: keys.reservations(record.walletId),
+          window: keys.payoutDailyWindow,
+          windowAmounts: keys.payoutDailyAmounts,
+        },
+        {
+          now: change.now ?? Date.now(),
+          payoutId: record.payoutId,
+          expected: decision.from,
+          to: decision.to,
+          event: decision.transition.event,
+          stage: decision.stage,
+          reservation,
+          releaseDaily: change.releaseDaily === true ? '1' : '0',
+          detail: change.detail ?? '',
+          maxLen,
+        },
+        change.fields ?? {},
+      )) as string;
+      if (reply === 'missing') return { moved: false, found: 'missing' };
+      if (reply.startsWith('refused:'))
+        return { moved: false, found: reply.slice('refused:'.length) as PayoutState };
+      return { moved: true };
+    },
+
+    /**
+     * Stores a step's idempotency value (derived from the payout id and the step) and first-call time
+     * before the call; answers them, or the state that forbids the step.
+     */
+    async beginStep(
+      record: Pick<PayoutRecord, 'payoutId' | 'walletId'>,
+      expected: PayoutState,
+      step: PayoutStep,
+      options: {
+        reservation?: { currency: string; amount: string };
+        /** The step's planned request fields, stored with its id the first time only. */
+        plan?: Record<string, string>;
+        now?: number;
+      } = {},
+    ): Promise<{ ok: true; id: string; calledAt: number } | { ok: false; found: PayoutState | 'missing' }> {
+      const id = payoutStepId(record.payoutId, step);
+      const fields = STEP_FIELDS[step];
+      const [state, calledAt, stored] = (await run(
+        'isweepPayoutBeginStep',
+        {
+          payout: keys.payout(record.payoutId),
+          index: step === 'send' ? keys.payoutByWithdrawKey(id) : keys.payout(record.payoutId),
+          reservations: keys.reservations(record.walletId),
+        },
+        {
+          now: options.now ?? Date.now(),
+          payoutId: record.payoutId,
+          expected,
+          idField: fields.id,
+          idValue: id,
+          calledAtField: fields.calledAt,
+          reservation: options.reservation
+            ? `${options.reservation.currency}:${options.reservation.amount}`
+            : '',
+        },
+        options.plan ?? {},
+      )) as [PayoutState | 'missing', string, string];
+      if (calledAt === '') return { ok: false, found: state };
+      // The value stored by the first call is the one resent, whatever this process derived.
+      return { ok: true, id: stored, calledAt: Number(calledAt) };
+    },
+
+    /** Sets fields while the payout is still in `expected`; answers whether it was. */
+    async note(payoutId: string, expected: PayoutState, fields: Record<string, string>): Promise<boolean> {
+      return (await run('isweepPayoutNote', { payout: keys.payout(payoutId) }, { expected }, fields)) === 1;
+    },
+
+    /** The payout's state changes, oldest first. */
+    async history(
+      payoutId: string,
+    ): Promise<
+      { at: string; from: string; to: string; event: string; stage: PayoutStage; detail: string }[]
+    > {
+      const items = await redis.lrange(keys.payoutHistory(payoutId), 0, -1);
+      return items.map((item) => JSON.parse(item) as never);
+    },
+
+    /** Payouts newest first, optionally in one state. */
+    async list(filter: PayoutFilter = {}): Promise<PayoutRecord[]> {
+      const limit = filter.limit ?? 50;
+      const found: PayoutRecord[] = [];
+      for (let offset = 0; found.length < limit; offset += 200) {
+        const ids = await redis.zrevrange(keys.payoutsByTime, offset, offset + 199);
+        if (ids.length === 0) break;
+        const pipeline = redis.pipeline();
+        for (const id of ids) pipeline.hgetall(keys.payout(id));
+        for (const [error, record] of (await pipeline.exec()) ?? []) {
+          const payout = record as PayoutRecord;
+          if (error || payout?.state === undefined) continue;
+          if (filter.state && payout.state !== filter.state) continue;
+          found.push(payout);
+          if (found.length >= limit) break;
+        }
+      }
+      return found;
+    },
+
+    /** Payouts per state. */
+    async stateCounts(): Promise<Record<string, number>> {
+      const counts = await redis.hgetall(keys.payoutStates);
+      return Object.fromEntries(Object.entries(counts).map(([state, count]) => [state, Number(count)]));
+    },
+
+    /** What payouts keep in a wallet, per currency (decimal strings): never the backfill's to sweep. */
+    async reserved(walletId: string): Promise<Record<string, string>> {
+      const entries = await redis.hvals(keys.reservations(walletId));
+      const totals: Record<string, Decimal> = {};
+      for (const entry of entries) {
+        const at = entry.indexOf(':');
+        const currency = entry.slice(0, at);
+        totals[currency] = (totals[currency] ?? new Decimal(0)).plus(entry.slice(at + 1));
+      }
+      return Object.fromEntries(
+        Object.entries(totals).map(([currency, total]) => [currency, total.toFixed()]),
+      );
+    },
+  };
+}
