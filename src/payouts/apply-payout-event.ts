@@ -33,9 +33,12 @@ export async function applyPayoutEvent(
   const after = { ...record, ...fields, state: decision.to, stage: decision.stage } as PayoutRecord;
   const moved = await deps.payouts.transition(record, decision, {
     fields,
-    reservation: RELEASED.includes(decision.to)
-      ? 'release'
-      : reservation(decision.stage, payoutAmounts(after)),
+    // Released once the money is where it ends, or when a refusal proves step 1 never moved it; kept
+    // while a step is in doubt (step 1 reserves before its call).
+    reservation:
+      RELEASED.includes(decision.to) || (decision.to === 'failed' && decision.stage === 'none')
+        ? 'release'
+        : reservation(decision.stage, payoutAmounts(after)),
     releaseDaily: event === 'cancel',
     ...(change.detail === undefined ? {} : { detail: change.detail }),
     ...(change.now === undefined ? {} : { now: change.now }),
