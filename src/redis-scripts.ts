@@ -12,6 +12,7 @@ import {
   REQUEUE,
 } from './deposits/scripts.js';
 import { DELETE_TOKEN_IF_SAME, RELEASE_TOKEN_LOCK, WRITE_TOKEN_IF_LOCKED } from './interlace/access-token.js';
+import { BEGIN_STEP, CREATE_PAYOUT, DAILY_USED, NOTE, TRANSITION } from './payouts/payout-scripts.js';
 import { scriptRegistry } from './redis-script.js';
 
 /** All Lua scripts, by name. */
@@ -27,4 +28,9 @@ export const scripts = scriptRegistry({
   tokenDeleteIfSame: DELETE_TOKEN_IF_SAME,
   tokenReleaseLock: RELEASE_TOKEN_LOCK,
   tokenWriteIfLocked: WRITE_TOKEN_IF_LOCKED,
+  payoutCreate: CREATE_PAYOUT,
+  payoutDailyUsed: DAILY_USED,
+  payoutTransition: TRANSITION,
+  payoutBeginStep: BEGIN_STEP,
+  payoutNote: NOTE,
 });

@@ -10,12 +10,13 @@ import {
   checkPayoutRequest,
   fitsDailyLimit,
   planWithdrawal,
+  retryEvent,
   type PayoutControls,
   type PayoutEvent,
 } from '../policy/payout-policy.js';
 import { applyPayoutEvent } from './apply-payout-event.js';
 import { payoutIdFor } from './payout-ids.js';
-import { payoutFunds, type PayoutRecord } from './payout-record.js';
+import { payoutFacts, payoutFunds, type PayoutRecord } from './payout-record.js';
 import type { PayoutStore } from './payout-store.js';
 
 export type PayoutCommandDeps = {
@@ -157,7 +158,12 @@ export async function retryPayout(
   payoutId: string,
   operator: string,
 ): Promise<PayoutRecord> {
-  const record = await operatorEvent(deps, payoutId, 'retry', { reason: '', retriedBy: operator, doubt: '' });
+  const held = await mustGet(deps, payoutId);
+  const record = await operatorEvent(deps, held.payoutId, retryEvent(payoutFacts(held)), {
+    reason: '',
+    retriedBy: operator,
+    doubt: '',
+  });
   await enqueuePayout(deps.payoutQueue, deps.config, payoutId, `retry-${Date.now()}`);
   return record;
 }

@@ -2,85 +2,76 @@
 // each checks that the payout is still in the state the decision was made from (compare-and-set), so a
 // notification, an operator and a worker acting at once can never interleave into a step run twice or
 // a state moving backwards. Every state change writes the history, the event stream and the counters
-// in the same script.
+// in the same script. Field/value pairs, when a script takes them, are the tail after the named
+// arguments (`ARGV[REST + 1]` on).
+import { defineScript } from '../redis-script.js';
 
-/** A script with named keys and arguments; `pairs` (field/value pairs) always come last. */
-export type ScriptDefinition<K extends string, A extends string> = {
-  keys: readonly K[];
-  args: readonly A[];
-  lua: string;
-};
-
-const define = <K extends string, A extends string>(definition: ScriptDefinition<K, A>) => definition;
-
-// Shared Lua: write a history entry and a stream entry for a state change.
-const RECORD_CHANGE = `
+// Shared Lua: read the field/value tail, and record a state change (history, stream, counters).
+const HELPERS = `
+local function tail_pairs()
+  local pairs = {}
+  for i = REST + 1, #ARGV do pairs[#pairs + 1] = ARGV[i] end
+  return pairs
+end
 local function record_change(id, from, to, event, stage, detail, now, maxLen)
   local entry = cjson.encode({at = now, from = from, to = to, event = event, stage = stage, detail = detail})
-  redis.call('RPUSH', KEYS[2], entry)
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxLen, '*', 'payoutId', id, 'from', from, 'to', to, 'event', event, 'stage', stage, 'detail', detail, 'at', now)
-  if from ~= '' then redis.call('HINCRBY', KEYS[4], from, -1) end
-  redis.call('HINCRBY', KEYS[4], to, 1)
-end
-local function read_pairs(first)
-  local pairs = {}
-  local n = tonumber(ARGV[first])
-  for i = first + 1, first + n * 2 do pairs[#pairs + 1] = ARGV[i] end
-  return pairs
+  redis.call('RPUSH', K.history, entry)
+  redis.call('XADD', K.events, 'MAXLEN', '~', maxLen, '*', 'payoutId', id, 'from', from, 'to', to, 'event', event, 'stage', stage, 'detail', detail, 'at', now)
+  if from ~= '' then redis.call('HINCRBY', K.states, from, -1) end
+  redis.call('HINCRBY', K.states, to, 1)
 end
 `;
 
 /**
  * Creates a payout unless its external id exists (answers the existing id, or 'conflict' when the
  * request differs), and unless it would take the rolling window's total over the daily limit (answers
- * the total used). The limit is compared in cents, so two concurrent requests can never both fit.
+ * the cents used). The limit is compared inside the script, so concurrent requests can never both fit.
  */
-export const CREATE_PAYOUT = define({
-  keys: ['payout', 'history', 'events', 'states', 'byExternal', 'byTime', 'window', 'windowAmounts'] as const,
-  args: ['now', 'payoutId', 'fingerprint', 'cents', 'limitCents', 'windowMs', 'state', 'maxLen'] as const,
-  lua: `${RECORD_CHANGE}
-local now, id, fingerprint = ARGV[1], ARGV[2], ARGV[3]
-local cents, limit, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local existing = redis.call('GET', KEYS[5])
+export const CREATE_PAYOUT = defineScript({
+  name: 'payoutCreate',
+  keys: ['payout', 'history', 'events', 'states', 'byExternal', 'byTime', 'window', 'windowAmounts'],
+  args: ['now', 'payoutId', 'fingerprint', 'cents', 'limitCents', 'windowMs', 'state', 'maxLen'],
+  lua: `${HELPERS}
+local existing = redis.call('GET', K.byExternal)
 if existing then
-  if redis.call('HGET', KEYS[1], 'fingerprint') == fingerprint then return {'exists', existing} end
+  if redis.call('HGET', K.payout, 'fingerprint') == A.fingerprint then return {'exists', existing} end
   return {'conflict', existing}
 end
-local horizon = tonumber(now) - window
-local old = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', '(' .. horizon)
-for i = 1, #old do redis.call('HDEL', KEYS[8], old[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. horizon)
+local horizon = tonumber(A.now) - tonumber(A.windowMs)
+local old = redis.call('ZRANGEBYSCORE', K.window, '-inf', '(' .. horizon)
+for i = 1, #old do redis.call('HDEL', K.windowAmounts, old[i]) end
+redis.call('ZREMRANGEBYSCORE', K.window, '-inf', '(' .. horizon)
 local used = 0
-local members = redis.call('ZRANGE', KEYS[7], 0, -1)
+local members = redis.call('ZRANGE', K.window, 0, -1)
 if #members > 0 then
-  local amounts = redis.call('HMGET', KEYS[8], unpack(members))
+  local amounts = redis.call('HMGET', K.windowAmounts, unpack(members))
   for i = 1, #amounts do used = used + (tonumber(amounts[i]) or 0) end
 end
-if used + cents > limit then return {'daily-limit', tostring(used)} end
-local pairs = read_pairs(9)
-for _, v in ipairs({'state', ARGV[7], 'stage', 'none', 'fingerprint', fingerprint, 'createdAt', now, 'updatedAt', now}) do
+if used + tonumber(A.cents) > tonumber(A.limitCents) then return {'daily-limit', tostring(used)} end
+local pairs = tail_pairs()
+for _, v in ipairs({'state', A.state, 'stage', 'none', 'fingerprint', A.fingerprint, 'createdAt', A.now, 'updatedAt', A.now}) do
   pairs[#pairs + 1] = v
 end
-redis.call('HSET', KEYS[1], unpack(pairs))
-redis.call('SET', KEYS[5], id)
-redis.call('ZADD', KEYS[6], now, id)
-redis.call('ZADD', KEYS[7], now, id)
-redis.call('HSET', KEYS[8], id, cents)
-record_change(id, '', ARGV[7], 'create', 'none', '', now, ARGV[8])
-return {'created', id}
+redis.call('HSET', K.payout, unpack(pairs))
+redis.call('SET', K.byExternal, A.payoutId)
+redis.call('ZADD', K.byTime, A.now, A.payoutId)
+redis.call('ZADD', K.window, A.now, A.payoutId)
+redis.call('HSET', K.windowAmounts, A.payoutId, A.cents)
+record_change(A.payoutId, '', A.state, 'create', 'none', '', A.now, A.maxLen)
+return {'created', A.payoutId}
 `,
 });
 
 /** The cents used in the rolling window now (for a dry run; the create script is what enforces it). */
-export const DAILY_USED = define({
-  keys: ['window', 'windowAmounts'] as const,
-  args: ['now', 'windowMs'] as const,
+export const DAILY_USED = defineScript({
+  name: 'payoutDailyUsed',
+  keys: ['window', 'windowAmounts'],
+  args: ['now', 'windowMs'],
   lua: `
-local horizon = tonumber(ARGV[1]) - tonumber(ARGV[2])
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], horizon, '+inf')
+local members = redis.call('ZRANGEBYSCORE', K.window, tonumber(A.now) - tonumber(A.windowMs), '+inf')
 local used = 0
 if #members > 0 then
-  local amounts = redis.call('HMGET', KEYS[2], unpack(members))
+  local amounts = redis.call('HMGET', K.windowAmounts, unpack(members))
   for i = 1, #amounts do used = used + (tonumber(amounts[i]) or 0) end
 end
 return tostring(used)
@@ -93,8 +84,9 @@ return tostring(used)
  * window (a payout cancelled before any money moved). Answers the previous state, or
  * 'refused:<state>' (or 'missing') when the payout is no longer in `expected`.
  */
-export const TRANSITION = define({
-  keys: ['payout', 'history', 'events', 'states', 'reservations', 'window', 'windowAmounts'] as const,
+export const TRANSITION = defineScript({
+  name: 'payoutTransition',
+  keys: ['payout', 'history', 'events', 'states', 'reservations', 'window', 'windowAmounts'],
   args: [
     'now',
     'payoutId',
@@ -106,22 +98,21 @@ export const TRANSITION = define({
     'releaseDaily',
     'detail',
     'maxLen',
-  ] as const,
-  lua: `${RECORD_CHANGE}
-local now, id, expected, to, event, stage = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local state = redis.call('HGET', KEYS[1], 'state')
+  ],
+  lua: `${HELPERS}
+local state = redis.call('HGET', K.payout, 'state')
 if not state then return 'missing' end
-if state ~= expected then return 'refused:' .. state end
-local pairs = read_pairs(11)
-for _, v in ipairs({'state', to, 'stage', stage, 'updatedAt', now}) do pairs[#pairs + 1] = v end
-redis.call('HSET', KEYS[1], unpack(pairs))
-if ARGV[7] == 'release' then redis.call('HDEL', KEYS[5], id)
-elseif ARGV[7] ~= '' then redis.call('HSET', KEYS[5], id, ARGV[7]) end
-if ARGV[8] == '1' then
-  redis.call('ZREM', KEYS[6], id)
-  redis.call('HDEL', KEYS[7], id)
+if state ~= A.expected then return 'refused:' .. state end
+local pairs = tail_pairs()
+for _, v in ipairs({'state', A.to, 'stage', A.stage, 'updatedAt', A.now}) do pairs[#pairs + 1] = v end
+redis.call('HSET', K.payout, unpack(pairs))
+if A.reservation == 'release' then redis.call('HDEL', K.reservations, A.payoutId)
+elseif A.reservation ~= '' then redis.call('HSET', K.reservations, A.payoutId, A.reservation) end
+if A.releaseDaily == '1' then
+  redis.call('ZREM', K.window, A.payoutId)
+  redis.call('HDEL', K.windowAmounts, A.payoutId)
 end
-record_change(id, state, to, event, stage, ARGV[9], now, ARGV[10])
+record_change(A.payoutId, state, A.to, A.event, A.stage, A.detail, A.now, A.maxLen)
 return state
 `,
 });
@@ -129,49 +120,41 @@ return state
 /**
  * Stores a step's idempotency value and first-call time BEFORE the call, once: a resumed step finds
  * and resends the same value, and the first-call time bounds resends to Interlace's 90-day window.
- * The step's planned request fields (pairs) are stored with it, the first time only. Also indexes a
- * withdrawal's key and sets the wallet reservation when given. Answers {state,
- * calledAt}; nothing is written unless the payout is in `expected`.
+ * The step's planned request fields (the tail) are stored with it, the first time only, so a resend
+ * sends the same body. Also indexes a withdrawal's key and sets the wallet reservation when given.
+ * Answers {state, calledAt, stored id}; nothing is written unless the payout is in `expected`.
  */
-export const BEGIN_STEP = define({
-  keys: ['payout', 'index', 'reservations'] as const,
-  args: ['now', 'payoutId', 'expected', 'idField', 'idValue', 'calledAtField', 'reservation'] as const,
-  lua: `
-local state = redis.call('HGET', KEYS[1], 'state')
+export const BEGIN_STEP = defineScript({
+  name: 'payoutBeginStep',
+  keys: ['payout', 'index', 'reservations'],
+  args: ['now', 'payoutId', 'expected', 'idField', 'idValue', 'calledAtField', 'reservation'],
+  lua: `${HELPERS}
+local state = redis.call('HGET', K.payout, 'state')
 if not state then return {'missing', '', ''} end
-if state ~= ARGV[3] then return {state, '', ''} end
-local calledAt = redis.call('HGET', KEYS[1], ARGV[6])
+if state ~= A.expected then return {state, '', ''} end
+local calledAt = redis.call('HGET', K.payout, A.calledAtField)
 if not calledAt then
-  calledAt = ARGV[1]
-  -- The step's request (amounts, gas) is fixed with its id: a resend must send the same body.
-  local pairs = {ARGV[4], ARGV[5], ARGV[6], calledAt}
-  for i = 9, 8 + tonumber(ARGV[8]) * 2 do pairs[#pairs + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[1], unpack(pairs))
-  if KEYS[2] ~= KEYS[1] then redis.call('SET', KEYS[2], ARGV[2]) end
+  calledAt = A.now
+  local pairs = tail_pairs()
+  for _, v in ipairs({A.idField, A.idValue, A.calledAtField, calledAt}) do pairs[#pairs + 1] = v end
+  redis.call('HSET', K.payout, unpack(pairs))
+  if K.index ~= K.payout then redis.call('SET', K.index, A.payoutId) end
 end
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[3], ARGV[2], ARGV[7]) end
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-return {state, calledAt, redis.call('HGET', KEYS[1], ARGV[4])}
+if A.reservation ~= '' then redis.call('HSET', K.reservations, A.payoutId, A.reservation) end
+redis.call('HINCRBY', K.payout, 'attempts', 1)
+return {state, calledAt, redis.call('HGET', K.payout, A.idField)}
 `,
 });
 
 /** Sets fields of a payout only while it is in `expected` (a note that changes no state). Answers 1 or 0. */
-export const NOTE = define({
-  keys: ['payout'] as const,
-  args: ['expected'] as const,
-  lua: `
-if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
-local pairs = {}
-for i = 3, 2 + tonumber(ARGV[2]) * 2 do pairs[#pairs + 1] = ARGV[i] end
-if #pairs > 0 then redis.call('HSET', KEYS[1], unpack(pairs)) end
+export const NOTE = defineScript({
+  name: 'payoutNote',
+  keys: ['payout'],
+  args: ['expected'],
+  lua: `${HELPERS}
+if redis.call('HGET', K.payout, 'state') ~= A.expected then return 0 end
+local pairs = tail_pairs()
+if #pairs > 0 then redis.call('HSET', K.payout, unpack(pairs)) end
 return 1
 `,
 });
-
-export const PAYOUT_SCRIPTS = {
-  isweepPayoutCreate: CREATE_PAYOUT,
-  isweepPayoutDailyUsed: DAILY_USED,
-  isweepPayoutTransition: TRANSITION,
-  isweepPayoutBeginStep: BEGIN_STEP,
-  isweepPayoutNote: NOTE,
-} as const;

@@ -12,12 +12,7 @@ import { toMinorUnits } from '../sweep/amounts.js';
 import { Decimal } from '../sweep/decimal.js';
 import { payoutIdFor, payoutStepId } from './payout-ids.js';
 import type { PayoutRecord } from './payout-record.js';
-import { PAYOUT_SCRIPTS, type ScriptDefinition } from './payout-scripts.js';
-
-type ScriptName = keyof typeof PAYOUT_SCRIPTS;
-type Definition = (typeof PAYOUT_SCRIPTS)[ScriptName];
-type NamesOf<D, F extends 'keys' | 'args'> =
-  D extends ScriptDefinition<infer K, infer A> ? (F extends 'keys' ? K : A) : never;
+import { scripts } from '../redis-scripts.js';
 
 export type PayoutStore = ReturnType<typeof createPayoutStore>;
 
@@ -44,30 +39,6 @@ export function createPayoutStore(
 ) {
   const maxLen = options.eventLogMaxLen ?? 100_000;
   const windowMs = options.dailyWindowMs ?? 86_400_000;
-  for (const [name, definition] of Object.entries(PAYOUT_SCRIPTS)) {
-    if (!(name in redis))
-      redis.defineCommand(name, { numberOfKeys: definition.keys.length, lua: definition.lua });
-  }
-
-  /** Calls a script with its keys and arguments by name, so an argument can never land in the wrong slot. */
-  async function run<N extends ScriptName>(
-    name: N,
-    keyValues: Record<NamesOf<(typeof PAYOUT_SCRIPTS)[N], 'keys'>, string>,
-    argValues: Record<NamesOf<(typeof PAYOUT_SCRIPTS)[N], 'args'>, string | number>,
-    pairs: Record<string, string> = {},
-  ): Promise<unknown> {
-    const definition: Definition = PAYOUT_SCRIPTS[name];
-    const k = keyValues as Record<string, string>;
-    const a = argValues as Record<string, string | number>;
-    const flat = Object.entries(pairs).flat();
-    const args = [
-      ...definition.keys.map((key) => k[key]!),
-      ...definition.args.map((arg) => String(a[arg])),
-      ...(flat.length > 0 || name !== 'isweepPayoutDailyUsed' ? [String(flat.length / 2), ...flat] : []),
-    ];
-    return (redis as unknown as Record<N, (...values: string[]) => Promise<unknown>>)[name](...args);
-  }
-
   const changeKeys = (payoutId: string) => ({
     payout: keys.payout(payoutId),
     history: keys.payoutHistory(payoutId),
@@ -96,16 +67,15 @@ export function createPayoutStore(
         .update(JSON.stringify([request.amount, request.currency, request.chain, request.address]))
         .digest('hex')
         .slice(0, 32);
-      const [outcome, value] = (await run(
-        'isweepPayoutCreate',
-        {
+      const [outcome, value] = await scripts.payoutCreate<[string, string]>(redis, {
+        keys: {
           ...changeKeys(payoutId),
           byExternal: keys.payoutByExternalId(request.externalId),
           byTime: keys.payoutsByTime,
           window: keys.payoutDailyWindow,
           windowAmounts: keys.payoutDailyAmounts,
         },
-        {
+        args: {
           now: context.now,
           payoutId,
           fingerprint,
@@ -115,7 +85,7 @@ export function createPayoutStore(
           state: context.state,
           maxLen,
         },
-        {
+        rest: Object.entries({
           payoutId,
           externalId: request.externalId,
           amount: request.amount,
@@ -128,8 +98,8 @@ export function createPayoutStore(
           ...(context.state === 'approved'
             ? { approvedBy: 'auto (PAYOUT_REQUIRE_APPROVAL=false)', approvedAt: String(context.now) }
             : {}),
-        },
-      )) as [string, string];
+        }).flat(),
+      });
       if (outcome === 'daily-limit')
         return { outcome, usedUsd: new Decimal(value).dividedBy(100).toFixed(2) };
       return { outcome: outcome as 'created' | 'exists' | 'conflict', payoutId: value };
@@ -137,11 +107,10 @@ export function createPayoutStore(
 
     /** USD used in the rolling daily window now. */
     async dailyUsed(now: number): Promise<string> {
-      const cents = (await run(
-        'isweepPayoutDailyUsed',
-        { window: keys.payoutDailyWindow, windowAmounts: keys.payoutDailyAmounts },
-        { now, windowMs },
-      )) as string;
+      const cents = await scripts.payoutDailyUsed<string>(redis, {
+        keys: { window: keys.payoutDailyWindow, windowAmounts: keys.payoutDailyAmounts },
+        args: { now, windowMs },
+      });
       return new Decimal(cents).dividedBy(100).toFixed(2);
     },
 
@@ -179,28 +148,27 @@ export function createPayoutStore(
           : change.reservation === 'release'
             ? 'release'
             : `${change.reservation.currency}:${change.reservation.amount}`;
-      const reply = (await run(
-        'isweepPayoutTransition',
-        {
+      const reply = await scripts.payoutTransition<string>(redis, {
+        keys: {
           ...changeKeys(record.payoutId),
           reservations: keys.reservations(record.walletId),
           window: keys.payoutDailyWindow,
           windowAmounts: keys.payoutDailyAmounts,
         },
-        {
+        args: {
           now: change.now ?? Date.now(),
           payoutId: record.payoutId,
           expected: decision.from,
           to: decision.to,
-          event: decision.transition.event,
+          event: decision.event,
           stage: decision.stage,
           reservation,
           releaseDaily: change.releaseDaily === true ? '1' : '0',
           detail: change.detail ?? '',
           maxLen,
         },
-        change.fields ?? {},
-      )) as string;
+        rest: Object.entries(change.fields ?? {}).flat(),
+      });
       if (reply === 'missing') return { moved: false, found: 'missing' };
       if (reply.startsWith('refused:'))
         return { moved: false, found: reply.slice('refused:'.length) as PayoutState };
@@ -224,14 +192,15 @@ export function createPayoutStore(
     ): Promise<{ ok: true; id: string; calledAt: number } | { ok: false; found: PayoutState | 'missing' }> {
       const id = payoutStepId(record.payoutId, step);
       const fields = STEP_FIELDS[step];
-      const [state, calledAt, stored] = (await run(
-        'isweepPayoutBeginStep',
-        {
+      const [state, calledAt, stored] = await scripts.payoutBeginStep<
+        [PayoutState | 'missing', string, string]
+      >(redis, {
+        keys: {
           payout: keys.payout(record.payoutId),
           index: step === 'send' ? keys.payoutByWithdrawKey(id) : keys.payout(record.payoutId),
           reservations: keys.reservations(record.walletId),
         },
-        {
+        args: {
           now: options.now ?? Date.now(),
           payoutId: record.payoutId,
           expected,
@@ -242,8 +211,8 @@ export function createPayoutStore(
             ? `${options.reservation.currency}:${options.reservation.amount}`
             : '',
         },
-        options.plan ?? {},
-      )) as [PayoutState | 'missing', string, string];
+        rest: Object.entries(options.plan ?? {}).flat(),
+      });
       if (calledAt === '') return { ok: false, found: state };
       // The value stored by the first call is the one resent, whatever this process derived.
       return { ok: true, id: stored, calledAt: Number(calledAt) };
@@ -251,7 +220,12 @@ export function createPayoutStore(
 
     /** Sets fields while the payout is still in `expected`; answers whether it was. */
     async note(payoutId: string, expected: PayoutState, fields: Record<string, string>): Promise<boolean> {
-      return (await run('isweepPayoutNote', { payout: keys.payout(payoutId) }, { expected }, fields)) === 1;
+      const moved = await scripts.payoutNote<number>(redis, {
+        keys: { payout: keys.payout(payoutId) },
+        args: { expected },
+        rest: Object.entries(fields).flat(),
+      });
+      return moved === 1;
     },
 
     /** The payout's state changes, oldest first. */

@@ -1,173 +1,194 @@
 import { currencyPrecision } from '../sweep/amounts.js';
 import { Decimal } from '../sweep/decimal.js';
+import { defineTransitionTable, transition, type TransitionTable } from './transition-table.js';
 
 // The payout's money rules (issue #11), as data and pure functions: no Redis, no clock, no I/O. The
-// store's scripts and the processor only carry out what these decide. The transition table is
-// rendered into docs/payout-state-machine.md (a test keeps the two equal).
+// store's scripts and the processor only carry out what these decide. docs/payout-state-machine.md is
+// generated from the transition table (npm run docs:payout-states; a test keeps the two equal).
+
+/** The states of a payout, and what each means. */
+export const PAYOUT_STATE_MEANINGS = {
+  requested: 'accepted and checked; waits for an operator when PAYOUT_REQUIRE_APPROVAL',
+  approved: 'may move money: step 1 (Infinity USD -> CryptoConnect) comes next',
+  funded: 'step 1 done: the USD is in the CryptoConnect wallet; the trade comes next',
+  converted: 'step 3 done: the stablecoin is in the CryptoConnect wallet; step 5 comes next',
+  sent: 'step 5 answered: the blockchain transfer is Pending',
+  confirmed: 'the blockchain transfer is Closed: final',
+  failed: 'a step was refused; the money is where `stage` says (an operator may refund)',
+  held: 'an operator decides: ON_HOLD, a step whose outcome is unknown, the 90-day window, a stall',
+  cancelled: 'stopped before step 1 was ever called: final',
+  refunding: 'an operator asked for the money back to Infinity; a worker transfers it',
+  refunded: 'the money is back in Infinity (less the transfer fee): final',
+} as const;
 
 /** The lifecycle of one payout. */
-export type PayoutState =
-  | 'requested' // accepted and checked; waits for an operator's approval when PAYOUT_REQUIRE_APPROVAL
-  | 'approved' // may move money: step 1 comes next
-  | 'funded' // step 1 done: USD is in the CryptoConnect wallet
-  | 'converted' // step 3 done: the stablecoin is in the CryptoConnect wallet
-  | 'sent' // step 5 answered: the blockchain transfer is Pending
-  | 'confirmed' // the blockchain transfer is Closed: final
-  | 'failed' // a step was refused; the money is where `stage` says
-  | 'held' // an operator decides (ON_HOLD, outcome unknown, idempotency window over, stalled)
-  | 'cancelled' // stopped before any money moved: final
-  | 'refunding' // an operator asked for the money back to Infinity
-  | 'refunded'; // the money is back in Infinity (less the transfer's fee): final
-
-export const PAYOUT_STATES: readonly PayoutState[] = [
-  'requested',
-  'approved',
-  'funded',
-  'converted',
-  'sent',
-  'confirmed',
-  'failed',
-  'held',
-  'cancelled',
-  'refunding',
-  'refunded',
-];
+export type PayoutState = keyof typeof PAYOUT_STATE_MEANINGS;
+export const PAYOUT_STATES = Object.keys(PAYOUT_STATE_MEANINGS) as PayoutState[];
 
 /** How far the money got: the last money-moving step that is known to have happened. */
 export type PayoutStage = 'none' | 'funded' | 'converted' | 'sent' | 'confirmed' | 'refunded';
 
-/** What moves a payout. */
-export type PayoutEvent =
-  | 'approve'
-  | 'cancel'
-  | 'funded'
-  | 'converted'
-  | 'sent'
-  | 'confirmed'
-  | 'step-refused'
-  | 'outcome-unknown'
-  | 'on-hold'
-  | 'transfer-failed'
-  | 'status-unknown'
-  | 'confirmation-timeout'
-  | 'retry'
-  | 'refund'
-  | 'refunded';
+/** What moves a payout, and when it happens. */
+export const PAYOUT_EVENT_MEANINGS = {
+  approve: 'An operator approves the payout (`payouts approve`), or the service does when approval is off.',
+  cancel: 'An operator cancels it (`payouts cancel`). Guard `no-money-call-yet`.',
+  funded: 'Step 1 (`POST /business/transfer/internal`, 0 -> 2) answered with a status other than `FAIL`.',
+  converted: 'Step 3 (`POST /cryptoconnect/convert/trades`) answered `COMPLETE`.',
+  sent: 'Step 5 (`POST /cryptoconnect/transfers`) answered, or notified, a pending status (`PAYOUT_STATUS_PENDING`).',
+  confirmed:
+    'The blockchain transfer is Closed (`PAYOUT_STATUS_CLOSED`), by its answer or its notification. Guard `withdraw-called`.',
+  'step-refused':
+    'Interlace refused a step (or its answer was a failure) and no earlier attempt of the step is in doubt.',
+  'outcome-unknown':
+    'A step may have gone through but nobody can tell: retries ran out after calls without an answer, a refusal ' +
+    'followed such a call, or the step would be resent after the idempotency window.',
+  'on-hold':
+    'The blockchain transfer is ON_HOLD (`PAYOUT_STATUS_ON_HOLD`): never retried blindly. Guard `withdraw-called`.',
+  'transfer-failed':
+    'The blockchain transfer failed (`PAYOUT_STATUS_FAILED`): Interlace gave the stablecoin back. Guard `withdraw-called`.',
+  'status-unknown':
+    'The blockchain transfer reports a status none of `PAYOUT_STATUS_*` names. Guard `withdraw-called`.',
+  'confirmation-timeout': 'No Closed within `PAYOUT_CONFIRM_TIMEOUT_MS` of step 5.',
+  'retry-fund':
+    'An operator retries (`payouts retry`) a payout held before step 1 was known done. Guard `not-on-hold`.',
+  'retry-convert': 'An operator retries a payout held with its USD in the wallet. Guard `not-on-hold`.',
+  'retry-send':
+    'An operator retries a payout held with its stablecoin in the wallet or sent: step 5 is resent with the same ' +
+    'idempotencyKey, whose answer tells the transfer as it is. Guard `not-on-hold`.',
+  'retry-refund': 'An operator retries a held refund. Guard `not-on-hold`.',
+  refund: 'An operator asks for the money back to Infinity (`payouts refund`). Guard `money-in-wallet`.',
+  refunded: 'The refund transfer (CryptoConnect -> Infinity) answered with a status other than `FAIL`.',
+} as const;
 
-/** `stage` as a target: "back to the state of the last step that happened" (an operator's retry). */
-export type Target = PayoutState | 'stage';
+export type PayoutEvent = keyof typeof PAYOUT_EVENT_MEANINGS;
+export const PAYOUT_EVENTS = Object.keys(PAYOUT_EVENT_MEANINGS) as PayoutEvent[];
 
-export type Transition = {
-  from: readonly PayoutState[];
-  event: PayoutEvent;
-  to: Target;
-  /** What becomes of `stage`, when the event moves money (or proves it moved). */
-  stage?: PayoutStage;
-  /** A condition beyond the state, checked by `decideTransition`. */
-  guard?: Guard;
-  why: string;
+/** What the store does for a row: move the payout, nothing (a repeat or late news), or refuse. */
+export type PayoutAction = 'move' | 'ignore' | 'refuse';
+
+/** The events that prove where the money got to, and the stage each sets. */
+export const STAGE_OF_EVENT: Partial<Record<PayoutEvent, PayoutStage>> = {
+  funded: 'funded',
+  converted: 'converted',
+  sent: 'sent',
+  confirmed: 'confirmed',
+  'on-hold': 'sent',
+  'status-unknown': 'sent',
+  'transfer-failed': 'converted',
+  refunded: 'refunded',
 };
 
+/** A condition beyond the state, checked before the table's row is used. */
 export type Guard = 'no-money-call-yet' | 'money-in-wallet' | 'not-on-hold' | 'withdraw-called';
 
-/** Every allowed move; anything not listed is refused. */
-export const PAYOUT_TRANSITIONS: readonly Transition[] = [
-  {
-    from: ['requested'],
-    event: 'approve',
-    to: 'approved',
-    why: 'an operator approved it, or approval is off',
-  },
-  {
-    from: ['requested', 'approved'],
-    event: 'cancel',
-    to: 'cancelled',
-    guard: 'no-money-call-yet',
-    why: 'stopped before step 1 was ever called',
-  },
-  { from: ['approved'], event: 'funded', to: 'funded', stage: 'funded', why: 'step 1 answered CLOSED' },
-  {
-    from: ['funded'],
-    event: 'converted',
-    to: 'converted',
-    stage: 'converted',
-    why: 'step 3 answered COMPLETE',
-  },
-  { from: ['converted'], event: 'sent', to: 'sent', stage: 'sent', why: 'step 5 answered Pending' },
-  {
-    from: ['converted', 'sent', 'held'],
-    event: 'confirmed',
-    to: 'confirmed',
-    stage: 'confirmed',
-    guard: 'withdraw-called',
-    why: 'Interlace says the blockchain transfer is Closed (answer or notification)',
-  },
-  {
-    from: ['approved', 'funded', 'converted', 'refunding'],
-    event: 'step-refused',
-    to: 'failed',
-    why: 'Interlace refused the step and no earlier attempt of it is in doubt',
-  },
-  {
-    from: ['approved', 'funded', 'converted', 'refunding'],
-    event: 'outcome-unknown',
-    to: 'held',
-    why: 'retries ran out (or the 90-day idempotency window closed) with the step possibly done',
-  },
-  {
-    from: ['converted', 'sent'],
-    event: 'on-hold',
-    to: 'held',
-    stage: 'sent',
-    guard: 'withdraw-called',
-    why: 'the blockchain transfer is ON_HOLD: never retried blindly',
-  },
-  {
-    from: ['converted', 'sent', 'held'],
-    event: 'transfer-failed',
-    to: 'failed',
-    stage: 'converted',
-    guard: 'withdraw-called',
-    why: 'the blockchain transfer failed; Interlace gave the stablecoin back to the wallet',
-  },
-  {
-    from: ['converted', 'sent'],
-    event: 'status-unknown',
-    to: 'held',
-    stage: 'sent',
-    guard: 'withdraw-called',
-    why: 'the blockchain transfer has a status none of PAYOUT_STATUS_* names',
-  },
-  {
-    from: ['sent'],
-    event: 'confirmation-timeout',
-    to: 'held',
-    why: 'no Closed within PAYOUT_CONFIRM_TIMEOUT_MS',
-  },
-  {
-    from: ['held'],
-    event: 'retry',
-    to: 'stage',
-    guard: 'not-on-hold',
-    why: 'an operator resumes where it stopped, the refund included (same idempotency values)',
-  },
-  {
-    from: ['failed', 'held'],
-    event: 'refund',
-    to: 'refunding',
-    guard: 'money-in-wallet',
-    why: 'an operator moves the USD or stablecoin in the wallet back to Infinity',
-  },
-  {
-    from: ['refunding'],
-    event: 'refunded',
-    to: 'refunded',
-    stage: 'refunded',
-    why: 'the refund transfer answered CLOSED',
-  },
-];
+export const GUARD_MEANINGS: Record<Guard, string> = {
+  'no-money-call-yet': 'step 1 has never been called (its id is stored before its first call)',
+  'money-in-wallet':
+    'the stage is `funded` (USD) or `converted` (stablecoin) and the transfer is not ON_HOLD',
+  'not-on-hold': "the blockchain transfer is not ON_HOLD (Interlace's refund request decides those)",
+  'withdraw-called': 'step 5 has been called for this payout (its idempotencyKey is stored)',
+};
 
-/** The facts about a payout that guards and targets read. */
+export const EVENT_GUARDS: Partial<Record<PayoutEvent, Guard>> = {
+  cancel: 'no-money-call-yet',
+  confirmed: 'withdraw-called',
+  'on-hold': 'withdraw-called',
+  'transfer-failed': 'withdraw-called',
+  'status-unknown': 'withdraw-called',
+  'retry-fund': 'not-on-hold',
+  'retry-convert': 'not-on-hold',
+  'retry-send': 'not-on-hold',
+  'retry-refund': 'not-on-hold',
+  refund: 'money-in-wallet',
+};
+
+type Cell = [to: PayoutState, action: PayoutAction, why: string];
+
+/** The rows that move a payout; every other state × event is filled in by `cellOf`. */
+const MOVES: Partial<Record<PayoutEvent, Partial<Record<PayoutState, [PayoutState, string]>>>> = {
+  approve: { requested: ['approved', 'approved: step 1 may run'] },
+  cancel: {
+    requested: ['cancelled', 'nothing moved: its amount goes back to the daily limit'],
+    approved: ['cancelled', 'nothing moved yet: its amount goes back to the daily limit'],
+  },
+  funded: { approved: ['funded', 'the USD is in the CryptoConnect wallet'] },
+  converted: { funded: ['converted', "what was bought is the trade's baseAmount, never the preview's"] },
+  sent: { converted: ['sent', 'the transfer is on its way; its Closed is awaited (bounded)'] },
+  confirmed: {
+    converted: ['confirmed', "a Closed notification came before step 5's answer was recorded"],
+    sent: ['confirmed', 'the money reached the address'],
+    held: ['confirmed', 'a stalled (or unknown-status) transfer did close'],
+  },
+  'step-refused': {
+    approved: ['failed', 'nothing moved: the USD is still in Infinity'],
+    funded: ['failed', 'the USD stays in the CryptoConnect wallet (refund moves it back)'],
+    converted: ['failed', 'the stablecoin stays in the CryptoConnect wallet (refund moves it back)'],
+    refunding: ['failed', 'the refund was refused: the money stays in the wallet'],
+  },
+  'outcome-unknown': {
+    approved: ['held', 'step 1 may or may not have moved the USD'],
+    funded: ['held', 'the trade may or may not have happened'],
+    converted: ['held', 'the blockchain transfer may or may not exist'],
+    refunding: ['held', 'the refund may or may not have moved the money'],
+  },
+  'on-hold': {
+    converted: ['held', 'the transfer exists and is ON_HOLD'],
+    sent: ['held', "ON_HOLD needs Interlace's refund request (KYA): an operator"],
+  },
+  'transfer-failed': {
+    converted: ['failed', 'the transfer failed: the stablecoin is back in the wallet'],
+    sent: ['failed', 'the transfer failed: the stablecoin is back in the wallet'],
+    held: ['failed', 'the held transfer failed: the stablecoin is back in the wallet'],
+  },
+  'status-unknown': {
+    converted: ['held', 'a status no setting names: an operator reads it'],
+    sent: ['held', 'a status no setting names: an operator reads it'],
+  },
+  'confirmation-timeout': { sent: ['held', 'stalled: an operator looks (a later Closed still confirms it)'] },
+  'retry-fund': { held: ['approved', 'step 1 is resent with the same clientTransactionId'] },
+  'retry-convert': { held: ['funded', 'the trade is resent with the same referenceId'] },
+  'retry-send': { held: ['converted', 'step 5 is resent with the same idempotencyKey'] },
+  'retry-refund': { held: ['refunding', 'the refund is resent with the same clientTransactionId'] },
+  refund: {
+    failed: ['refunding', "the wallet's USD or stablecoin goes back to Infinity"],
+    held: ['refunding', "the wallet's USD or stablecoin goes back to Infinity"],
+  },
+  refunded: { refunding: ['refunded', 'the money is back in Infinity'] },
+};
+
+/** A repeat, or news that comes after the payout moved on: acknowledged, nothing changes. */
+const IGNORED: Partial<Record<PayoutEvent, readonly PayoutState[]>> = {
+  cancel: ['cancelled'],
+  sent: ['sent', 'confirmed', 'held', 'failed'],
+  confirmed: ['confirmed'],
+  'on-hold': ['held'],
+  'transfer-failed': ['failed'],
+  'status-unknown': ['held'],
+  'confirmation-timeout': PAYOUT_STATES.filter((state) => state !== 'sent'),
+};
+
+function cellOf(event: PayoutEvent, from: PayoutState): Cell {
+  const move = MOVES[event]?.[from];
+  if (move !== undefined) return [move[0], 'move', move[1]];
+  if (IGNORED[event]?.includes(from)) return [from, 'ignore', 'a repeat, or news the payout has moved past'];
+  return [from, 'refuse', `a ${from} payout cannot take ${event}`];
+}
+
+/** Every state × event of a payout: exactly one row each (docs/payout-state-machine.md). */
+export const PAYOUT_TRANSITIONS: TransitionTable<PayoutState, PayoutEvent, PayoutAction> =
+  defineTransitionTable({
+    name: 'payout',
+    states: PAYOUT_STATES,
+    events: PAYOUT_EVENTS,
+    rows: PAYOUT_EVENTS.flatMap((event) =>
+      PAYOUT_STATES.map((from) => {
+        const [to, action, why] = cellOf(event, from);
+        return { from, event, to, action, why };
+      }),
+    ),
+  });
+
+/** The facts about a payout that guards read. */
 export type PayoutFacts = {
   state: PayoutState;
   stage: PayoutStage;
@@ -181,19 +202,32 @@ export type PayoutFacts = {
 };
 
 export type TransitionDecision =
-  | { ok: true; from: PayoutState; to: PayoutState; stage: PayoutStage; transition: Transition }
-  | { ok: false; reason: string };
+  | { ok: true; from: PayoutState; to: PayoutState; stage: PayoutStage; event: PayoutEvent; why: string }
+  | { ok: false; ignored: boolean; reason: string };
 
-/** Interprets the table: the state an event moves a payout to, or why it may not. */
+/** Interprets the table (and the event's guard): where an event takes a payout, or why it does not. */
 export function decideTransition(facts: PayoutFacts, event: PayoutEvent): TransitionDecision {
-  const rows = PAYOUT_TRANSITIONS.filter((row) => row.event === event);
-  const row = rows.find((candidate) => candidate.from.includes(facts.state));
-  if (row === undefined) return { ok: false, reason: `a ${facts.state} payout cannot take "${event}"` };
-  const blocked = row.guard === undefined ? undefined : guardFails(row.guard, facts);
-  if (blocked !== undefined) return { ok: false, reason: blocked };
-  const resumed = facts.refundRequested ? 'refunding' : stateOfStage(facts.stage);
-  const to = row.to === 'stage' ? resumed : row.to;
-  return { ok: true, from: facts.state, to, stage: row.stage ?? facts.stage, transition: row };
+  const row = transition(PAYOUT_TRANSITIONS, facts.state, event);
+  if (row.action !== 'move') return { ok: false, ignored: row.action === 'ignore', reason: row.why };
+  const guard = EVENT_GUARDS[event];
+  const blocked = guard === undefined ? undefined : guardFails(guard, facts);
+  if (blocked !== undefined) return { ok: false, ignored: false, reason: blocked };
+  return {
+    ok: true,
+    from: facts.state,
+    to: row.to,
+    stage: STAGE_OF_EVENT[event] ?? facts.stage,
+    event,
+    why: row.why,
+  };
+}
+
+/** The retry event of a held payout: it resumes where its money got to (or its refund). */
+export function retryEvent(facts: PayoutFacts): PayoutEvent {
+  if (facts.refundRequested) return 'retry-refund';
+  if (facts.stage === 'none') return 'retry-fund';
+  if (facts.stage === 'funded') return 'retry-convert';
+  return 'retry-send';
 }
 
 function guardFails(guard: Guard, facts: PayoutFacts): string | undefined {
@@ -209,20 +243,6 @@ function guardFails(guard: Guard, facts: PayoutFacts): string | undefined {
       return facts.onHold ? 'the transfer is ON_HOLD at Interlace: never retried blindly' : undefined;
     case 'withdraw-called':
       return facts.withdrawCalled ? undefined : 'step 5 was never called for this payout';
-  }
-}
-
-/** The state in which a payout whose money reached `stage` continues. */
-export function stateOfStage(stage: PayoutStage): PayoutState {
-  switch (stage) {
-    case 'none':
-      return 'approved';
-    case 'funded':
-    case 'converted':
-    case 'sent':
-    case 'confirmed':
-    case 'refunded':
-      return stage;
   }
 }
 
@@ -490,37 +510,4 @@ function isAllowed(list: readonly string[], chain: string, address: string): boo
 /** Whether `amount` more fits a rolling daily limit already `used` (both USD decimal strings). */
 export function fitsDailyLimit(used: string, amount: string, limit: string): boolean {
   return new Decimal(used).plus(amount).lte(limit);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The transition table, as documentation
-
-/** The transition table as markdown, for docs/payout-state-machine.md. */
-export function renderPayoutStateMachine(): string {
-  const rows = PAYOUT_TRANSITIONS.map((row) => {
-    const to = row.to === 'stage' ? '(the state of its stage)' : `\`${row.to}\``;
-    return `| ${row.from.map((s) => `\`${s}\``).join(', ')} | \`${row.event}\` | ${to} | ${row.stage ? `\`${row.stage}\`` : ''} | ${row.guard ?? ''} | ${row.why} |`;
-  });
-  return [
-    '# Payout state machine',
-    '',
-    '<!-- Generated from PAYOUT_TRANSITIONS in src/policy/payout-policy.ts; test/policy/payout-policy.test.ts',
-    '     fails when this file and the table differ. Regenerate: npx tsx scripts/render-state-machines.ts -->',
-    '',
-    'A payout moves only along these rows; any other event is refused and changes nothing. `stage` is how',
-    'far the money got (none, funded, converted, sent, confirmed, refunded): it says where the money is',
-    'whatever the state (docs/payouts.md, "Where the money is").',
-    '',
-    '| from | event | to | stage becomes | guard | why |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...rows,
-    '',
-    'Guards:',
-    '',
-    '- `no-money-call-yet`: step 1 has never been called (its id is stored before the first call).',
-    '- `money-in-wallet`: the stage is `funded` (USD) or `converted` (stablecoin) and the transfer is not ON_HOLD.',
-    "- `not-on-hold`: the blockchain transfer is not ON_HOLD (Interlace's refund request decides those).",
-    '- `withdraw-called`: step 5 has been called for this payout (its idempotencyKey is stored).',
-    '',
-  ].join('\n');
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   checkPayoutRequest,
@@ -9,7 +8,10 @@ import {
   mayResend,
   nextAction,
   planWithdrawal,
-  renderPayoutStateMachine,
+  PAYOUT_EVENTS,
+  PAYOUT_STATES,
+  PAYOUT_TRANSITIONS,
+  retryEvent,
   reservation,
   transferStatusEvent,
   type PayoutEvent,
@@ -47,11 +49,11 @@ describe('decideTransition', () => {
       'confirmed',
     ],
     ['ON_HOLD', facts('sent', { stage: 'sent', withdrawCalled: true }), 'on-hold', 'held'],
-    ['retry of an unknown step 3', facts('held', { stage: 'funded' }), 'retry', 'funded'],
+    ['retry of an unknown step 3', facts('held', { stage: 'funded' }), 'retry-convert', 'funded'],
     [
       'retry of an unknown refund',
       facts('held', { stage: 'funded', refundRequested: true }),
-      'retry',
+      'retry-refund',
       'refunding',
     ],
     ['refund of USD', facts('failed', { stage: 'funded' }), 'refund', 'refunding'],
@@ -67,11 +69,12 @@ describe('decideTransition', () => {
     ['cancel once step 1 was called', facts('approved', { fundingCalled: true }), 'cancel', /refund instead/],
     ['a step skipped', facts('approved'), 'converted', /cannot take/],
     ['a confirmed payout moving again', facts('confirmed', { stage: 'confirmed' }), 'refund', /cannot take/],
+    ['a stall check after the payout moved on', facts('confirmed'), 'confirmation-timeout', /a repeat/],
     ['a refund of money on hold', facts('held', { stage: 'sent', onHold: true }), 'refund', /ON_HOLD/],
     [
       'a retry of an ON_HOLD transfer',
       facts('held', { stage: 'sent', onHold: true }),
-      'retry',
+      'retry-send',
       /never retried/,
     ],
     ['a refund with nothing in the wallet', facts('failed', { stage: 'none' }), 'refund', /stage none/],
@@ -93,6 +96,28 @@ describe('decideTransition', () => {
     expect(decideTransition(facts('funded', { stage: 'funded' }), 'outcome-unknown')).toMatchObject({
       stage: 'funded',
     });
+  });
+});
+
+describe('the table', () => {
+  it('has exactly one row per state and event', () => {
+    expect(PAYOUT_TRANSITIONS.rows).toHaveLength(PAYOUT_STATES.length * PAYOUT_EVENTS.length);
+  });
+
+  it('never moves a final payout', () => {
+    const final = PAYOUT_TRANSITIONS.rows.filter((row) =>
+      ['confirmed', 'cancelled', 'refunded'].includes(row.from),
+    );
+    expect(final.filter((row) => row.action === 'move')).toEqual([]);
+  });
+
+  it.each([
+    ['before step 1', facts('held'), 'retry-fund'],
+    ['with USD in the wallet', facts('held', { stage: 'funded' }), 'retry-convert'],
+    ['with the stablecoin in the wallet', facts('held', { stage: 'converted' }), 'retry-send'],
+    ['during a refund', facts('held', { stage: 'converted', refundRequested: true }), 'retry-refund'],
+  ] as const)('retries a payout held %s with %s', (_label, given, event) => {
+    expect(retryEvent(given)).toBe(event);
   });
 });
 
@@ -259,12 +284,5 @@ describe('checkPayoutRequest', () => {
     expect(checkPayoutRequest({ ...good, address: `0x${'b'.repeat(40)}` }, allowed)).toMatchObject({
       ok: false,
     });
-  });
-});
-
-describe('docs/payout-state-machine.md', () => {
-  it('is the transition table as generated (regenerate with scripts/render-state-machines.ts)', () => {
-    const doc = readFileSync(new URL('../../docs/payout-state-machine.md', import.meta.url), 'utf8');
-    expect(doc).toBe(renderPayoutStateMachine());
   });
 });
