@@ -7,6 +7,7 @@ import { depositCommands } from './commands/deposit-commands.js';
 import { dlqCommands } from './commands/dlq-commands.js';
 import { eventCommands } from './commands/event-commands.js';
 import { sweepCommands } from './commands/sweep-commands.js';
+import { payoutCommands } from './commands/payout-commands.js';
 import type { CliIo, CliRuntime, GlobalOptions, Output, Progress } from './cli-runtime.js';
 import { openOps, type OpsDeps } from './ops-context.js';
 import { OpsError } from './ops-error.js';
@@ -16,7 +17,7 @@ export type { CliIo, Writer } from './cli-runtime.js';
 const NAME = 'interlace-sweep-ops';
 
 /** Command groups, one file each under ./commands; a new group is one more entry here. */
-const GROUPS = [depositCommands, dlqCommands, eventCommands, sweepCommands, auditCommands];
+const GROUPS = [depositCommands, dlqCommands, eventCommands, sweepCommands, payoutCommands, auditCommands];
 
 const HELP_FOOTER = `
 T is an ISO date, ms since the epoch, or a duration ago (30m, 24h, 7d).
@@ -47,7 +48,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 function createProgram(runtime: CliRuntime, io: CliIo): Command {
   const program = new Command(NAME)
-    .description('inspect and repair interlace-sweep: deposits, dead letters, replays, the sweep queue')
+    .description(
+      'inspect and repair interlace-sweep: deposits, dead letters, replays, the sweep queue, payouts',
+    )
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'machine-readable output')
     .option('--operator <name>', 'who is named in the audit trail (default: the OS user)')

@@ -11,6 +11,7 @@ import {
   fitsDailyLimit,
   planWithdrawal,
   retryEvent,
+  type FundsLocation,
   type PayoutControls,
   type PayoutEvent,
 } from '../policy/payout-policy.js';
@@ -196,11 +197,14 @@ export async function showPayout(deps: Pick<PayoutCommandDeps, 'payouts'>, ref: 
   return { payout: publicPayout(record), history: await deps.payouts.history(record.payoutId) };
 }
 
-/** The payout as the API and CLI show it: its record without internals, plus where the money is. */
-export function publicPayout(record: PayoutRecord) {
+/** A payout as the API and CLI show it. */
+export type PublicPayout = PayoutRecord & { funds: FundsLocation };
+
+/** The payout as the API and CLI show it: its record without internals or emptied fields, plus where the money is. */
+export function publicPayout(record: PayoutRecord): PublicPayout {
   const { fingerprint: _fingerprint, ...rest } = record as PayoutRecord & { fingerprint?: string };
   const visible = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== ''));
-  return { ...visible, funds: payoutFunds(record) };
+  return { ...(visible as PayoutRecord), funds: payoutFunds(record) };
 }
 
 /**
