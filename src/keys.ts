@@ -55,10 +55,11 @@ export function createKeys(prefix: string) {
     /** Capped stream of every payout state change. */
     payoutEvents: `${prefix}:payouts:events`,
     /**
-     * Hash per CryptoConnect wallet: payout id → `CURRENCY:amount` the payout keeps there. The backfill
-     * counts these as accounted for, so it never sweeps a payout's money back (issue #11).
+     * Hash per CryptoConnect wallet and currency: payout id → the amount the payout keeps there (the
+     * reservation record of the money-safety issue). The backfill counts these as accounted for, so it
+     * never sweeps a payout's money back (issue #11).
      */
-    reservations: (walletId: string) => `${prefix}:reservations:${walletId}`,
+    reserved: (walletId: string, currency: string) => `${prefix}:reserved:${walletId}:${currency}`,
   };
 }
 

@@ -188,8 +188,7 @@ async function startPayoutWorker(deps: PayoutDeps, connection: Worker['opts']['c
   const { config } = deps;
   deps.metrics?.watchPayouts({
     stateCounts: () => deps.payouts.stateCounts(),
-    reserved: (walletId) => deps.payouts.reserved(walletId),
-    walletId: config.payout.walletId,
+    reserved: () => deps.payouts.reserved(config.payout.walletId, ['USD', ...config.payout.currencies]),
   });
   const worker = new Worker<PayoutJobData, PayoutRunResult>(PAYOUT_QUEUE, (job) => processPayout(deps, job), {
     connection,

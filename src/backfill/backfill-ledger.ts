@@ -12,7 +12,8 @@ export const ACCOUNTED_STATES: readonly DepositState[] = ['queued', 'sweeping', 
 export type LedgerEntry = { depositId: string; state: string; currency: string; amount: string };
 
 /** The wallet's ledger deposits as read at one moment (ids, states, currencies, amounts). */
-export type WalletSnapshot = { entries: LedgerEntry[] };
+/** The wallet's ledger entries, and what payouts keep reserved in it per currency (never to sweep). */
+export type WalletSnapshot = { entries: LedgerEntry[]; reserved?: Record<string, string> };
 
 export async function snapshotWallet(redis: Redis, keys: Keys, walletId: string): Promise<WalletSnapshot> {
   const ids = await redis.zrange(keys.depositsByWallet(walletId), 0, -1);
@@ -32,7 +33,8 @@ export async function snapshotWallet(redis: Redis, keys: Keys, walletId: string)
 
 /** Σ amounts of the snapshot's deposits in `currency` whose state is one of ACCOUNTED_STATES. */
 export function accountedAmount(snapshot: WalletSnapshot, currency: string): Decimal {
-  let total = new Decimal(0);
+  // A payout's money sits in the wallet between its steps: accounted for, never swept back (issue #11).
+  let total = new Decimal(snapshot.reserved?.[currency] ?? 0);
   for (const entry of snapshot.entries) {
     if (entry.currency !== currency || !ACCOUNTED_STATES.includes(entry.state as DepositState)) continue;
     // A dead backfill sweep moved nothing, and its money is the balance itself: counting it would hide

@@ -7,7 +7,7 @@ import type { InterlaceClient } from '../interlace/client.js';
 import type { CryptoConnectWallet } from '../interlace/types.js';
 import type { SweepJobData } from '../queues/names.js';
 import { enqueueSweep } from '../queues/create-queues.js';
-import { checkAmount, currencyPrecision, isBelow } from '../sweep/amounts.js';
+import { checkAmount, currencyPrecision, isBelow, sumAmounts } from '../sweep/amounts.js';
 import { Decimal } from '../sweep/decimal.js';
 import { FINDINGS_MAX_LEN } from './keys.js';
 import {
@@ -150,7 +150,10 @@ async function backfillWallet(
   for (let read = 1; read <= MAX_READS; read += 1) {
     // The ledger is read BEFORE the balance: a sweep finishing in between makes the balance smaller,
     // never larger, than the ledger says (a missed finding, caught by the next run, never a false one).
-    const snapshot = await snapshotWallet(deps.redis, deps.keys, walletId);
+    const snapshot = {
+      ...(await snapshotWallet(deps.redis, deps.keys, walletId)),
+      reserved: await reservedIn(deps, walletId, currencies),
+    };
     const wallet = await deps.client.getCryptoConnectWallet(walletId);
     let retry = false;
     for (const currency of currencies) {
@@ -179,6 +182,20 @@ async function backfillWallet(
     }
     if (!retry) return;
   }
+}
+
+/** What payouts keep in the wallet, per currency, read with the ledger and before the balance. */
+async function reservedIn(
+  deps: BackfillDeps,
+  walletId: string,
+  currencies: readonly string[],
+): Promise<Record<string, string>> {
+  const reserved: Record<string, string> = {};
+  for (const currency of currencies) {
+    const amounts = await deps.redis.hvals(deps.keys.reserved(walletId, currency));
+    if (amounts.length > 0) reserved[currency] = sumAmounts(amounts);
+  }
+  return reserved;
 }
 
 function computeFinding(

@@ -28,8 +28,8 @@ type WatchedQueues = { sweep: Queue; dead: Queue; extra?: Queue[] };
 /** What the payout gauges read at scrape time (the payout store). */
 export type PayoutSource = {
   stateCounts(): Promise<Record<string, number>>;
-  reserved(walletId: string): Promise<Record<string, string>>;
-  walletId: string;
+  /** Per currency, what payouts keep reserved in the payout wallet. */
+  reserved(): Promise<Record<string, string>>;
 };
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -157,7 +157,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
       if (!payoutSource) return;
       try {
         this.reset();
-        const reserved = await payoutSource.reserved(payoutSource.walletId);
+        const reserved = await payoutSource.reserved();
         // A gauge is a float: fine for a dashboard, never used for money decisions.
         for (const [currency, amount] of Object.entries(reserved)) this.set({ currency }, Number(amount));
       } catch (error) {

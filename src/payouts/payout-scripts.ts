@@ -13,6 +13,16 @@ local function tail_pairs()
   for i = REST + 1, #ARGV do pairs[#pairs + 1] = ARGV[i] end
   return pairs
 end
+-- A payout's reservation lives in the hash of the currency its money is in: setting one drops the other.
+local function reserve(spec, id)
+  if spec == '' then return end
+  redis.call('HDEL', K.reservedUsd, id)
+  redis.call('HDEL', K.reservedCoin, id)
+  if spec == 'release' then return end
+  local at = string.find(spec, ':', 1, true)
+  local currency, amount = string.sub(spec, 1, at - 1), string.sub(spec, at + 1)
+  redis.call('HSET', currency == 'USD' and K.reservedUsd or K.reservedCoin, id, amount)
+end
 local function record_change(id, from, to, event, stage, detail, now, maxLen)
   local entry = cjson.encode({at = now, from = from, to = to, event = event, stage = stage, detail = detail})
   redis.call('RPUSH', K.history, entry)
@@ -86,7 +96,7 @@ return tostring(used)
  */
 export const TRANSITION = defineScript({
   name: 'payoutTransition',
-  keys: ['payout', 'history', 'events', 'states', 'reservations', 'window', 'windowAmounts'],
+  keys: ['payout', 'history', 'events', 'states', 'reservedUsd', 'reservedCoin', 'window', 'windowAmounts'],
   args: [
     'now',
     'payoutId',
@@ -106,8 +116,7 @@ if state ~= A.expected then return 'refused:' .. state end
 local pairs = tail_pairs()
 for _, v in ipairs({'state', A.to, 'stage', A.stage, 'updatedAt', A.now}) do pairs[#pairs + 1] = v end
 redis.call('HSET', K.payout, unpack(pairs))
-if A.reservation == 'release' then redis.call('HDEL', K.reservations, A.payoutId)
-elseif A.reservation ~= '' then redis.call('HSET', K.reservations, A.payoutId, A.reservation) end
+reserve(A.reservation, A.payoutId)
 if A.releaseDaily == '1' then
   redis.call('ZREM', K.window, A.payoutId)
   redis.call('HDEL', K.windowAmounts, A.payoutId)
@@ -126,7 +135,7 @@ return state
  */
 export const BEGIN_STEP = defineScript({
   name: 'payoutBeginStep',
-  keys: ['payout', 'index', 'reservations'],
+  keys: ['payout', 'index', 'reservedUsd', 'reservedCoin'],
   args: ['now', 'payoutId', 'expected', 'idField', 'idValue', 'calledAtField', 'reservation'],
   lua: `${HELPERS}
 local state = redis.call('HGET', K.payout, 'state')
@@ -140,7 +149,7 @@ if not calledAt then
   redis.call('HSET', K.payout, unpack(pairs))
   if K.index ~= K.payout then redis.call('SET', K.index, A.payoutId) end
 end
-if A.reservation ~= '' then redis.call('HSET', K.reservations, A.payoutId, A.reservation) end
+reserve(A.reservation, A.payoutId)
 redis.call('HINCRBY', K.payout, 'attempts', 1)
 return {state, calledAt, redis.call('HGET', K.payout, A.idField)}
 `,

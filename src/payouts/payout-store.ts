@@ -8,7 +8,7 @@ import type {
   PayoutStep,
   TransitionDecision,
 } from '../policy/payout-policy.js';
-import { toMinorUnits } from '../sweep/amounts.js';
+import { sumAmounts, toMinorUnits } from '../sweep/amounts.js';
 import { Decimal } from '../sweep/decimal.js';
 import { payoutIdFor, payoutStepId } from './payout-ids.js';
 import type { PayoutRecord } from './payout-record.js';
@@ -39,6 +39,11 @@ export function createPayoutStore(
 ) {
   const maxLen = options.eventLogMaxLen ?? 100_000;
   const windowMs = options.dailyWindowMs ?? 86_400_000;
+  // The two hashes a payout's reservation can be in: USD before the trade, its stablecoin after.
+  const reservedKeys = (record: Pick<PayoutRecord, 'walletId' | 'currency'>) => ({
+    reservedUsd: keys.reserved(record.walletId, 'USD'),
+    reservedCoin: keys.reserved(record.walletId, record.currency),
+  });
   const changeKeys = (payoutId: string) => ({
     payout: keys.payout(payoutId),
     history: keys.payoutHistory(payoutId),
@@ -132,7 +137,7 @@ export function createPayoutStore(
      * Answers true when it moved; false (with the state found) when something else moved it first.
      */
     async transition(
-      record: Pick<PayoutRecord, 'payoutId' | 'walletId'>,
+      record: Pick<PayoutRecord, 'payoutId' | 'walletId' | 'currency'>,
       decision: Extract<TransitionDecision, { ok: true }>,
       change: {
         fields?: Record<string, string>;
@@ -151,7 +156,7 @@ export function createPayoutStore(
       const reply = await scripts.payoutTransition<string>(redis, {
         keys: {
           ...changeKeys(record.payoutId),
-          reservations: keys.reservations(record.walletId),
+          ...reservedKeys(record),
           window: keys.payoutDailyWindow,
           windowAmounts: keys.payoutDailyAmounts,
         },
@@ -180,7 +185,7 @@ export function createPayoutStore(
      * before the call; answers them, or the state that forbids the step.
      */
     async beginStep(
-      record: Pick<PayoutRecord, 'payoutId' | 'walletId'>,
+      record: Pick<PayoutRecord, 'payoutId' | 'walletId' | 'currency'>,
       expected: PayoutState,
       step: PayoutStep,
       options: {
@@ -198,7 +203,7 @@ export function createPayoutStore(
         keys: {
           payout: keys.payout(record.payoutId),
           index: step === 'send' ? keys.payoutByWithdrawKey(id) : keys.payout(record.payoutId),
-          reservations: keys.reservations(record.walletId),
+          ...reservedKeys(record),
         },
         args: {
           now: options.now ?? Date.now(),
@@ -265,17 +270,13 @@ export function createPayoutStore(
     },
 
     /** What payouts keep in a wallet, per currency (decimal strings): never the backfill's to sweep. */
-    async reserved(walletId: string): Promise<Record<string, string>> {
-      const entries = await redis.hvals(keys.reservations(walletId));
-      const totals: Record<string, Decimal> = {};
-      for (const entry of entries) {
-        const at = entry.indexOf(':');
-        const currency = entry.slice(0, at);
-        totals[currency] = (totals[currency] ?? new Decimal(0)).plus(entry.slice(at + 1));
+    async reserved(walletId: string, currencies: readonly string[]): Promise<Record<string, string>> {
+      const totals: Record<string, string> = {};
+      for (const currency of currencies) {
+        const amounts = await redis.hvals(keys.reserved(walletId, currency));
+        if (amounts.length > 0) totals[currency] = sumAmounts(amounts);
       }
-      return Object.fromEntries(
-        Object.entries(totals).map(([currency, total]) => [currency, total.toFixed()]),
-      );
+      return totals;
     },
   };
 }

@@ -30,6 +30,7 @@ export function backfillDeps(stack: Stack, onFinding?: (finding: BackfillFinding
       client.close();
       await queues.sweep.close();
       await queues.dead.close();
+      await queues.payout.close();
     },
   };
 }

@@ -48,7 +48,10 @@ async function call(method: string, path: string, key: string | undefined, body?
     },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  return { status: response.status, body: (await response.json()) as { error?: unknown; data?: { externalId: string }[]; payoutId?: string } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { error?: unknown; data?: { externalId: string }[]; payoutId?: string },
+  };
 }
 
 const request = (externalId: string, more: Record<string, unknown> = {}) => ({

@@ -4,6 +4,8 @@ import { ALERT_QUEUE, type AlertJobData } from '../../src/alerts/alerts.js';
 import { approvePayout, createPayout, refundPayout, retryPayout } from '../../src/payouts/payout-commands.js';
 import { payoutStepId } from '../../src/payouts/payout-ids.js';
 import type { PayoutStep } from '../../src/policy/payout-policy.js';
+import { runBackfill } from '../../src/backfill/run-backfill.js';
+import { backfillDeps } from '../backfill/helpers.js';
 import { PAYOUT_ACCOUNT, PAYOUT_WALLET, startPayoutStack, type PayoutStack } from '../helpers/payouts.js';
 
 let stack: PayoutStack | undefined;
@@ -40,7 +42,7 @@ describe('a payout: Infinity USD -> CryptoConnect -> USDC -> the address', () =>
     expect(record.transactionHash).toMatch(/^0x[0-9a-f]{64}$/);
     expect(infinityUsd(stack)).toBe('990');
     expect(usdc(stack)).toBe('0');
-    expect(await stack.payouts.reserved(PAYOUT_WALLET)).toEqual({});
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD', 'USDC'])).toEqual({});
     const history = await stack.payouts.history(payout.payoutId);
     expect(history.map((h) => h.to)).toEqual([
       'requested',
@@ -123,7 +125,7 @@ describe('failures leave the money somewhere known', () => {
     expect(failed).toMatchObject({ state: 'failed', stage: 'funded' });
     expect(failed.reason).toMatch(/^trade-failed/);
     expect(walletUsd(stack)).toBe('10');
-    expect(await stack.payouts.reserved(PAYOUT_WALLET)).toEqual({ USD: '10' });
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD', 'USDC'])).toEqual({ USD: '10' });
 
     await refundPayout(stack.commands, payout.payoutId, 'alice');
     const refunded = await stack.finished(payout.payoutId, 'refund');
@@ -131,7 +133,7 @@ describe('failures leave the money somewhere known', () => {
     expect(stack.committedFor(payout.payoutId, 'refund')).toHaveLength(1);
     expect(walletUsd(stack)).toBe('0');
     expect(infinityUsd(stack)).toBe('999.95');
-    expect(await stack.payouts.reserved(PAYOUT_WALLET)).toEqual({});
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD', 'USDC'])).toEqual({});
   });
 
   it('holds an ON_HOLD transfer for an operator and never retries it', async () => {
@@ -232,5 +234,23 @@ describe('controls', () => {
       status: 409,
       code: 'external-id-conflict',
     });
+  });
+});
+
+describe('the sweep side never touches payout funds', () => {
+  it('a backfill run counts the USD a failed payout left in the wallet as reserved, and sweeps none of it', async () => {
+    stack = await startPayoutStack('payout-backfill');
+    stack.sim.faults.enqueue('trade', 'trade-failed');
+    const { payout } = await createPayout(stack.commands, stack.request('bf-1'), 'test');
+    expect(await stack.finished(payout.payoutId)).toMatchObject({ state: 'failed', stage: 'funded' });
+
+    const backfill = backfillDeps(stack);
+    backfill.accountIds.push(PAYOUT_ACCOUNT);
+    const result = await runBackfill(backfill.deps, { mode: 'sweep' });
+    await backfill.close();
+
+    expect(result.findings).toEqual([]);
+    expect(stack.sim.transfers()).toHaveLength(0);
+    expect(walletUsd(stack)).toBe('10');
   });
 });
