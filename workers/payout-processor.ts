@@ -20,7 +20,7 @@ import {
   type PayoutStep,
 } from '../src/policy/payout-policy.js';
 import { applyPayoutEvent } from '../src/payouts/apply-payout-event.js';
-import type { PayoutRecord } from '../src/payouts/payout-record.js';
+import { payoutFunds, type PayoutRecord } from '../src/payouts/payout-record.js';
 import type { PayoutStore } from '../src/payouts/payout-store.js';
 import { isBelow } from '../src/sweep/amounts.js';
 
@@ -63,6 +63,8 @@ export async function processPayout(deps: PayoutDeps, job: Job<PayoutJobData>): 
   for (let steps = 0; steps < MAX_STEPS_PER_RUN; steps += 1) {
     const record = await deps.payouts.get(payoutId);
     if (record === undefined) throw new UnrecoverableError(`payout ${payoutId} does not exist`);
+    // The dashboard shows the job's progress: the payout's state and where its money is.
+    await job.updateProgress({ state: record.state, stage: record.stage, funds: payoutFunds(record) });
     const action = nextAction(record.state);
     if (action.kind === 'stop') return { payoutId, state: record.state };
     if (action.kind === 'await') {

@@ -50,9 +50,16 @@ export function bullBoardRouter(
     description: `"Waiting" = awaiting an operator's decision: ${opsCommand} dlq show|replay <id>`,
   });
   dead.setFormatter('data', (data: unknown) => deadLetterView(data, opsCommand));
+  // A payout is moved by the CLI's checked, audited commands; its job's progress shows where the money is.
+  const payout = new BullMQAdapter(queues.payout, {
+    readOnlyMode,
+    allowRetries: false,
+    description: `Progress = the payout's state and where its money is; act with: ${opsCommand} payouts show|retry|refund <id>`,
+  });
   createBullBoard({
     queues: [
       sweep,
+      payout,
       dead,
       ...(options.alertQueue
         ? [

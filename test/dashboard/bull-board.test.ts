@@ -57,7 +57,7 @@ describe('Bull Board at /admin/queues', () => {
     });
     expect(queues.status).toBe(200);
     const names = ((await queues.json()) as { queues: { name: string }[] }).queues.map((queue) => queue.name);
-    expect(names.sort()).toEqual(['sweep', 'sweep-dead']);
+    expect(names.sort()).toEqual(['payout', 'sweep', 'sweep-dead']);
   });
 
   it('also shows the alert queue when alerts are on', async () => {
@@ -70,7 +70,7 @@ describe('Bull Board at /admin/queues', () => {
       headers: { authorization: basic('ops', 's3cret-pass') },
     });
     const names = ((await queues.json()) as { queues: { name: string }[] }).queues.map((queue) => queue.name);
-    expect(names.sort()).toEqual(['alerts', 'sweep', 'sweep-dead']);
+    expect(names.sort()).toEqual(['alerts', 'payout', 'sweep', 'sweep-dead']);
   });
 
   it('is not mounted without credentials, and the log says so', async () => {

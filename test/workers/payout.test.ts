@@ -126,6 +126,10 @@ describe('failures leave the money somewhere known', () => {
     expect(failed.reason).toMatch(/^trade-failed/);
     expect(walletUsd(stack)).toBe('10');
     expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD', 'USDC'])).toEqual({ USD: '10' });
+    const { body: metrics } = await stack.workers!.metrics.render();
+    expect(metrics).toMatch(/isweep_payout_money_in_flight\{currency="USD"\} 10/);
+    expect(metrics).toMatch(/isweep_payouts\{state="failed"\} 1/);
+    expect(metrics).toMatch(/isweep_payout_step_seconds_count\{step="fund",outcome="success"\} 1/);
 
     await refundPayout(stack.commands, payout.payoutId, 'alice');
     const refunded = await stack.finished(payout.payoutId, 'refund');
