@@ -31,6 +31,11 @@ import { Decimal } from '../src/sweep/decimal.js';
 import { sweepTransactionId } from '../src/sweep/transaction-id.js';
 import { startWorkers } from '../workers/start-workers.js';
 import { findOrStartRedis, type LocalRedis } from './local-redis.js';
+import { createPayout } from '../src/payouts/payout-commands.js';
+import { createPayoutStore } from '../src/payouts/payout-store.js';
+import type { PayoutRecord } from '../src/payouts/payout-record.js';
+import { PAYOUT_QUEUE, payoutJobId, type PayoutJobData } from '../src/queues/names.js';
+import type { Logger } from '../src/logger.js';
 
 const KEEP = process.argv.slice(2).includes('--keep');
 const CLIENT_ID = 'demo-client';
@@ -39,6 +44,9 @@ const INFINITY_USD_START = '2500.00';
 // Short enough to keep the demo quick, long enough that a loaded laptop does not time out by accident.
 const INTERLACE_TIMEOUT_MS = 1_000;
 const SWEEP_WAIT_MS = 20_000;
+/** The demo's payout: swept USD out of Infinity, converted, and sent to an external address. */
+const PAYOUT_USD = '25.00';
+const PAYOUT_ADDRESS = '0x89F9Cfaa0dA076351DdfC6E320bD8df8b538dB17';
 
 /** Exit code once the report is printed; a Ctrl-C before that exits 130. */
 let verdictCode: number | undefined;
@@ -47,6 +55,8 @@ let interrupted = false;
 type Expected = 'swept' | 'dust' | 'unsupported' | 'held' | 'invalid';
 
 type Stack = {
+  config: Config;
+  logger: Logger;
   redis: LocalRedis;
   client: Redis;
   prefix: string;
@@ -137,12 +147,14 @@ async function startStack(cleanup: Cleanup): Promise<Stack> {
     sim.createWallet(accountId, { nickname: 'treasury-2' }).id,
   ];
 
-  const config = demoConfig(redis.url, prefix, simUrl, clientSecret);
+  const config = demoConfig(redis.url, prefix, simUrl, clientSecret, accountId, walletIds[0]);
   const logger = createLogger({ level: config.logLevel, name: 'demo' }, readableLogs());
   const workers = await startWorkers(config, logger);
   cleanup.add('stop worker', () => workers.close());
   const api = await startApi(config, logger);
   cleanup.add('stop receiver', () => api.close());
+  // Interlace notifies the receiver of each blockchain transfer's status (the payout at the end).
+  sim.setWebhookUrl(`${api.url}/webhooks/interlace`);
 
   const sweepQueue = new Queue(SWEEP_QUEUE, { connection: client, prefix });
   const deadQueue = new Queue<DeadLetterData>(DEAD_LETTER_QUEUE, { connection: client, prefix });
@@ -154,6 +166,8 @@ async function startStack(cleanup: Cleanup): Promise<Stack> {
 
   const password = config.dashboard?.password ?? '';
   return {
+    config,
+    logger,
     redis,
     client,
     prefix,
@@ -170,8 +184,17 @@ async function startStack(cleanup: Cleanup): Promise<Stack> {
   };
 }
 
-function demoConfig(redisUrl: string, prefix: string, simUrl: string, clientSecret: string): Config {
+function demoConfig(
+  redisUrl: string,
+  prefix: string,
+  simUrl: string,
+  clientSecret: string,
+  accountId: string,
+  payoutWalletId: string,
+): Config {
   return loadConfig({
+    PAYOUT_ACCOUNT_ID: accountId,
+    PAYOUT_WALLET_ID: payoutWalletId,
     NODE_ENV: 'demo',
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
@@ -582,6 +605,116 @@ async function report(stack: Stack, cases: Case[], balanceBefore: string): Promi
 }
 
 // ---------------------------------------------------------------------------------------------------
+// A payout
+
+/**
+ * One payout from the swept USD to an external address (issue #11): Infinity USD -> CryptoConnect, a
+ * trade to USDC, the GAS fee, the blockchain transfer, and its Closed notification; then each step,
+ * its idempotency value, the fees and what arrived, checked against the simulator's books.
+ */
+async function payoutDemo(stack: Stack): Promise<boolean> {
+  console.log(`\nPayout: ${PAYOUT_USD} USD from Infinity to ${PAYOUT_ADDRESS} (ETH), as USDC`);
+  const payouts = createPayoutStore(stack.client, stack.keys, {
+    eventLogMaxLen: stack.config.eventLogMaxLen,
+  });
+  const payoutQueue = new Queue<PayoutJobData>(PAYOUT_QUEUE, {
+    connection: stack.client,
+    prefix: stack.prefix,
+  });
+  const events = new QueueEvents(PAYOUT_QUEUE, {
+    connection: { url: stack.redis.url },
+    prefix: stack.prefix,
+  });
+  try {
+    await events.waitUntilReady();
+    const infinityBefore = stack.sim.infinityWallet(stack.accountId)?.available ?? '0';
+    const closed = stack.sim.waitFor(
+      'notification',
+      (n) => n.resourceStatus === 'Closed' && n.status === 200,
+      SWEEP_WAIT_MS,
+    );
+    const { payout } = await createPayout(
+      { config: stack.config, logger: stack.logger, payouts, payoutQueue },
+      {
+        external_id: 'demo-payout-1',
+        amount: PAYOUT_USD,
+        currency: 'USDC',
+        chain: 'ETH',
+        address: PAYOUT_ADDRESS,
+      },
+      'demo',
+    );
+    const job = await Job.fromId(payoutQueue, payoutJobId(payout.payoutId));
+    await job?.waitUntilFinished(events, SWEEP_WAIT_MS).catch(() => undefined);
+    await closed.catch(() => undefined);
+    const record = (await payouts.get(payout.payoutId)) as PayoutRecord;
+    printPayout(record, await payouts.history(payout.payoutId));
+    const infinityAfter = stack.sim.infinityWallet(stack.accountId)?.available ?? '0';
+    const withdrawals = stack.sim.withdrawals().filter((w) => w.idempotencyKey === record.withdrawKey);
+    const checks = [
+      ['confirmed', record.state === 'confirmed'],
+      [
+        `Infinity down by exactly ${PAYOUT_USD} USD`,
+        new Decimal(infinityBefore).minus(infinityAfter).eq(PAYOUT_USD),
+      ],
+      ['one funding, one trade, one blockchain transfer', oneEach(stack, record)],
+      ['arrived = what Interlace delivered', withdrawals[0]?.arrives === record.arrivedAmount],
+    ] as const;
+    for (const [label, ok] of checks) console.log(`  ${pad(label, 48)} ${ok ? 'yes' : 'NO'}`);
+    const ok = checks.every(([, passed]) => passed);
+    console.log(`\npayout exactly once: ${ok ? 'OK' : 'VIOLATED'}`);
+    return ok;
+  } finally {
+    await events.close();
+    await payoutQueue.close();
+  }
+}
+
+function printPayout(record: PayoutRecord, history: { at: string; to: string; event: string }[]): void {
+  const at = (state: string) => {
+    const entry = history.find((h) => h.to === state);
+    return entry ? new Date(Number(entry.at)).toISOString().slice(11, 23) : '--';
+  };
+  const rows: [string, string, string][] = [
+    ['requested', `payout ${short(record.payoutId)} (external id ${record.externalId})`, ''],
+    ['approved', record.approvedBy ?? '', ''],
+    [
+      'funded',
+      `1. Infinity -> CryptoConnect ${record.fundedAmount ?? '?'} USD, transfer ${record.fundingTransferId ?? '?'}`,
+      `clientTransactionId ${short(record.fundingId ?? '')}`,
+    ],
+    [
+      'converted',
+      `3. trade ${record.fundedAmount ?? '?'} USD -> ${record.boughtAmount ?? '?'} USDC at ${record.tradeRate ?? '?'}, fee ${record.tradeFee ?? '?'} ${record.tradeFeeCurrency ?? ''}`,
+      `referenceId ${short(record.tradeReferenceId ?? '')}`,
+    ],
+    [
+      'sent',
+      `4-5. GAS ${record.gasFee ?? '?'} USDC; sent ${record.sentAmount ?? '?'} USDC, transfer ${short(record.withdrawTransferId ?? '')} Pending`,
+      `idempotencyKey ${short(record.withdrawKey ?? '')}`,
+    ],
+    [
+      'confirmed',
+      `Closed, tx ${short(record.transactionHash ?? '')}: ${record.arrivedAmount ?? '?'} USDC arrived`,
+      '',
+    ],
+  ];
+  for (const [state, what, id] of rows)
+    console.log(`  ${at(state)}  ${pad(state, 10)} ${what}${id ? `  (${id})` : ''}`);
+  console.log(
+    `  state ${record.state}; fees: ${record.tradeFee ?? '0'} ${record.tradeFeeCurrency ?? 'USD'} conversion + ${record.gasFee ?? '0'} USDC gas`,
+  );
+}
+
+function oneEach(stack: Stack, record: PayoutRecord): boolean {
+  return (
+    stack.sim.fundings().filter((f) => f.clientTransactionId === record.fundingId).length === 1 &&
+    stack.sim.trades().filter((t) => t.referenceId === record.tradeReferenceId).length === 1 &&
+    stack.sim.withdrawals().filter((w) => w.idempotencyKey === record.withdrawKey).length === 1
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Main
 
 function printIntro(stack: Stack): void {
@@ -617,7 +750,9 @@ async function demo(cleanup: Cleanup, stopped: Promise<void>): Promise<number> {
   );
   console.log(`All sweeps finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const [id, outcome] of unfinished) console.log(`  sweep of ${short(id)}: ${outcome}`);
-  verdictCode = (await report(stack, cases, balanceBefore)) ? 0 : 1;
+  const reported = await report(stack, cases, balanceBefore);
+  const paidOut = await payoutDemo(stack);
+  verdictCode = reported && paidOut ? 0 : 1;
   if (KEEP) {
     console.log(`\nStill serving (--keep). Ctrl-C stops everything and removes the demo keys.`);
     console.log(`  webhook    ${stack.webhookUrl}`);

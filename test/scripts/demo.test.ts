@@ -75,6 +75,8 @@ describe('npm run demo (scripts/demo.ts)', () => {
 
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain('exactly once: OK');
+    expect(run.stdout).toMatch(/confirmed +Closed, tx \S+: 24\.68 USDC arrived/);
+    expect(run.stdout).toContain('payout exactly once: OK');
     expect(run.stdout).toMatch(/http:\/\/demo:[A-Za-z0-9_-]+@127\.0\.0\.1:\d+\/admin\/queues/);
     const swept = /swept deposits\s+(\d+)/.exec(run.stdout)?.[1];
     const transfers = /transfers in Interlace ledger\s+(\d+)/.exec(run.stdout)?.[1];
