@@ -2,8 +2,9 @@
  * `npm run chaos -- [--deposits N] [--seed S] [--report FILE] [--max-seconds T]`: the chaos soak
  * (scripts/chaos/run.ts). Prints one line, writes a JSON report, exits 1 on any violation.
  *
- * Also: --workers N (2-3 usual), --kills N (worker SIGKILLs; default from N), --fault-scale X (upstream
- * fault rates multiplier, 0 = none), --keep-logs, --quiet.
+ * Also: --workers N (2-3 usual), --kills N (worker SIGKILLs; default from N), --payouts N (payouts
+ * created while deposits arrive; default N/50, at least 3), --fault-scale X (upstream fault rates
+ * multiplier, 0 = none), --keep-logs, --quiet.
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,6 +21,7 @@ function parseOptions(argv: string[]): { options: Partial<ChaosOptions>; report:
       'max-seconds': { type: 'string' },
       workers: { type: 'string' },
       kills: { type: 'string' },
+      payouts: { type: 'string' },
       'fault-scale': { type: 'string' },
       'keep-logs': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -44,6 +46,7 @@ function parseOptions(argv: string[]): { options: Partial<ChaosOptions>; report:
   set('maxSeconds', integer('max-seconds', values['max-seconds'], 10, 86_400));
   set('workers', integer('workers', values.workers, 2, 16));
   set('kills', integer('kills', values.kills, 1, 1_000));
+  set('payouts', integer('payouts', values.payouts, 1, 10_000));
   if (values['fault-scale'] !== undefined) {
     const scale = Number(values['fault-scale']);
     if (!Number.isFinite(scale) || scale < 0 || scale > 4)

@@ -64,9 +64,13 @@ export type NotificationOptions = RawNotificationOptions & {
 };
 
 const SENT_LOG_LIMIT = 10_000;
-/** Interlace redelivers a notification that got no 2xx (API-NOTES §5); the simulator does a few times, faster. */
-const WITHDRAWAL_DELIVERY_ATTEMPTS = 6;
+/**
+ * Interlace redelivers a notification that got no 2xx, 16 times over hours (API-NOTES §5); the
+ * simulator does it 12 times over about 15 s, enough to outlast a receiver or Redis restart.
+ */
+const WITHDRAWAL_DELIVERY_ATTEMPTS = 12;
 const WITHDRAWAL_RETRY_BASE_MS = 50;
+const WITHDRAWAL_RETRY_MAX_MS = 2_000;
 
 /** Builds an Interlace simulator; nothing listens until `listen()`. */
 export function createSimulator(options: SimulatorOptions): Simulator {
@@ -343,7 +347,9 @@ export class Simulator {
       }
       if (this.context.timers.signal.aborted) return;
       try {
-        await this.context.timers.delay(WITHDRAWAL_RETRY_BASE_MS * 2 ** (attempt - 1));
+        await this.context.timers.delay(
+          Math.min(WITHDRAWAL_RETRY_BASE_MS * 2 ** (attempt - 1), WITHDRAWAL_RETRY_MAX_MS),
+        );
       } catch {
         return;
       }

@@ -11,7 +11,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createKeys } from '../../src/keys.js';
-import { DEAD_LETTER_QUEUE, SWEEP_QUEUE, type DeadLetterData } from '../../src/queues/names.js';
+import {
+  DEAD_LETTER_QUEUE,
+  PAYOUT_QUEUE,
+  SWEEP_QUEUE,
+  type DeadLetterData,
+  type PayoutJobData,
+} from '../../src/queues/names.js';
+import { loadConfig } from '../../src/config.js';
+import {
+  createChaosPayout,
+  PAYOUT_SETTLED,
+  PAYOUT_STEPS,
+  payoutStates,
+  planPayouts,
+  preparePayouts,
+  verifyPayouts,
+  type PayoutStepName,
+  type StepVerdict,
+} from './payouts.js';
 import { createPrng, deriveSeed, type Prng } from '../../simulator/prng.js';
 import { createSimulator, type FaultRates, type FaultStats } from '../../simulator/simulator.js';
 import { startRedisServer, type RedisServerHandle } from '../../test/helpers/redis-server.js';
@@ -33,6 +51,8 @@ export type ChaosOptions = {
   faultScale: number;
   /** Concurrent webhook deliveries. */
   deliveryConcurrency: number;
+  /** Payouts created while deposits arrive (0 = derived from the deposit count). */
+  payouts: number;
   /** Keeps the child logs even when the run passes. */
   keepLogs: boolean;
   /** Progress lines on stderr. */
@@ -53,6 +73,7 @@ export const DEFAULT_OPTIONS: ChaosOptions = {
   kills: 0, // 0 = derived from the deposit count, see resolveOptions
   faultScale: 1,
   deliveryConcurrency: 12,
+  payouts: 0,
   keepLogs: false,
   verbose: false,
 };
@@ -93,6 +114,13 @@ export type ChaosReport = {
     sentAfterSwept: number;
     /** From the last worker kill (or the last delivery, if later) until everything settled. */
     drainAfterLastKillMs: number;
+    payouts: number;
+    payoutsConfirmed: number;
+    payoutsHeld: number;
+    payoutsFailed: number;
+    /** Per step of the payout chain: calls, commits, payouts that lost or doubled money there. */
+    payoutSteps: Record<PayoutStepName, StepVerdict>;
+    /** Deposits and payout steps together. */
     lost: number;
     doubled: number;
   };
@@ -123,6 +151,7 @@ export function faultRates(scale: number): FaultRates {
 export function resolveOptions(partial: Partial<ChaosOptions>): ChaosOptions {
   const options = { ...DEFAULT_OPTIONS, ...partial };
   if (options.kills <= 0) options.kills = Math.max(2, Math.min(8, Math.ceil(options.deposits / 250)));
+  if (options.payouts <= 0) options.payouts = Math.max(3, Math.ceil(options.deposits / 50));
   options.workers = Math.max(2, options.workers);
   return options;
 }
@@ -199,6 +228,9 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     cleanups.push(() => sim.close());
 
     const port = await freePort();
+    const webhookUrl = `http://127.0.0.1:${port}/webhooks/interlace`;
+    // Payouts from their own account: the simulator notifies the receiver of each blockchain transfer.
+    const payoutSetup = preparePayouts(sim, webhookUrl);
     const env: Record<string, string> = {
       NODE_ENV: 'chaos',
       REDIS_URL: redisServer.url,
@@ -221,8 +253,12 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       BACKFILL_ENABLED: 'false',
       METRICS_PORT: '0',
       LOG_LEVEL: 'info',
+      ...payoutSetup.env,
     };
-    const webhookUrl = `http://127.0.0.1:${port}/webhooks/interlace`;
+    const payoutQueue = new Queue<PayoutJobData>(PAYOUT_QUEUE, { connection: redis, prefix });
+    payoutQueue.on('error', () => {});
+    cleanups.push(() => payoutQueue.close());
+    const payoutDeps = { config: loadConfig(env), redis, keys, payoutQueue };
 
     let receiver = new ServiceProcess('receiver', 'receiver-1', env, logDir);
     const workers: ServiceProcess[] = [];
@@ -242,6 +278,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       `stack up in ${timings.startupMs} ms; ${plan.deposits.length} deposits, ${plan.deliveries.length} deliveries`,
     );
     sim.faults.setRates(faultRates(options.faultScale));
+    const payoutPlan = planPayouts(options.payouts, createPrng(deriveSeed(options.seed, 404)));
 
     // --- chaos: a receiver crash, a Redis restart and worker kills, at seeded points of the delivery
     // stream; the upstream faults run throughout ------------------------------------------------------
@@ -249,8 +286,25 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const receiverRestartAt = Math.floor(total * (0.25 + 0.15 * chaosPrng.next()));
     const redisRestartAt = Math.floor(total * (0.55 + 0.15 * chaosPrng.next()));
     let disruption: Promise<void> = Promise.resolve();
+    // Payouts start at seeded points of the delivery stream, so the kills and restarts find them mid-chain.
+    const payoutPoints = payoutPlan
+      .map(() => Math.floor(total * 0.8 * chaosPrng.next()))
+      .sort((a, b) => a - b);
+    const payoutsCreated: Promise<void>[] = [];
+    const startPayouts = (): void => {
+      while (payoutPoints.length > 0 && payoutPoints[0]! <= counters.delivered) {
+        payoutPoints.shift();
+        const payout = payoutPlan[payoutsCreated.length]!;
+        payoutsCreated.push(
+          createChaosPayout(payoutDeps, payout, deadline).catch((error: unknown) => {
+            violations.push(`payout: ${payout.externalId} could not be created: ${String(error)}`);
+          }),
+        );
+      }
+    };
     const onDelivered = (): void => {
       scheduleKills();
+      startPayouts();
       if (counters.delivered === receiverRestartAt) {
         disruption = disruption.then(async () => {
           log('receiver: SIGKILL, then a new one on the same port');
@@ -338,6 +392,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       }),
     );
     await disruption;
+    await Promise.all(payoutsCreated);
     timings.deliveryMs = Date.now() - deliveryStart;
     log(`all ${total} deliveries answered in ${timings.deliveryMs} ms (${counters.deliveryRetries} retried)`);
 
@@ -356,14 +411,21 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       const open = states.filter((s) => s === null || !TERMINAL_STATES.has(s)).length;
       const jobs = await openJobCounts(sweepQueue);
       const openJobs = Object.values(jobs).reduce((a, b) => a + b, 0);
-      if (open === 0 && openJobs === 0) {
+      const payoutsOpen = (
+        await payoutStates(
+          redis,
+          keys,
+          payoutPlan.map((p) => p.externalId),
+        )
+      ).filter((state) => state === null || !PAYOUT_SETTLED.has(state)).length;
+      if (open === 0 && openJobs === 0 && payoutsOpen === 0) {
         settled = true;
         break;
       }
       if (Date.now() - lastLog > 2_000) {
         lastLog = Date.now();
         log(
-          `settling: ${open} deposits not terminal, ${openJobs} jobs open, ${sim.transferCount()} transfers`,
+          `settling: ${open} deposits not terminal, ${openJobs} jobs open, ${payoutsOpen} payouts open, ${sim.transferCount()} transfers`,
         );
       }
       await sleep(250);
@@ -388,8 +450,18 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       keys,
       sweepQueue,
       deadQueue,
+      excludeWallets: [payoutSetup.walletId],
     });
     violations.push(...verdict.violations);
+    const payoutVerdict = await verifyPayouts({
+      sim,
+      redis,
+      keys,
+      externalIds: payoutPlan.map((p) => p.externalId),
+      violation: (kind, text) => violations.push(`${kind}: ${text}`),
+    });
+    const payoutLost = PAYOUT_STEPS.reduce((sum, step) => sum + payoutVerdict.steps[step].lost, 0);
+    const payoutDoubled = PAYOUT_STEPS.reduce((sum, step) => sum + payoutVerdict.steps[step].doubled, 0);
     if (counters.redisRestarts !== 1) violations.push('chaos: the Redis restart did not happen');
     if (counters.receiverRestarts !== 1) violations.push('chaos: the receiver restart did not happen');
     timings.verifyMs = Date.now() - verifyStart;
@@ -428,8 +500,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       resentAfterConfirmed: verdict.resentAfterConfirmed,
       sentAfterSwept: verdict.sentAfterSwept,
       drainAfterLastKillMs,
-      lost: verdict.lost,
-      doubled: verdict.doubled,
+      payouts: payoutPlan.length,
+      payoutsConfirmed: payoutVerdict.confirmed,
+      payoutsHeld: payoutVerdict.held,
+      payoutsFailed: payoutVerdict.failed,
+      payoutSteps: payoutVerdict.steps,
+      lost: verdict.lost + payoutLost,
+      doubled: verdict.doubled + payoutDoubled,
     };
     timings.totalMs = Date.now() - started;
     const ok = violations.length === 0;
@@ -438,7 +515,12 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       `deposits=${figures.deposits} transfers=${figures.transfers} ` +
       `duplicates_suppressed=${figures.duplicatesSuppressed} faults=${figures.faults} kills=${figures.kills} ` +
       `transfer_calls=${figures.transferCalls} drain_after_last_kill_ms=${figures.drainAfterLastKillMs} ` +
-      `lost=${figures.lost} doubled=${figures.doubled}`;
+      `payouts=${figures.payouts} confirmed=${figures.payoutsConfirmed} ` +
+      PAYOUT_STEPS.map(
+        (step) =>
+          `${step}(lost=${figures.payoutSteps[step].lost} doubled=${figures.payoutSteps[step].doubled})`,
+      ).join(' ') +
+      ` lost=${figures.lost} doubled=${figures.doubled}`;
     return {
       ok,
       line,

@@ -9,7 +9,7 @@ describe('chaos soak (short run)', () => {
     const report = await runChaos({
       deposits: 150,
       seed: 7,
-      maxSeconds: 45,
+      maxSeconds: 60,
       workers: 2,
       kills: 2,
       lockMs: 2_000,
@@ -24,6 +24,13 @@ describe('chaos soak (short run)', () => {
     expect(report.figures.transferCalls).toBeGreaterThanOrEqual(report.figures.sweepable);
     expect(report.figures.deadLetters).toBe(report.figures.designedToFail);
     expect(report.line).toMatch(/^deposits=150 transfers=\d+ .* lost=0 doubled=0$/);
+    // Payouts through the same faults and kills: every step committed once, none lost.
+    expect(report.figures.payouts).toBeGreaterThanOrEqual(3);
+    expect(report.line).toMatch(
+      /fund\(lost=0 doubled=0\) convert\(lost=0 doubled=0\) send\(lost=0 doubled=0\)/,
+    );
+    for (const step of ['fund', 'convert', 'send'] as const)
+      expect(report.figures.payoutSteps[step].committed).toBeGreaterThan(0);
 
     // A soak that injected nothing proves nothing.
     expect(report.figures.faults).toBeGreaterThan(0);
@@ -32,5 +39,5 @@ describe('chaos soak (short run)', () => {
     expect(report.figures.receiverRestarts).toBe(1);
     expect(report.figures.deliveryRetries).toBeGreaterThan(0);
     expect(report.figures.duplicateNotifications).toBeGreaterThan(0);
-  }, 75_000);
+  }, 90_000);
 });

@@ -81,7 +81,7 @@ export async function startPayoutStack(
     },
 
     /** Every call the simulator received for a payout's step, answered or not (by its idempotency value). */
-    callsFor(payoutId: string, step: PayoutStep) {
+    stepCallsFor(payoutId: string, step: PayoutStep) {
       const id = payoutStepId(payoutId, step);
       const { endpoint, field } = STEP_CALLS[step];
       return stack.sim

@@ -72,7 +72,7 @@ describe('exactly once per step', () => {
       await stack.finished(payout.payoutId);
       await closed;
 
-      const calls = stack.callsFor(payout.payoutId, step);
+      const calls = stack.stepCallsFor(payout.payoutId, step);
       expect(calls[0]?.outcome).toBe('reset');
       // Step 5's Pending notification may record it before the resend: one call is then enough.
       expect(calls.length).toBeGreaterThanOrEqual(step === 'send' ? 1 : 2);
@@ -91,7 +91,7 @@ describe('exactly once per step', () => {
     const { payout } = await createPayout(stack.commands, stack.request('silent-1'), 'test');
     const record = await stack.finished(payout.payoutId);
 
-    const calls = stack.callsFor(payout.payoutId, 'send');
+    const calls = stack.stepCallsFor(payout.payoutId, 'send');
     expect(calls.map((c) => c.outcome)).toEqual(['reset', 'answered']);
     expect(stack.committedFor(payout.payoutId, 'send')).toHaveLength(1);
     // The resend's answer is the original transfer, by now Closed on chain: that confirms it.
@@ -111,7 +111,7 @@ describe('exactly once per step', () => {
 
     expect(record.state).toBe('held');
     expect(record.reason).toMatch(/^idempotency-window-closed/);
-    expect(stack.callsFor(payout.payoutId, 'fund')).toHaveLength(0);
+    expect(stack.stepCallsFor(payout.payoutId, 'fund')).toHaveLength(0);
   });
 });
 
@@ -152,7 +152,7 @@ describe('failures leave the money somewhere known', () => {
     expect(record).toMatchObject({ state: 'held', stage: 'sent', onHold: '1' });
     await expect(retryPayout(stack.commands, payout.payoutId, 'alice')).rejects.toThrow(/never retried/);
     await expect(refundPayout(stack.commands, payout.payoutId, 'alice')).rejects.toThrow(/ON_HOLD/);
-    expect(stack.callsFor(payout.payoutId, 'send')).toHaveLength(1);
+    expect(stack.stepCallsFor(payout.payoutId, 'send')).toHaveLength(1);
   });
 
   it('holds a payout whose transfer stays Pending past the bounded wait, and alerts', async () => {
