@@ -258,3 +258,51 @@ describe('the sweep side never touches payout funds', () => {
     expect(walletUsd(stack)).toBe('10');
   });
 });
+
+describe('blockchain transfer notifications on /webhooks/interlace', () => {
+  const transfer = (key: string, status: string) => ({
+    id: 'tr-1',
+    idempotencyKey: key,
+    source: { type: 'cryptoconnect_wallet', id: PAYOUT_WALLET },
+    destination: { type: 'blockchain', chain: 'ETH', address: '0x89F9Cfaa0dA076351DdfC6E320bD8df8b538dB17' },
+    amount: { amount: '9.95', currency: 'USDC' },
+    status,
+  });
+
+  it('acknowledges one that is not ours without a dead letter, and holds a payout on a status no setting names', async () => {
+    stack = await startPayoutStack('payout-notes');
+    const stranger = stack.sim.buildRawNotification(
+      'CRYPTO_CONNECT_TRANSFER.UPDATED',
+      transfer('someone-else', 'Closed'),
+    );
+    expect((await stack.sim.postNotification(stack.webhookUrl, stranger)).status).toBe(200);
+    expect(await stack.deadQueue.count()).toBe(0);
+
+    stack.sim.faults.enqueue('withdraw', 'withdraw-stuck');
+    const { payout } = await createPayout(stack.commands, stack.request('odd-1'), 'test');
+    const sent = await stack.finished(payout.payoutId);
+    expect(sent.state).toBe('sent');
+    const odd = stack.sim.buildRawNotification(
+      'CRYPTO_CONNECT_TRANSFER.UPDATED',
+      transfer(sent.withdrawKey!, 'Reversed'),
+    );
+    await stack.sim.postNotification(stack.webhookUrl, odd);
+    expect(await stack.payouts.get(payout.payoutId)).toMatchObject({
+      state: 'held',
+      reason: expect.stringMatching(/^status-unknown/),
+    });
+
+    // Closed still confirms it; a late Pending after that changes nothing.
+    for (const status of ['Closed', 'Pending']) {
+      const note = stack.sim.buildRawNotification(
+        'CRYPTO_CONNECT_TRANSFER.UPDATED',
+        transfer(sent.withdrawKey!, status),
+      );
+      expect((await stack.sim.postNotification(stack.webhookUrl, note)).status).toBe(200);
+    }
+    expect(await stack.payouts.get(payout.payoutId)).toMatchObject({
+      state: 'confirmed',
+      arrivedAmount: '9.75',
+    });
+  });
+});
