@@ -268,24 +268,37 @@ function fund(
     to: leg(request.to.id, 2, []),
   };
   const reply = ok(data);
-  const transfer: SimTransfer = {
-    id: data.id,
-    clientTransactionId: request.clientTransactionId,
-    accountId: request.accountId,
-    request: structuredClone(call.body),
-    rawBody: call.rawBody,
-    idempotencyKey: call.idempotencyKey,
-    response: structuredClone(reply.body) as Envelope<InternalTransfer>,
+  const transfer = ledgerEntry(call, data, reply, options, {
     currency: 'USD',
     amount: request.amount,
     fee: '0',
     net: request.amount,
+  });
+  state.recordFunding(transfer, wallet.id);
+  return { reply, committed: transfer, replayed: null };
+}
+
+/** What the ledger keeps of a committed transfer: the request as received, the answer, the money. */
+function ledgerEntry(
+  call: TransferCall,
+  data: InternalTransfer,
+  reply: { body: unknown },
+  options: ResolvedOptions,
+  money: Pick<SimTransfer, 'currency' | 'amount' | 'fee' | 'net'>,
+): SimTransfer {
+  return {
+    id: data.id,
+    clientTransactionId: data.clientTransactionId,
+    accountId: data.from.accountId,
+    request: structuredClone(call.body),
+    rawBody: call.rawBody,
+    idempotencyKey: call.idempotencyKey,
+    response: structuredClone(reply.body) as Envelope<InternalTransfer>,
+    ...money,
     time: String(options.now()),
     replays: 0,
     status: 'CLOSED',
   };
-  state.recordFunding(transfer, wallet.id);
-  return { reply, committed: transfer, replayed: null };
 }
 
 /** JSON with object keys sorted: two bodies are "the same" whatever order the client wrote the keys in. */

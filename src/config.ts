@@ -20,6 +20,17 @@ const list = (fallback: string) =>
     )
     .refine((items) => items.length > 0, 'must list at least one value');
 
+/** A comma list that may be empty (an unset allow-list, no extra accounts). */
+const optionalList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
 const int = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -121,15 +132,7 @@ const schema = z
     BACKFILL_ENABLED: bool(true),
     BACKFILL_INTERVAL_MS: int(15 * 60_000, 10_000, 7 * 86_400_000),
     BACKFILL_MODE: z.enum(['sweep', 'report']).default('sweep'),
-    BACKFILL_ACCOUNT_IDS: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((item) => item.trim())
-          .filter(Boolean),
-      ),
+    BACKFILL_ACCOUNT_IDS: optionalList,
     HTTPS_PROXY: proxyUrl,
     https_proxy: proxyUrl,
     HTTP_PROXY: proxyUrl,
@@ -143,15 +146,7 @@ const schema = z
     PAYOUT_WALLET_ID: z.string().optional(),
     PAYOUT_MAX_AMOUNT: decimalString.default('1000'),
     PAYOUT_DAILY_LIMIT: decimalString.default('10000'),
-    PAYOUT_ALLOWED_ADDRESSES: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((item) => item.trim())
-          .filter(Boolean),
-      ),
+    PAYOUT_ALLOWED_ADDRESSES: optionalList,
     PAYOUT_REQUIRE_APPROVAL: bool(false),
     PAYOUT_CURRENCIES: list('USDC,USDT,WUSD').transform((items) => items.map((item) => item.toUpperCase())),
     PAYOUT_CHAINS: list('ETH,ARB,BSC,POLYGON,BASE,OP,TRON,SOL').transform((items) =>

@@ -4,7 +4,7 @@ import type { Logger } from '../src/logger.js';
 import type { Alerts } from '../src/alerts/alerts.js';
 import type { Metrics } from '../src/metrics/metrics.js';
 import type { InterlaceClient } from '../src/interlace/client.js';
-import { InterlaceError } from '../src/interlace/errors.js';
+import { asInterlaceError } from '../src/interlace/errors.js';
 import type { InfinityWalletResolver } from '../src/sweep/infinity-wallet.js';
 import type { PayoutJobData } from '../src/queues/names.js';
 import { payoutJobId } from '../src/queues/names.js';
@@ -305,15 +305,7 @@ async function handleFailure(
   step: PayoutStep,
   error: unknown,
 ): Promise<void> {
-  const failure =
-    error instanceof InterlaceError
-      ? error
-      : new InterlaceError({
-          category: 'transient',
-          reason: 'network',
-          endpoint: 'internal',
-          message: error instanceof Error ? error.message : String(error),
-        });
+  const failure = asInterlaceError(error);
   const log = deps.logger.child({ payoutId: record.payoutId, step, attempt: job.attemptsMade + 1 });
   const verdict = judgeFailure(failure, {
     earlierAttemptInDoubt: record.doubt === step,

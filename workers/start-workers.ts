@@ -215,10 +215,11 @@ async function onPayoutFailed(
   error: Error,
 ): Promise<void> {
   if (!job) return;
-  const final =
-    error.name === 'UnrecoverableError' ||
-    job.attemptsMade >= (job.opts.attempts ?? 1) ||
-    /stalled/i.test(error.message);
+  const final = isFinalFailure({
+    errorName: error.name,
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+  });
   if (!final) return;
   try {
     const record = await deps.payouts.get(job.data.payoutId);

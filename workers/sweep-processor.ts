@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { InterlaceError } from '../src/interlace/errors.js';
+import { asInterlaceError, InterlaceError } from '../src/interlace/errors.js';
 import type { InternalTransfer } from '../src/interlace/types.js';
 import type { DepositRecord } from '../src/deposits/deposit-state.js';
 import type { ClaimOutcome } from '../src/deposits/deposit-store.js';
@@ -144,15 +144,7 @@ async function handleFailure(
   error: unknown,
 ): Promise<never> {
   const { depositId } = deposit;
-  const failure =
-    error instanceof InterlaceError
-      ? error
-      : new InterlaceError({
-          category: 'transient',
-          reason: 'network',
-          endpoint: 'internal',
-          message: error instanceof Error ? error.message : String(error),
-        });
+  const failure = asInterlaceError(error);
   const attempt = job.attemptsMade + 1;
   const log = deps.logger.child({ depositId, jobId: job.id, attempt });
   await deps.deposits.recordAttempt(depositId, {

@@ -50,6 +50,17 @@ export class InterlaceError extends Error {
   }
 }
 
+/** Any failure as an InterlaceError: one that is not (a bug, a Redis error mid-call) counts as transient. */
+export function asInterlaceError(error: unknown): InterlaceError {
+  if (error instanceof InterlaceError) return error;
+  return new InterlaceError({
+    category: 'transient',
+    reason: 'network',
+    endpoint: 'internal',
+    message: error instanceof Error ? error.message : String(error),
+  });
+}
+
 export function isSuccessCode(code: unknown): boolean {
   return code === '000000' || code === 0 || code === '0';
 }
