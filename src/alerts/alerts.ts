@@ -164,7 +164,7 @@ export function formatAlert(
         text:
           `:rotating_light: ${env} Payout ${escape(alert.payoutId)} is ${alert.state}: ${money} is at ` +
           `${escape(alert.fundsAt)}. Reason: ${escape(alert.reason)}. ` +
-          `Next (${next}): \`npm run ops -- payouts show ${escape(alert.payoutId)}\``,
+          `Next (${next}): \`${escape(opsCommand)} payouts show ${escape(alert.payoutId)}\``,
         attachments: [
           {
             color: alert.state === 'failed' ? 'danger' : 'warning',
