@@ -205,6 +205,15 @@ async function startPayoutWorker(deps: PayoutDeps, connection: Worker['opts']['c
   return worker;
 }
 
+/** The policy's "final failure" of a job's `failed` event (BullMQ fires it on every attempt). */
+function isLastFailure(job: Job, error: Error): boolean {
+  return isFinalFailure({
+    errorName: error.name,
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+  });
+}
+
 /**
  * Safety net for a payout job that failed for good outside the processor's own verdicts (stalled too
  * often, a bug): the payout must not sit mid-chain unseen, so it is held for an operator.
@@ -214,13 +223,7 @@ async function onPayoutFailed(
   job: Job<PayoutJobData> | undefined,
   error: Error,
 ): Promise<void> {
-  if (!job) return;
-  const final = isFinalFailure({
-    errorName: error.name,
-    attemptsMade: job.attemptsMade,
-    maxAttempts: job.opts.attempts ?? 1,
-  });
-  if (!final) return;
+  if (!job || !isLastFailure(job, error)) return;
   try {
     const record = await deps.payouts.get(job.data.payoutId);
     if (record && ['approved', 'funded', 'converted', 'refunding'].includes(record.state)) {
@@ -246,13 +249,7 @@ async function onFailed(
   job: Job<SweepJobData> | undefined,
   error: Error,
 ): Promise<void> {
-  if (!job) return;
-  const final = isFinalFailure({
-    errorName: error.name,
-    attemptsMade: job.attemptsMade,
-    maxAttempts: job.opts.attempts ?? 1,
-  });
-  if (!final) return;
+  if (!job || !isLastFailure(job, error)) return;
   try {
     const record = await deps.deposits.get(job.data.depositId);
     const todo = afterFinalFailure(record?.state);
