@@ -38,6 +38,20 @@ export function createKeys(prefix: string) {
     token: (clientId: string) => `${prefix}:interlace:token:${shortHash(clientId)}`,
     tokenLock: (clientId: string) => `${prefix}:interlace:token-lock:${shortHash(clientId)}`,
     infinityWallet: (accountId: string) => `${prefix}:interlace:infinity-wallet:${accountId}`,
+    /**
+     * A merchant wallet's record (hash, src/wallets/wallet-store.ts), keyed by this service's wallet id
+     * (a UUID), and the indexes that find it: by the merchant's external_id (string → id, what makes the
+     * external_id unique) and by creation time (sorted set, the paginated list).
+     */
+    wallet: (id: string) => `${prefix}:wallet:${id}`,
+    walletByExternalId: (externalId: string) => `${prefix}:wallet:by-external:${externalId}`,
+    walletsByTime: `${prefix}:wallets:by-time`,
+    /**
+     * Hash {id, external_id, name} per Interlace CryptoConnect wallet id that this service created (or,
+     * in gateway mode, adopted): which deposits belong to which merchant customer. Read inside Lua by the
+     * notification's accept script (attribution), hence a plain hash under the same prefix (hash tag).
+     */
+    walletOwner: (interlaceWalletId: string) => `${prefix}:wallet-owner:${interlaceWalletId}`,
     /** A payout's record (hash) and its history of state changes (list of JSON entries). */
     payout: (payoutId: string) => `${prefix}:payout:${payoutId}`,
     payoutHistory: (payoutId: string) => `${prefix}:payout:${payoutId}:history`,

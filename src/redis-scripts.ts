@@ -14,6 +14,7 @@ import {
 import { DELETE_TOKEN_IF_SAME, RELEASE_TOKEN_LOCK, WRITE_TOKEN_IF_LOCKED } from './interlace/access-token.js';
 import { BEGIN_STEP, CREATE_PAYOUT, DAILY_USED, NOTE, TRANSITION } from './payouts/payout-scripts.js';
 import { scriptRegistry } from './redis-script.js';
+import { ACTIVATE_WALLET, ADOPT_WALLET, CLAIM_WALLET, RESERVE_WALLET } from './wallets/wallet-scripts.js';
 
 /** All Lua scripts, by name. */
 export const scripts = scriptRegistry({
@@ -33,4 +34,8 @@ export const scripts = scriptRegistry({
   payoutTransition: TRANSITION,
   payoutBeginStep: BEGIN_STEP,
   payoutNote: NOTE,
+  walletReserve: RESERVE_WALLET,
+  walletClaim: CLAIM_WALLET,
+  walletActivate: ACTIVATE_WALLET,
+  walletAdopt: ADOPT_WALLET,
 });
