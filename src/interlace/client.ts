@@ -11,7 +11,9 @@ import {
   type AuthorizeData,
   type BlockchainTransfer,
   type BlockchainTransferRequest,
+  type CreateWalletRequest,
   type CryptoConnectWallet,
+  type WalletAddress,
   type CurrencyPair,
   type FeeQuota,
   type FeeQuotaRequest,
@@ -42,7 +44,14 @@ export type InterlaceClient = {
     body: InternalTransferRequest,
     options: { idempotencyKey: string },
   ): Promise<InternalTransfer>;
-  listCryptoConnectWallets(accountId: string): Promise<CryptoConnectWallet[]>;
+  /** The account's wallets (`master` filters on master wallets, gateway mode); `total` as Interlace counts. */
+  listCryptoConnectWallets(accountId: string, options?: { master?: boolean }): Promise<CryptoConnectWallet[]>;
+  listCryptoConnectWalletsPage(
+    accountId: string,
+    options?: { master?: boolean },
+  ): Promise<{ list: CryptoConnectWallet[]; total: number | undefined }>;
+  createCryptoConnectWallet(body: CreateWalletRequest): Promise<CryptoConnectWallet>;
+  createWalletAddress(walletId: string, body: { currency: string; chain: string }): Promise<WalletAddress>;
   getCryptoConnectWallet(walletId: string): Promise<CryptoConnectWallet>;
   getCurrencyPair(fromCurrency: string, toCurrency: string): Promise<CurrencyPair>;
   estimateQuote(body: QuoteRequest): Promise<Quote>;
@@ -169,6 +178,23 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
     }
   }
 
+  /** One `GET /cryptoconnect/wallets` (every wallet of the account, or its master wallets). */
+  async function listWalletsPage(
+    accountId: string,
+    options: { master?: boolean } = {},
+  ): Promise<{ list: CryptoConnectWallet[]; total: number | undefined }> {
+    const data = await call<List<CryptoConnectWallet>>('GET /cryptoconnect/wallets', {
+      method: 'GET',
+      path: '/cryptoconnect/wallets',
+      query: { accountId, ...(options.master === undefined ? {} : { master: String(options.master) }) },
+    });
+    if (!Array.isArray(data?.list))
+      throw badResponse('GET /cryptoconnect/wallets', 'no data.list in the answer');
+    // The docs show total as a string ("4"); pagination is not documented (API-NOTES §9).
+    const total = Number(data.total);
+    return { list: data.list, total: Number.isFinite(total) ? total : undefined };
+  }
+
   return {
     tokens,
     async listInfinityWallets(accountId) {
@@ -192,15 +218,29 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
       }
       return data;
     },
-    async listCryptoConnectWallets(accountId) {
-      const data = await call<List<CryptoConnectWallet>>('GET /cryptoconnect/wallets', {
-        method: 'GET',
+    async listCryptoConnectWallets(accountId, options = {}) {
+      return (await listWalletsPage(accountId, options)).list;
+    },
+    listCryptoConnectWalletsPage: listWalletsPage,
+    async createCryptoConnectWallet(body) {
+      const endpoint = 'POST /cryptoconnect/wallets';
+      // referenceId is the wallet's key; the header repeats it (the body has an accountId, API-NOTES §9).
+      const data = await call<CryptoConnectWallet>(endpoint, {
+        method: 'POST',
         path: '/cryptoconnect/wallets',
-        query: { accountId },
+        body,
+        headers: { 'Idempotency-Key': body.referenceId },
       });
-      if (!Array.isArray(data?.list))
-        throw badResponse('GET /cryptoconnect/wallets', 'no data.list in the answer');
-      return data.list;
+      return requireStrings(endpoint, data, ['id']);
+    },
+    async createWalletAddress(walletId, body) {
+      const endpoint = 'POST /cryptoconnect/wallets/:id/addresses';
+      const data = await call<WalletAddress>(endpoint, {
+        method: 'POST',
+        path: `/cryptoconnect/wallets/${encodeURIComponent(walletId)}/addresses`,
+        body,
+      });
+      return requireStrings(endpoint, data, ['address', 'currency', 'chain']);
     },
     async getCryptoConnectWallet(walletId) {
       return call<CryptoConnectWallet>('GET /cryptoconnect/wallets/:id', {

@@ -37,6 +37,12 @@ export type CryptoConnectWallet = {
   addresses: { currency: string; chain: string; address: string; selected?: boolean }[];
 };
 
+/** `POST /cryptoconnect/wallets` (seed 000, MoR mode): referenceId is the merchant-unique UUID v4 key. */
+export type CreateWalletRequest = { referenceId: string; accountId: string; nickname: string };
+
+/** A deposit address of a CryptoConnect wallet (`POST /cryptoconnect/wallets/{id}/addresses`). */
+export type WalletAddress = { currency: string; chain: string; address: string; selected?: boolean };
+
 export type BusinessType = 0 | 2;
 
 export type InternalTransferRequest = {
