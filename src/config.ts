@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Decimal } from './sweep/decimal.js';
 import { parseRedisUrl } from './redis-url.js';
+import { parseApiKeys, type ApiKeyEntry } from './merchant-api/api-keys.js';
 
 /** Event types that default to "crypto deposit" (API-NOTES §6, ASSUMED: confirm in the sandbox). */
 export const DEFAULT_DEPOSIT_EVENT_TYPES = [
@@ -167,6 +168,22 @@ const schema = z
     PAYOUT_STATUS_CLOSED: list('Closed'),
     PAYOUT_STATUS_ON_HOLD: list('ON_HOLD'),
     PAYOUT_STATUS_FAILED: list('Failed,Fail'),
+    // The merchant API (issue #10; docs/wallets.md): off until at least one key is configured.
+    MERCHANT_API_KEYS: z
+      .string()
+      .default('')
+      .transform((value, ctx) => {
+        try {
+          return parseApiKeys(value);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    INTERLACE_MODE: z.enum(['mor', 'gateway']).default('mor'),
+    INTERLACE_ACCOUNT_ID: z.string().optional(),
+    WALLET_CREATE_ATTEMPTS: int(3, 1, 10),
+    WALLET_LIST_DEFAULT_LIMIT: int(50, 1, 200),
     DASHBOARD_USER: optionalSecret,
     DASHBOARD_PASSWORD: optionalSecret,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -190,6 +207,13 @@ const schema = z
         code: 'custom',
         path: [env.PAYOUT_ACCOUNT_ID === undefined ? 'PAYOUT_ACCOUNT_ID' : 'PAYOUT_WALLET_ID'],
         message: 'PAYOUT_ACCOUNT_ID and PAYOUT_WALLET_ID go together: set both or neither',
+      });
+    }
+    if (env.MERCHANT_API_KEYS.length > 0 && env.INTERLACE_ACCOUNT_ID === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INTERLACE_ACCOUNT_ID'],
+        message: 'is required when MERCHANT_API_KEYS is set (the account whose wallets the API manages)',
       });
     }
     if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
@@ -263,6 +287,8 @@ export type Config = Readonly<{
   }>;
   /** Payouts (docs/payouts.md); `enabled` once PAYOUT_ACCOUNT_ID and PAYOUT_WALLET_ID are set. */
   payout: PayoutConfig;
+  /** The merchant API (docs/wallets.md); `enabled` once MERCHANT_API_KEYS names at least one key. */
+  merchantApi: MerchantApiConfig;
   logLevel: string;
   logFormat: 'json' | 'pretty';
   /** The commit the image was built from (BUILD_COMMIT), for the build_info metric. */
@@ -295,6 +321,19 @@ export type PayoutConfig = Readonly<{
     onHold: readonly string[];
     failed: readonly string[];
   }>;
+}>;
+
+export type MerchantApiConfig = Readonly<{
+  enabled: boolean;
+  /** The keys by name: a SHA-256 of each key (never the key) and its scopes. */
+  keys: readonly ApiKeyEntry[];
+  /** `mor`: the service creates a CryptoConnect wallet per POST /wallets; `gateway`: master wallets only. */
+  mode: 'mor' | 'gateway';
+  /** The Interlace account the wallets are created in and listed from; '' when unset. */
+  accountId: string;
+  /** Create calls one POST /wallets makes (each after looking up the last one's lost answer). */
+  createAttempts: number;
+  defaultListLimit: number;
 }>;
 
 /** Placeholder the `ops` role puts in place of missing Interlace credentials. */
@@ -420,6 +459,14 @@ export function loadConfig(
         onHold: e.PAYOUT_STATUS_ON_HOLD,
         failed: e.PAYOUT_STATUS_FAILED,
       },
+    },
+    merchantApi: {
+      enabled: e.MERCHANT_API_KEYS.length > 0,
+      keys: e.MERCHANT_API_KEYS,
+      mode: e.INTERLACE_MODE,
+      accountId: e.INTERLACE_ACCOUNT_ID ?? '',
+      createAttempts: e.WALLET_CREATE_ATTEMPTS,
+      defaultListLimit: e.WALLET_LIST_DEFAULT_LIMIT,
     },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

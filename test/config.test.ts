@@ -257,3 +257,26 @@ describe('loadConfig', () => {
     expect(config.interlace.clientSecret).toBe('client-secret');
   });
 });
+
+describe('loadConfig: the merchant API', () => {
+  const entry = `backend:${'a'.repeat(64)}:read+write`;
+
+  it('is off without MERCHANT_API_KEYS, in MoR mode', () => {
+    expect(load().merchantApi).toMatchObject({ enabled: false, keys: [], mode: 'mor', accountId: '' });
+  });
+
+  it('is on with keys and an account, and needs the account', () => {
+    expect(
+      load({ MERCHANT_API_KEYS: entry, INTERLACE_ACCOUNT_ID: 'acct', INTERLACE_MODE: 'gateway' }).merchantApi,
+    ).toMatchObject({ enabled: true, mode: 'gateway', accountId: 'acct', keys: [{ name: 'backend' }] });
+    expect(configError({ ...REQUIRED, MERCHANT_API_KEYS: entry }).problems).toEqual([
+      expect.stringMatching(/^INTERLACE_ACCOUNT_ID: is required when MERCHANT_API_KEYS is set/),
+    ]);
+  });
+
+  it('names MERCHANT_API_KEYS, not its value, when an entry is malformed', () => {
+    const problems = configError({ ...REQUIRED, MERCHANT_API_KEYS: 'backend:secret-looking:read' }).problems;
+    expect(problems).toEqual([expect.stringMatching(/^MERCHANT_API_KEYS: entry 1: the hash/)]);
+    expect(problems.join()).not.toContain('secret-looking');
+  });
+});
