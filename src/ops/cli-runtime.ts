@@ -2,7 +2,13 @@ import type { Command } from 'commander';
 import type { OpsDeps } from './ops-context.js';
 
 export type Writer = { write(text: string): unknown; isTTY?: boolean };
-export type CliIo = { env: Record<string, string | undefined>; stdout: Writer; stderr: Writer };
+export type CliIo = {
+  env: Record<string, string | undefined>;
+  stdout: Writer;
+  stderr: Writer;
+  /** Where a command reads piped input (a key to hash); process.stdin when absent. */
+  stdin?: AsyncIterable<Buffer | string>;
+};
 
 /** What a command answers: the `--json` document, the text for a human, and exit 1 when it failed. */
 export type Output = { json: unknown; text: string; exitCode?: 0 | 1 };
@@ -20,6 +26,10 @@ export type CliRuntime = {
     command: Command,
     action: (deps: OpsDeps, tools: { progress: Progress }) => Promise<Output>,
   ): Promise<void>;
+  /** Like `run`, for a command that needs neither Redis nor the configuration (e.g. making an API key). */
+  runOffline(command: Command, action: () => Promise<Output>): Promise<void>;
+  /** Everything piped to the CLI's stdin. */
+  readStdin(): Promise<string>;
 };
 
 /** The options every command accepts (declared once, on the program). */

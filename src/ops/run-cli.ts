@@ -8,6 +8,7 @@ import { dlqCommands } from './commands/dlq-commands.js';
 import { eventCommands } from './commands/event-commands.js';
 import { sweepCommands } from './commands/sweep-commands.js';
 import { payoutCommands } from './commands/payout-commands.js';
+import { apiKeyCommands } from './commands/api-key-commands.js';
 import type { CliIo, CliRuntime, GlobalOptions, Output, Progress } from './cli-runtime.js';
 import { openOps, type OpsDeps } from './ops-context.js';
 import { OpsError } from './ops-error.js';
@@ -17,7 +18,15 @@ export type { CliIo, Writer } from './cli-runtime.js';
 const NAME = 'interlace-sweep-ops';
 
 /** Command groups, one file each under ./commands; a new group is one more entry here. */
-const GROUPS = [depositCommands, dlqCommands, eventCommands, sweepCommands, payoutCommands, auditCommands];
+const GROUPS = [
+  depositCommands,
+  dlqCommands,
+  eventCommands,
+  sweepCommands,
+  payoutCommands,
+  apiKeyCommands,
+  auditCommands,
+];
 
 const HELP_FOOTER = `
 T is an ISO date, ms since the epoch, or a duration ago (30m, 24h, 7d).
@@ -34,6 +43,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     now: Date.now(),
     async run(command, action) {
       exitCode = await execute(io, command.optsWithGlobals<GlobalOptions>(), action);
+    },
+    async readStdin() {
+      let text = '';
+      for await (const chunk of io.stdin ?? process.stdin) text += chunk.toString();
+      return text;
+    },
+    async runOffline(command, action) {
+      const options = command.optsWithGlobals<GlobalOptions>();
+      try {
+        const output = await action();
+        io.stdout.write(`${options.json === true ? JSON.stringify(output.json, null, 2) : output.text}\n`);
+        exitCode = output.exitCode ?? 0;
+      } catch (error) {
+        exitCode = fail(io, error);
+      }
     },
   };
   const program = createProgram(runtime, io);
