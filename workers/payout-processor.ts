@@ -10,18 +10,27 @@ import type { PayoutJobData } from '../src/queues/names.js';
 import { payoutJobId } from '../src/queues/names.js';
 import { payoutJobOptions } from '../src/queues/create-queues.js';
 import {
+  fundingWallet,
   judgeFailure,
   mayResend,
   nextAction,
   planWithdrawal,
+  recheckControls,
   transferStatusEvent,
   type PayoutEvent,
   type PayoutState,
   type PayoutStep,
 } from '../src/policy/payout-policy.js';
 import { applyPayoutEvent } from '../src/payouts/apply-payout-event.js';
-import { payoutFunds, type PayoutRecord } from '../src/payouts/payout-record.js';
-import type { PayoutStore } from '../src/payouts/payout-store.js';
+import { moneyWallet, payoutFunds, type PayoutRecord } from '../src/payouts/payout-record.js';
+import { STEP_FIELDS, type PayoutStore } from '../src/payouts/payout-store.js';
+import { payoutControls } from '../src/payouts/payout-commands.js';
+import { payoutStepId } from '../src/payouts/payout-ids.js';
+import type {
+  BlockchainTransferRequest,
+  InternalTransferRequest,
+  TradeRequest,
+} from '../src/interlace/types.js';
 import { isBelow } from '../src/sweep/amounts.js';
 
 /** Everything one payout run needs, built by the worker's composition root. */
@@ -33,6 +42,7 @@ export type PayoutDeps = {
   client: Pick<
     InterlaceClient,
     | 'createInternalTransfer'
+    | 'listCryptoConnectWallets'
     | 'getCurrencyPair'
     | 'createTrade'
     | 'getTransferFee'
@@ -85,41 +95,45 @@ async function runStep(
 ): Promise<void> {
   const log = deps.logger.child({ payoutId: record.payoutId, step, attempt: job.attemptsMade + 1 });
   const calledAt = firstCalledAt(record, step);
-  const now = Date.now();
-  if (!mayResend(calledAt, now, deps.config.payout.idempotencyWindowMs)) {
-    // Interlace forgets idempotency values after 90 days: a resend now could move the money twice.
-    await applyPayoutEvent(deps, record, 'outcome-unknown', {
-      fields: {
-        reason: `idempotency-window-closed: step ${step} was first sent ${new Date(calledAt!).toISOString()}`,
-      },
-    });
+  const windowMs = deps.config.payout.idempotencyWindowMs;
+  if (!mayResend(calledAt, Date.now(), windowMs)) {
+    await holdPastWindow(deps, record, step, calledAt!);
     return;
   }
-  const plan = calledAt === undefined ? await planStep(deps, record, step) : {};
+  // The first call fixes the whole request (amounts, gas, wallets, type strings); a resend sends
+  // exactly what was stored, whatever the settings say now.
+  const plan = calledAt === undefined ? await planStep(deps, record, step) : { fields: {} };
   if ('refused' in plan) {
     await applyPayoutEvent(deps, record, 'step-refused', { fields: { reason: plan.refused } });
     return;
   }
-  const begun = await deps.payouts.beginStep(record, record.state, step, {
-    plan,
+  const planned = { ...record, ...plan.fields } as PayoutRecord;
+  const begun = await deps.payouts.beginStep(planned, record.state, step, {
+    plan: plan.fields,
+    windowMs,
     ...(step === 'fund' ? { reservation: { currency: 'USD', amount: record.amount } } : {}),
   });
-  // Someone else moved the payout (a notification, an operator): the next turn re-reads it.
-  if (!begun.ok) return;
-  const planned = { ...record, ...plan } as PayoutRecord;
+  if (!begun.ok) {
+    // The store refused atomically: the window closed since the check above.
+    if (begun.found === 'window-closed') await holdPastWindow(deps, record, step, begun.calledAt!);
+    // Otherwise someone else moved the payout (a notification, an operator): the next turn re-reads it.
+    return;
+  }
+  const request = begun.request !== '' ? begun.request : await legacyRequest(deps, planned, step, begun.id);
   const stop = deps.metrics?.payoutStepSeconds.startTimer({ step });
   let outcome: StepOutcome;
   try {
-    outcome = await callStep(deps, planned, step, begun.id);
+    outcome = await callStep(deps, planned, step, begun.id, request);
     stop?.({ outcome: 'success' });
   } catch (error) {
     stop?.({ outcome: 'error' });
-    await handleFailure(deps, job, planned, step, error);
+    await handleFailure(deps, job, { ...planned, doubt: step }, step, begun.priorDoubt, error);
     return;
   }
   log.info({ event: outcome.event, idempotencyValue: begun.id }, 'payout step answered');
-  const fields = { ...outcome.fields, ...(planned.doubt === step ? { doubt: '' } : {}) };
-  const applied = await applyPayoutEvent(deps, planned, outcome.event, { fields });
+  const applied = await applyPayoutEvent(deps, { ...planned, doubt: step }, outcome.event, {
+    fields: outcome.fields,
+  });
   // A Closed answer to step 5 proves both the send and the confirmation.
   if (applied.ok && outcome.confirmNow === true) {
     await applyPayoutEvent(deps, applied.record, 'confirmed', {
@@ -131,80 +145,172 @@ async function runStep(
   }
 }
 
-/** The request fields a step fixes before its first call (amounts, gas), or why it cannot be made. */
-async function planStep(
+/** Interlace forgets idempotency values after 90 days: a resend now could move the money twice. */
+async function holdPastWindow(
   deps: PayoutDeps,
   record: PayoutRecord,
   step: PayoutStep,
-): Promise<Record<string, string> | { refused: string }> {
-  const { payout } = deps.config;
-  if (step === 'convert') {
-    // The pair's minimum, checked before the money is converted (seed 001 step 2).
-    const pair = await deps.client.getCurrencyPair('USD', record.currency);
-    const funded = record.fundedAmount ?? record.amount;
-    if (
-      pair.quoteCurrency === 'USD' &&
-      /^\d+(\.\d+)?$/.test(pair.quoteMin) &&
-      isBelow(funded, pair.quoteMin)
-    ) {
-      return {
-        refused: `below-pair-minimum: ${funded} USD is below the ${pair.symbol} minimum ${pair.quoteMin}`,
-      };
-    }
-    return {};
-  }
-  if (step === 'send') {
-    const wallet = record.tradeWalletId ?? record.walletId;
-    const bought = record.boughtAmount ?? '0';
-    const quote = await deps.client.getTransferFee({
-      accountId: record.accountId,
-      source: { type: payout.feeSourceType, id: wallet },
-      destination: { type: payout.feeDestinationType, chain: record.chain, address: record.address },
-      amount: { currency: record.currency, amount: bought },
-    });
-    const gas = quote.fees
-      .filter((fee) => fee.type === 'GAS' && fee.currency === record.currency)
-      .map((fee) => fee.amount);
-    const plan = planWithdrawal(bought, gas, payout.gasMode, record.currency);
-    if (!plan.ok) return { refused: `gas-exceeds-amount: ${plan.reason}` };
-    return { sentAmount: plan.amount, gasFee: plan.gas, expectedArrival: plan.arrives };
-  }
-  if (step === 'refund') {
-    // What the refund moves is fixed now: the payout's money as its stage says.
-    return record.stage === 'converted'
-      ? { refundCurrency: record.currency, refundAmount: record.boughtAmount ?? '0' }
-      : { refundCurrency: 'USD', refundAmount: record.fundedAmount ?? record.amount };
-  }
-  return {};
+  calledAt: number,
+): Promise<void> {
+  await applyPayoutEvent(deps, record, 'outcome-unknown', {
+    fields: {
+      doubt: step,
+      reason: `idempotency-window-closed: step ${step} was first sent ${new Date(calledAt).toISOString()}`,
+    },
+  });
 }
 
-/** Makes one step's call with its stored idempotency value; answers the event the answer proves. */
+type StepPlan = { fields: Record<string, string> } | { refused: string };
+
+/**
+ * What a step's first call fixes before it is made: its amounts, gas and wallets, and its whole request
+ * body (stored with its id, resent byte for byte); or why it cannot be made. Step 1 re-checks the
+ * controls first: a destination taken off the allow-list since create is never paid.
+ */
+async function planStep(deps: PayoutDeps, record: PayoutRecord, step: PayoutStep): Promise<StepPlan> {
+  const { payout } = deps.config;
+  const id = payoutStepId(record.payoutId, step);
+  const body = (fields: Record<string, string>, request: unknown): StepPlan => ({
+    fields: { ...fields, [STEP_FIELDS[step].request]: JSON.stringify(request) },
+  });
+  switch (step) {
+    case 'fund': {
+      const controls = recheckControls(record, payoutControls(deps.config));
+      if (!controls.ok) return { refused: controls.reason };
+      const infinity = await deps.infinityWallets.resolve(record.accountId);
+      // Where the USD lands, so the reservation (written before the call) is on that wallet.
+      const wallets =
+        payout.fundingTo === 'account' ? await deps.client.listCryptoConnectWallets(record.accountId) : [];
+      const fundsWalletId = fundingWallet(payout.fundingTo, record.walletId, wallets);
+      return body({ fundsWalletId }, buildFundRequest(deps, record, id, infinity));
+    }
+    case 'convert': {
+      // The pair's minimum, checked before the money is converted (seed 001 step 2).
+      const pair = await deps.client.getCurrencyPair('USD', record.currency);
+      const funded = record.fundedAmount ?? record.amount;
+      if (
+        pair.quoteCurrency === 'USD' &&
+        /^\d+(\.\d+)?$/.test(pair.quoteMin) &&
+        isBelow(funded, pair.quoteMin)
+      ) {
+        return {
+          refused: `below-pair-minimum: ${funded} USD is below the ${pair.symbol} minimum ${pair.quoteMin}`,
+        };
+      }
+      return body({}, buildTradeRequest(record, id));
+    }
+    case 'send': {
+      const wallet = moneyWallet(record);
+      const bought = record.boughtAmount ?? '0';
+      const quote = await deps.client.getTransferFee({
+        accountId: record.accountId,
+        source: { type: payout.feeSourceType, id: wallet },
+        destination: { type: payout.feeDestinationType, chain: record.chain, address: record.address },
+        amount: { currency: record.currency, amount: bought },
+      });
+      const gas = quote.fees
+        .filter((fee) => fee.type === 'GAS' && fee.currency === record.currency)
+        .map((fee) => fee.amount);
+      const plan = planWithdrawal(bought, gas, payout.gasMode, record.currency);
+      if (!plan.ok) return { refused: `gas-exceeds-amount: ${plan.reason}` };
+      const fields = { sentAmount: plan.amount, gasFee: plan.gas, expectedArrival: plan.arrives };
+      return body(fields, buildWithdrawRequest(deps, { ...record, ...fields }, id));
+    }
+    case 'refund': {
+      // What the refund moves is fixed now: the payout's money as its stage says.
+      const fields =
+        record.stage === 'converted'
+          ? { refundCurrency: record.currency, refundAmount: record.boughtAmount ?? '0' }
+          : { refundCurrency: 'USD', refundAmount: record.fundedAmount ?? record.amount };
+      const infinity = await deps.infinityWallets.resolve(record.accountId);
+      return body(fields, buildRefundRequest({ ...record, ...fields }, id, infinity));
+    }
+  }
+}
+
+function buildFundRequest(
+  deps: PayoutDeps,
+  record: PayoutRecord,
+  id: string,
+  infinity: string,
+): InternalTransferRequest {
+  return {
+    clientTransactionId: id,
+    accountId: record.accountId,
+    from: { businessType: 0, id: infinity, currency: 'USD' },
+    // The seed's example names the account as to.id; PAYOUT_FUNDING_TO=wallet names the wallet.
+    to: {
+      businessType: 2,
+      id: deps.config.payout.fundingTo === 'account' ? record.accountId : record.walletId,
+      currency: 'USD',
+    },
+    amount: record.amount,
+  };
+}
+
+function buildTradeRequest(record: PayoutRecord, id: string): TradeRequest {
+  return {
+    referenceId: id,
+    accountId: record.accountId,
+    baseCurrency: record.currency,
+    quoteCurrency: 'USD',
+    side: 'BUY',
+    rfqCurrency: 'USD',
+    rfqAmount: record.fundedAmount ?? record.amount,
+  };
+}
+
+function buildWithdrawRequest(deps: PayoutDeps, record: PayoutRecord, id: string): BlockchainTransferRequest {
+  const { payout } = deps.config;
+  return {
+    idempotencyKey: id,
+    source: { type: payout.transferSourceType, id: moneyWallet(record) },
+    destination: { type: payout.transferDestinationType, chain: record.chain, address: record.address },
+    amount: { amount: record.sentAmount ?? '0', currency: record.currency },
+  };
+}
+
+function buildRefundRequest(record: PayoutRecord, id: string, infinity: string): InternalTransferRequest {
+  return {
+    clientTransactionId: id,
+    accountId: record.accountId,
+    from: { businessType: 2, id: moneyWallet(record), currency: record.refundCurrency ?? 'USD' },
+    to: { businessType: 0, id: infinity, currency: 'USD' },
+    amount: record.refundAmount ?? '0',
+  };
+}
+
+/**
+ * The body of a step begun before bodies were stored (a payout in flight across the upgrade): rebuilt
+ * as that version did. Only those payouts ever take this path.
+ */
+async function legacyRequest(
+  deps: PayoutDeps,
+  record: PayoutRecord,
+  step: PayoutStep,
+  id: string,
+): Promise<string> {
+  if (step === 'convert') return JSON.stringify(buildTradeRequest(record, id));
+  if (step === 'send') return JSON.stringify(buildWithdrawRequest(deps, record, id));
+  const infinity = await deps.infinityWallets.resolve(record.accountId);
+  return JSON.stringify(
+    step === 'fund' ? buildFundRequest(deps, record, id, infinity) : buildRefundRequest(record, id, infinity),
+  );
+}
+
+/** Makes one step's call with its stored idempotency value and body; answers the event the answer proves. */
 async function callStep(
   deps: PayoutDeps,
   record: PayoutRecord,
   step: PayoutStep,
   id: string,
+  request: string,
 ): Promise<StepOutcome> {
   const { payout } = deps.config;
-  const wallet = record.tradeWalletId ?? record.walletId;
   switch (step) {
     case 'fund': {
-      const infinity = await deps.infinityWallets.resolve(record.accountId);
-      const transfer = await deps.client.createInternalTransfer(
-        {
-          clientTransactionId: id,
-          accountId: record.accountId,
-          from: { businessType: 0, id: infinity, currency: 'USD' },
-          // The seed's example names the account as to.id; PAYOUT_FUNDING_TO=wallet names the wallet.
-          to: {
-            businessType: 2,
-            id: payout.fundingTo === 'account' ? record.accountId : record.walletId,
-            currency: 'USD',
-          },
-          amount: record.amount,
-        },
-        { idempotencyKey: id },
-      );
+      const body = JSON.parse(request) as InternalTransferRequest;
+      const transfer = await deps.client.createInternalTransfer(body, { idempotencyKey: id });
       if (transfer.status === 'FAIL')
         return refused(`funding-failed: transfer ${transfer.id} has status FAIL`);
       return {
@@ -213,15 +319,7 @@ async function callStep(
       };
     }
     case 'convert': {
-      const trade = await deps.client.createTrade({
-        referenceId: id,
-        accountId: record.accountId,
-        baseCurrency: record.currency,
-        quoteCurrency: 'USD',
-        side: 'BUY',
-        rfqCurrency: 'USD',
-        rfqAmount: record.fundedAmount ?? record.amount,
-      });
+      const trade = await deps.client.createTrade(JSON.parse(request) as TradeRequest);
       // The trade re-quotes: what was bought is the trade's baseAmount, never the preview's.
       if (trade.status !== 'COMPLETE')
         return refused(`trade-${trade.status.toLowerCase()}: trade ${trade.id} has status ${trade.status}`);
@@ -234,17 +332,15 @@ async function callStep(
           tradeFee: trade.fee,
           tradeFeeCurrency: trade.feeCurrency,
           boughtAmount: trade.baseAmount,
+          // The stablecoin is where the trade put it: the reservation follows it there.
           ...(trade.baseWalletId ? { tradeWalletId: trade.baseWalletId } : {}),
         },
       };
     }
     case 'send': {
-      const transfer = await deps.client.createBlockchainTransfer({
-        idempotencyKey: id,
-        source: { type: payout.transferSourceType, id: wallet },
-        destination: { type: payout.transferDestinationType, chain: record.chain, address: record.address },
-        amount: { amount: record.sentAmount ?? '0', currency: record.currency },
-      });
+      const transfer = await deps.client.createBlockchainTransfer(
+        JSON.parse(request) as BlockchainTransferRequest,
+      );
       const fields = {
         withdrawTransferId: transfer.id,
         withdrawStatus: transfer.status,
@@ -264,17 +360,8 @@ async function callStep(
       };
     }
     case 'refund': {
-      const infinity = await deps.infinityWallets.resolve(record.accountId);
-      const transfer = await deps.client.createInternalTransfer(
-        {
-          clientTransactionId: id,
-          accountId: record.accountId,
-          from: { businessType: 2, id: wallet, currency: record.refundCurrency ?? 'USD' },
-          to: { businessType: 0, id: infinity, currency: 'USD' },
-          amount: record.refundAmount ?? '0',
-        },
-        { idempotencyKey: id },
-      );
+      const body = JSON.parse(request) as InternalTransferRequest;
+      const transfer = await deps.client.createInternalTransfer(body, { idempotencyKey: id });
       if (transfer.status === 'FAIL')
         return refused(`refund-failed: transfer ${transfer.id} has status FAIL`);
       const fees = (transfer.from?.fees ?? []).map((fee) => fee.amount);
@@ -303,25 +390,32 @@ async function handleFailure(
   job: Job<PayoutJobData>,
   record: PayoutRecord,
   step: PayoutStep,
+  priorDoubt: string,
   error: unknown,
 ): Promise<void> {
   const failure = asInterlaceError(error);
   const log = deps.logger.child({ payoutId: record.payoutId, step, attempt: job.attemptsMade + 1 });
   const verdict = judgeFailure(failure, {
-    earlierAttemptInDoubt: record.doubt === step,
+    // The step was marked in doubt before this call; it was in doubt before it only if an earlier
+    // call of the same step went unanswered (a crash, a timeout, a lost answer).
+    earlierAttemptInDoubt: priorDoubt === step,
     attemptsLeft: job.attemptsMade + 1 < (job.opts.attempts ?? 1),
   });
   const reason = `${failure.reason}: ${failure.message}`;
   if (verdict === 'retry') {
-    // A call that got no answer may have committed: a later refusal then proves nothing.
-    if (failure.reason !== 'rate-limited')
-      await deps.payouts.note(record.payoutId, record.state, { doubt: step });
+    // A call that got no answer may have committed (it stays in doubt); a 429 proves this one did
+    // nothing, so the doubt is what it was before it.
+    if (failure.reason === 'rate-limited')
+      await deps.payouts.note(record.payoutId, record.state, { doubt: priorDoubt });
     log.warn({ err: failure }, 'payout step failed; will retry with the same idempotency value');
     throw failure;
   }
   log.error({ err: failure, verdict }, 'payout step did not go through');
   await applyPayoutEvent(deps, record, verdict === 'refused' ? 'step-refused' : 'outcome-unknown', {
-    fields: { reason: verdict === 'refused' ? reason : `outcome-unknown: step ${step}: ${reason}` },
+    fields:
+      verdict === 'refused'
+        ? { reason }
+        : { reason: `outcome-unknown: step ${step}: ${reason}`, doubt: step },
   });
 }
 

@@ -6,7 +6,7 @@ import {
   type PayoutEvent,
   type PayoutState,
 } from '../policy/payout-policy.js';
-import { payoutAmounts, payoutFacts, payoutFunds, type PayoutRecord } from './payout-record.js';
+import { GUARD_FIELDS, payoutAmounts, payoutFacts, payoutFunds, type PayoutRecord } from './payout-record.js';
 import type { PayoutStore } from './payout-store.js';
 
 export type PayoutEventDeps = { payouts: PayoutStore; logger: Logger; alerts?: Alerts | undefined };
@@ -29,7 +29,8 @@ export async function applyPayoutEvent(
 ): Promise<AppliedEvent> {
   const decision = decideTransition(payoutFacts(record), event);
   if (!decision.ok) return { ok: false, reason: decision.reason };
-  const fields = change.fields ?? {};
+  // An event that tells what a step's call did ends its doubt; nothing else does (not a retry).
+  const fields = { ...(change.fields ?? {}), ...(decision.settlesDoubt ? { doubt: '' } : {}) };
   const after = { ...record, ...fields, state: decision.to, stage: decision.stage } as PayoutRecord;
   const moved = await deps.payouts.transition(record, decision, {
     fields,
@@ -40,9 +41,19 @@ export async function applyPayoutEvent(
         ? 'release'
         : reservation(decision.stage, payoutAmounts(after)),
     releaseDaily: event === 'cancel',
+    // The guard's stored facts, re-checked in the same script: a cancel decided on a record read just
+    // before step 1 began cannot land while the step-1 transfer is in flight.
+    absentFields: decision.guard === undefined ? [] : (GUARD_FIELDS[decision.guard] ?? []),
     ...(change.detail === undefined ? {} : { detail: change.detail }),
     ...(change.now === undefined ? {} : { now: change.now }),
   });
+  if (!moved.moved && moved.guardField !== undefined) {
+    // The fact changed since the record was read: the policy's reason, from the payout as it is now.
+    const now = await deps.payouts.get(record.payoutId);
+    const again = now === undefined ? undefined : decideTransition(payoutFacts(now), event);
+    const reason = again !== undefined && !again.ok ? again.reason : `${moved.guardField} changed meanwhile`;
+    return { ok: false, reason, found: moved.found };
+  }
   if (!moved.moved) return { ok: false, reason: `the payout is now ${moved.found}`, found: moved.found };
   const log = deps.logger.child({ payoutId: record.payoutId });
   const funds = payoutFunds(after);

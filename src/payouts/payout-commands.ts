@@ -10,6 +10,7 @@ import {
   checkPayoutRequest,
   fitsDailyLimit,
   planWithdrawal,
+  recheckControls,
   retryEvent,
   type FundsLocation,
   type PayoutControls,
@@ -113,11 +114,18 @@ export async function approvePayout(
   payoutId: string,
   operator: string,
 ): Promise<PayoutRecord> {
-  const record = await operatorEvent(deps, payoutId, 'approve', {
+  // The controls as they are now: an allow-list shrunk or a maximum lowered since create stops it.
+  const requested = await mustGet(deps, payoutId);
+  const controls = recheckControls(requested, payoutControls(deps.config));
+  if (!controls.ok)
+    throw new PayoutError('controls-changed', `approve refused: ${controls.reason}`, 409, {
+      state: requested.state,
+    });
+  const record = await operatorEvent(deps, requested.payoutId, 'approve', {
     approvedBy: operator,
     approvedAt: String(Date.now()),
   });
-  await enqueuePayout(deps.payoutQueue, deps.config, payoutId);
+  await enqueuePayout(deps.payoutQueue, deps.config, record.payoutId);
   return record;
 }
 
@@ -151,8 +159,10 @@ export async function refundPayout(
 }
 
 /**
- * Resumes a held payout at the step where it stopped, with the same idempotency values (never an
- * ON_HOLD transfer, never past the 90-day window: the worker holds it again then).
+ * Resumes a held payout at the step where it stopped, with the same idempotency value and the same
+ * stored request body (never an ON_HOLD transfer, never past the idempotency window: the worker holds
+ * it again then). The step stays in doubt until the resend's answer tells: a refusal of the resend
+ * holds it again rather than failing it, since the first call may still have moved the money.
  */
 export async function retryPayout(
   deps: PayoutCommandDeps,
@@ -163,7 +173,6 @@ export async function retryPayout(
   const record = await operatorEvent(deps, held.payoutId, retryEvent(payoutFacts(held)), {
     reason: '',
     retriedBy: operator,
-    doubt: '',
   });
   await enqueuePayout(deps.payoutQueue, deps.config, payoutId, `retry-${Date.now()}`);
   return record;

@@ -1,9 +1,11 @@
 import type {
   FundsLocation,
+  Guard,
   PayoutAmounts,
   PayoutFacts,
   PayoutStage,
   PayoutState,
+  PayoutStep,
 } from '../policy/payout-policy.js';
 import { fundsLocation } from '../policy/payout-policy.js';
 
@@ -18,7 +20,10 @@ export type PayoutRecord = {
   chain: string;
   address: string;
   accountId: string;
+  /** PAYOUT_WALLET_ID when the payout was created. */
   walletId: string;
+  /** The CryptoConnect wallet the payout's money is in (decided before step 1; the trade's after it). */
+  fundsWalletId?: string;
   state: PayoutState;
   stage: PayoutStage;
   createdAt: string;
@@ -65,9 +70,21 @@ export type PayoutRecord = {
   refundTransferId?: string;
   refundedAmount?: string;
   refundFee?: string;
+  /**
+   * Each step's request body (JSON), stored with its id before the first call and resent byte for
+   * byte: a resend never rebuilds it from settings that may have changed since.
+   */
+  fundRequest?: string;
+  tradeRequest?: string;
+  withdrawRequest?: string;
+  refundRequest?: string;
+  retriedBy?: string;
   /** '1' while the blockchain transfer is ON_HOLD. */
   onHold?: string;
-  /** The step whose earlier attempt ended without an answer: its outcome is in doubt. */
+  /**
+   * The step whose call went out and no answer has yet proved what it did: set before every call (in
+   * BEGIN_STEP), cleared only by an answer or a notification that tells (policy SETTLES_DOUBT).
+   */
   doubt?: string;
   /** Why the payout is failed or held, for an operator. */
   reason?: string;
@@ -84,8 +101,30 @@ export function payoutFacts(record: PayoutRecord): PayoutFacts {
     withdrawCalled: record.withdrawCalledAt !== undefined,
     onHold: record.onHold === '1',
     refundRequested: record.refundRequested === '1',
+    stepInDoubt: isStep(record.doubt) ? record.doubt : undefined,
   };
 }
+
+function isStep(value: string | undefined): value is PayoutStep {
+  return value === 'fund' || value === 'convert' || value === 'send' || value === 'refund';
+}
+
+/** The wallet the payout's money is in now: the trade's wallet after step 3, else step 1's. */
+export function moneyWallet(
+  record: Pick<PayoutRecord, 'walletId' | 'fundsWalletId' | 'tradeWalletId'>,
+): string {
+  return record.tradeWalletId ?? record.fundsWalletId ?? record.walletId;
+}
+
+/**
+ * The stored facts a guard reads that the store re-checks in the same script as the transition (they
+ * must be absent or empty), so a decision made on a record read a moment ago cannot land after the
+ * fact changed: a cancel after step 1 began, a refund after a call went out.
+ */
+export const GUARD_FIELDS: Partial<Record<Guard, readonly (keyof PayoutRecord)[]>> = {
+  'no-money-call-yet': ['fundingCalledAt'],
+  'money-in-wallet': ['doubt', 'onHold'],
+};
 
 /** The payout's recorded amounts, as the policy reads them. */
 export function payoutAmounts(record: PayoutRecord): PayoutAmounts {

@@ -13,11 +13,14 @@ local function tail_pairs()
   for i = REST + 1, #ARGV do pairs[#pairs + 1] = ARGV[i] end
   return pairs
 end
--- A payout's reservation lives in the hash of the currency its money is in: setting one drops the other.
+-- A payout's reservation lives in the hash of the currency its money is in, in the wallet it is in:
+-- setting one drops the others (K.releaseUsd/K.releaseCoin: the wallet it was in, when it moved).
 local function reserve(spec, id)
   if spec == '' then return end
   redis.call('HDEL', K.reservedUsd, id)
   redis.call('HDEL', K.reservedCoin, id)
+  if K.releaseUsd then redis.call('HDEL', K.releaseUsd, id) end
+  if K.releaseCoin then redis.call('HDEL', K.releaseCoin, id) end
   if spec == 'release' then return end
   local at = string.find(spec, ':', 1, true)
   local currency, amount = string.sub(spec, 1, at - 1), string.sub(spec, at + 1)
@@ -90,14 +93,28 @@ return tostring(used)
 
 /**
  * Moves a payout from `expected` to `to` with the decided stage, fields and reservation (`''` leaves
- * it, `release` drops it, `CUR:amount` sets it); `releaseDaily` gives the amount back to the daily
- * window (a payout cancelled before any money moved). Answers the previous state, or
- * 'refused:<state>' (or 'missing') when the payout is no longer in `expected`.
+ * it, `release` drops it, `CUR:amount` sets it, in the reservedUsd/reservedCoin wallet; the release
+ * keys are the wallet the money was in); `releaseDaily` gives the amount back to the daily window (a
+ * payout cancelled before any money moved). `absentFields` (comma list) are the guard's stored facts,
+ * re-checked here: any of them set refuses the move. Answers the previous state, or 'refused:<state>'
+ * (or 'missing') when the payout is no longer in `expected`, or 'guard:<field>'.
  */
 export const TRANSITION = defineScript({
   name: 'payoutTransition',
-  keys: ['payout', 'history', 'events', 'states', 'reservedUsd', 'reservedCoin', 'window', 'windowAmounts'],
+  keys: [
+    'payout',
+    'history',
+    'events',
+    'states',
+    'reservedUsd',
+    'reservedCoin',
+    'releaseUsd',
+    'releaseCoin',
+    'window',
+    'windowAmounts',
+  ],
   args: [
+    'absentFields',
     'now',
     'payoutId',
     'expected',
@@ -113,6 +130,10 @@ export const TRANSITION = defineScript({
 local state = redis.call('HGET', K.payout, 'state')
 if not state then return 'missing' end
 if state ~= A.expected then return 'refused:' .. state end
+for field in string.gmatch(A.absentFields, '[^,]+') do
+  local value = redis.call('HGET', K.payout, field)
+  if value and value ~= '' then return 'guard:' .. field end
+end
 local pairs = tail_pairs()
 for _, v in ipairs({'state', A.to, 'stage', A.stage, 'updatedAt', A.now}) do pairs[#pairs + 1] = v end
 redis.call('HSET', K.payout, unpack(pairs))
@@ -128,20 +149,39 @@ return state
 
 /**
  * Stores a step's idempotency value and first-call time BEFORE the call, once: a resumed step finds
- * and resends the same value, and the first-call time bounds resends to Interlace's 90-day window.
- * The step's planned request fields (the tail) are stored with it, the first time only, so a resend
- * sends the same body. Also indexes a withdrawal's key and sets the wallet reservation when given.
- * Answers {state, calledAt, stored id}; nothing is written unless the payout is in `expected`.
+ * and resends the same value, and the first-call time bounds resends to Interlace's idempotency
+ * window (`windowMs`: a step first called longer ago is refused here, atomically, whatever the caller
+ * checked). The step's planned fields and its full request body (the tail, `requestField` among them)
+ * are stored with it, the first time only, so a resend sends the same bytes. Marks the step in doubt
+ * (`doubt`) until an answer tells what the call did. Also indexes a withdrawal's key and sets the
+ * wallet reservation when given. Answers {state, calledAt, stored id, the doubt before this call,
+ * stored request}; nothing is written unless the payout is in `expected` (calledAt '' then, or
+ * 'window-closed' as the state when the window is past).
  */
 export const BEGIN_STEP = defineScript({
   name: 'payoutBeginStep',
   keys: ['payout', 'index', 'reservedUsd', 'reservedCoin'],
-  args: ['now', 'payoutId', 'expected', 'idField', 'idValue', 'calledAtField', 'reservation'],
+  args: [
+    'now',
+    'payoutId',
+    'expected',
+    'idField',
+    'idValue',
+    'calledAtField',
+    'requestField',
+    'step',
+    'windowMs',
+    'reservation',
+  ],
   lua: `${HELPERS}
 local state = redis.call('HGET', K.payout, 'state')
-if not state then return {'missing', '', ''} end
-if state ~= A.expected then return {state, '', ''} end
+if not state then return {'missing', '', '', '', ''} end
+if state ~= A.expected then return {state, '', '', '', ''} end
 local calledAt = redis.call('HGET', K.payout, A.calledAtField)
+if calledAt and tonumber(A.now) - tonumber(calledAt) >= tonumber(A.windowMs) then
+  return {'window-closed', calledAt, '', '', ''}
+end
+local prior = redis.call('HGET', K.payout, 'doubt') or ''
 if not calledAt then
   calledAt = A.now
   local pairs = tail_pairs()
@@ -150,8 +190,10 @@ if not calledAt then
   if K.index ~= K.payout then redis.call('SET', K.index, A.payoutId) end
 end
 reserve(A.reservation, A.payoutId)
+redis.call('HSET', K.payout, 'doubt', A.step)
 redis.call('HINCRBY', K.payout, 'attempts', 1)
-return {state, calledAt, redis.call('HGET', K.payout, A.idField)}
+local stored = redis.call('HMGET', K.payout, A.idField, A.requestField)
+return {state, calledAt, stored[1], prior, stored[2] or ''}
 `,
 });
 

@@ -11,7 +11,7 @@ import type {
 import { sumAmounts, toMinorUnits } from '../sweep/amounts.js';
 import { Decimal } from '../sweep/decimal.js';
 import { payoutIdFor, payoutStepId } from './payout-ids.js';
-import type { PayoutRecord } from './payout-record.js';
+import { moneyWallet, type PayoutRecord } from './payout-record.js';
 import { scripts } from '../redis-scripts.js';
 
 export type PayoutStore = ReturnType<typeof createPayoutStore>;
@@ -21,13 +21,31 @@ export type CreateOutcome =
   | { outcome: 'conflict'; payoutId: string }
   | { outcome: 'daily-limit'; usedUsd: string };
 
-/** The fields each step stores before its call: the idempotency value and the first-call time. */
-const STEP_FIELDS: Record<PayoutStep, { id: keyof PayoutRecord; calledAt: keyof PayoutRecord }> = {
-  fund: { id: 'fundingId', calledAt: 'fundingCalledAt' },
-  convert: { id: 'tradeReferenceId', calledAt: 'tradeCalledAt' },
-  send: { id: 'withdrawKey', calledAt: 'withdrawCalledAt' },
-  refund: { id: 'refundId', calledAt: 'refundCalledAt' },
+/** The fields each step stores before its call: the idempotency value, the first-call time, the body. */
+export const STEP_FIELDS: Record<
+  PayoutStep,
+  { id: keyof PayoutRecord; calledAt: keyof PayoutRecord; request: keyof PayoutRecord }
+> = {
+  fund: { id: 'fundingId', calledAt: 'fundingCalledAt', request: 'fundRequest' },
+  convert: { id: 'tradeReferenceId', calledAt: 'tradeCalledAt', request: 'tradeRequest' },
+  send: { id: 'withdrawKey', calledAt: 'withdrawCalledAt', request: 'withdrawRequest' },
+  refund: { id: 'refundId', calledAt: 'refundCalledAt', request: 'refundRequest' },
 };
+
+/** What BEGIN_STEP answered: the step may be called (with its stored id and body), or why not. */
+export type BegunStep =
+  | {
+      ok: true;
+      id: string;
+      calledAt: number;
+      /** The step in doubt before this call (a call of the same step: an earlier attempt in doubt). */
+      priorDoubt: string;
+      /** The stored request body (JSON), '' for a payout begun before bodies were stored. */
+      request: string;
+    }
+  | { ok: false; found: PayoutState | 'missing' | 'window-closed'; calledAt?: number };
+
+type WalletFields = Pick<PayoutRecord, 'walletId' | 'currency' | 'fundsWalletId' | 'tradeWalletId'>;
 
 export type PayoutFilter = { state?: string; limit?: number };
 
@@ -39,10 +57,11 @@ export function createPayoutStore(
 ) {
   const maxLen = options.eventLogMaxLen ?? 100_000;
   const windowMs = options.dailyWindowMs ?? 86_400_000;
-  // The two hashes a payout's reservation can be in: USD before the trade, its stablecoin after.
-  const reservedKeys = (record: Pick<PayoutRecord, 'walletId' | 'currency'>) => ({
-    reservedUsd: keys.reserved(record.walletId, 'USD'),
-    reservedCoin: keys.reserved(record.walletId, record.currency),
+  // The two hashes a payout's reservation can be in: USD before the trade, its stablecoin after, in
+  // the wallet the money is actually in (never simply PAYOUT_WALLET_ID).
+  const reservedKeys = (record: WalletFields) => ({
+    reservedUsd: keys.reserved(moneyWallet(record), 'USD'),
+    reservedCoin: keys.reserved(moneyWallet(record), record.currency),
   });
   const changeKeys = (payoutId: string) => ({
     payout: keys.payout(payoutId),
@@ -137,30 +156,39 @@ export function createPayoutStore(
      * Answers true when it moved; false (with the state found) when something else moved it first.
      */
     async transition(
-      record: Pick<PayoutRecord, 'payoutId' | 'walletId' | 'currency'>,
+      record: Pick<PayoutRecord, 'payoutId'> & WalletFields,
       decision: Extract<TransitionDecision, { ok: true }>,
       change: {
         fields?: Record<string, string>;
         reservation?: { currency: string; amount: string } | 'release' | null;
         releaseDaily?: boolean;
+        /** Stored facts that must still be absent or empty (the guard's, re-checked atomically). */
+        absentFields?: readonly string[];
         detail?: string;
         now?: number;
       } = {},
-    ): Promise<{ moved: true } | { moved: false; found: PayoutState | 'missing' }> {
+    ): Promise<{ moved: true } | { moved: false; found: PayoutState | 'missing'; guardField?: string }> {
       const reservation =
         change.reservation === undefined || change.reservation === null
           ? ''
           : change.reservation === 'release'
             ? 'release'
             : `${change.reservation.currency}:${change.reservation.amount}`;
+      // The money may have moved wallets with this event (a trade whose wallet differs): the
+      // reservation is set where it is now and dropped where it was.
+      const before = reservedKeys(record);
+      const after = reservedKeys({ ...record, ...(change.fields ?? {}) });
       const reply = await scripts.payoutTransition<string>(redis, {
         keys: {
           ...changeKeys(record.payoutId),
-          ...reservedKeys(record),
+          ...after,
+          releaseUsd: before.reservedUsd,
+          releaseCoin: before.reservedCoin,
           window: keys.payoutDailyWindow,
           windowAmounts: keys.payoutDailyAmounts,
         },
         args: {
+          absentFields: (change.absentFields ?? []).join(','),
           now: change.now ?? Date.now(),
           payoutId: record.payoutId,
           expected: decision.from,
@@ -175,6 +203,8 @@ export function createPayoutStore(
         rest: Object.entries(change.fields ?? {}).flat(),
       });
       if (reply === 'missing') return { moved: false, found: 'missing' };
+      if (reply.startsWith('guard:'))
+        return { moved: false, found: decision.from, guardField: reply.slice('guard:'.length) };
       if (reply.startsWith('refused:'))
         return { moved: false, found: reply.slice('refused:'.length) as PayoutState };
       return { moved: true };
@@ -185,25 +215,27 @@ export function createPayoutStore(
      * before the call; answers them, or the state that forbids the step.
      */
     async beginStep(
-      record: Pick<PayoutRecord, 'payoutId' | 'walletId' | 'currency'>,
+      record: Pick<PayoutRecord, 'payoutId'> & WalletFields,
       expected: PayoutState,
       step: PayoutStep,
       options: {
         reservation?: { currency: string; amount: string };
-        /** The step's planned request fields, stored with its id the first time only. */
+        /** The step's planned fields and request body, stored with its id the first time only. */
         plan?: Record<string, string>;
+        /** Interlace's idempotency window: a step first called longer ago is never called again. */
+        windowMs?: number;
         now?: number;
       } = {},
-    ): Promise<{ ok: true; id: string; calledAt: number } | { ok: false; found: PayoutState | 'missing' }> {
+    ): Promise<BegunStep> {
       const id = payoutStepId(record.payoutId, step);
       const fields = STEP_FIELDS[step];
-      const [state, calledAt, stored] = await scripts.payoutBeginStep<
-        [PayoutState | 'missing', string, string]
+      const [state, calledAt, stored, priorDoubt, request] = await scripts.payoutBeginStep<
+        [PayoutState | 'missing' | 'window-closed', string, string, string, string]
       >(redis, {
         keys: {
           payout: keys.payout(record.payoutId),
           index: step === 'send' ? keys.payoutByWithdrawKey(id) : keys.payout(record.payoutId),
-          ...reservedKeys(record),
+          ...reservedKeys({ ...record, ...(options.plan ?? {}) }),
         },
         args: {
           now: options.now ?? Date.now(),
@@ -212,15 +244,19 @@ export function createPayoutStore(
           idField: fields.id,
           idValue: id,
           calledAtField: fields.calledAt,
+          requestField: fields.request,
+          step,
+          windowMs: options.windowMs ?? 89 * 86_400_000,
           reservation: options.reservation
             ? `${options.reservation.currency}:${options.reservation.amount}`
             : '',
         },
         rest: Object.entries(options.plan ?? {}).flat(),
       });
+      if (state === 'window-closed') return { ok: false, found: state, calledAt: Number(calledAt) };
       if (calledAt === '') return { ok: false, found: state };
-      // The value stored by the first call is the one resent, whatever this process derived.
-      return { ok: true, id: stored, calledAt: Number(calledAt) };
+      // The value (and body) stored by the first call is what is resent, whatever this process built.
+      return { ok: true, id: stored, calledAt: Number(calledAt), priorDoubt, request };
     },
 
     /** Sets fields while the payout is still in `expected`; answers whether it was. */

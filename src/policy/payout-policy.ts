@@ -56,7 +56,9 @@ export const PAYOUT_EVENT_MEANINGS = {
     'An operator retries a payout held with its stablecoin in the wallet or sent: step 5 is resent with the same ' +
     'idempotencyKey, whose answer tells the transfer as it is. Guard `not-on-hold`.',
   'retry-refund': 'An operator retries a held refund. Guard `not-on-hold`.',
-  refund: 'An operator asks for the money back to Infinity (`payouts refund`). Guard `money-in-wallet`.',
+  refund:
+    'An operator asks for the money back to Infinity (`payouts refund`). Guard `money-in-wallet`: never while a ' +
+    'money-moving step is in doubt (its call went out and no answer proved what it did).',
   refunded: 'The refund transfer (CryptoConnect -> Infinity) answered with a status other than `FAIL`.',
 } as const;
 
@@ -82,9 +84,12 @@ export const STAGE_OF_EVENT: Partial<Record<PayoutEvent, PayoutStage>> = {
 export type Guard = 'no-money-call-yet' | 'money-in-wallet' | 'not-on-hold' | 'withdraw-called';
 
 export const GUARD_MEANINGS: Record<Guard, string> = {
-  'no-money-call-yet': 'step 1 has never been called (its id is stored before its first call)',
+  'no-money-call-yet':
+    'step 1 has never been called (its id is stored before its first call); the store re-checks it in the ' +
+    'same script that cancels, so a cancel cannot land while step 1 is in flight',
   'money-in-wallet':
-    'the stage is `funded` (USD) or `converted` (stablecoin) and the transfer is not ON_HOLD',
+    'the stage is `funded` (USD) or `converted` (stablecoin), the transfer is not ON_HOLD, and no step is in ' +
+    'doubt (a call sent without an answer: the trade or the withdrawal may have happened)',
   'not-on-hold': "the blockchain transfer is not ON_HOLD (Interlace's refund request decides those)",
   'withdraw-called': 'step 5 has been called for this payout (its idempotencyKey is stored)',
 };
@@ -199,10 +204,26 @@ export type PayoutFacts = {
   onHold: boolean;
   /** An operator asked for a refund (a retry then resumes the refund, not the chain). */
   refundRequested: boolean;
+  /**
+   * The step whose call went out without an answer that proved what it did: it may have moved money.
+   * Set before every call, cleared only by an answer (or a notification) that tells the outcome.
+   */
+  stepInDoubt?: PayoutStep | undefined;
 };
 
 export type TransitionDecision =
-  | { ok: true; from: PayoutState; to: PayoutState; stage: PayoutStage; event: PayoutEvent; why: string }
+  | {
+      ok: true;
+      from: PayoutState;
+      to: PayoutState;
+      stage: PayoutStage;
+      event: PayoutEvent;
+      why: string;
+      /** The event's guard, which the store re-checks atomically where it reads a stored fact. */
+      guard?: Guard;
+      /** The event tells what a step did: the step in doubt (if any) no longer is. */
+      settlesDoubt: boolean;
+    }
   | { ok: false; ignored: boolean; reason: string };
 
 /** Interprets the table (and the event's guard): where an event takes a payout, or why it does not. */
@@ -219,8 +240,27 @@ export function decideTransition(facts: PayoutFacts, event: PayoutEvent): Transi
     stage: STAGE_OF_EVENT[event] ?? facts.stage,
     event,
     why: row.why,
+    ...(guard === undefined ? {} : { guard }),
+    settlesDoubt: SETTLES_DOUBT.includes(event),
   };
 }
+
+/**
+ * The events that tell what a step's call did (an answer, a definitive refusal, a notification of the
+ * transfer): the doubt about that step ends. Nothing else ends it: an operator's retry resends the
+ * same request in doubt, so a refusal of the resend still proves nothing (issue #11 attack review).
+ */
+export const SETTLES_DOUBT: readonly PayoutEvent[] = [
+  'funded',
+  'converted',
+  'sent',
+  'confirmed',
+  'on-hold',
+  'transfer-failed',
+  'status-unknown',
+  'step-refused',
+  'refunded',
+];
 
 /** The retry event of a held payout: it resumes where its money got to (or its refund). */
 export function retryEvent(facts: PayoutFacts): PayoutEvent {
@@ -236,6 +276,13 @@ function guardFails(guard: Guard, facts: PayoutFacts): string | undefined {
       return facts.fundingCalled ? 'step 1 has already been called: refund instead of cancel' : undefined;
     case 'money-in-wallet':
       if (facts.onHold) return 'the transfer is ON_HOLD at Interlace: it needs their refund request';
+      // A refund while a call is in doubt could move the money twice: the trade or the withdrawal may
+      // have happened, and the refund would pull back what is no longer (or not yet) there.
+      if (facts.stepInDoubt !== undefined)
+        return (
+          `step ${facts.stepInDoubt} is in doubt (sent without an answer): it may have moved the money; ` +
+          '`payouts retry` resends the same request, whose answer tells; or check at Interlace'
+        );
       return facts.stage === 'funded' || facts.stage === 'converted'
         ? undefined
         : `no money of this payout is known to be in the wallet (stage ${facts.stage})`;
@@ -380,6 +427,23 @@ export function reservation(
   return null;
 }
 
+/**
+ * The CryptoConnect wallet a payout's money is in from step 1 on, decided before step 1 (its
+ * reservation is written before the call). With `PAYOUT_FUNDING_TO=wallet` step 1 names the wallet;
+ * with `account` Interlace puts the USD in the account's default wallet, which the trade also uses.
+ * Interlace does not document which that is: the master wallet, else the first listed (the
+ * simulator's rule, docs/payouts.md). Never simply `PAYOUT_WALLET_ID`: reserving on a wallet the money
+ * is not in leaves the real wallet's USD unexplained (issue #11 attack review).
+ */
+export function fundingWallet(
+  fundingTo: 'account' | 'wallet',
+  payoutWalletId: string,
+  wallets: readonly { id: string; master?: boolean }[],
+): string {
+  if (fundingTo === 'wallet') return payoutWalletId;
+  return (wallets.find((wallet) => wallet.master === true) ?? wallets[0])?.id ?? payoutWalletId;
+}
+
 /** Where GAS comes from (API-NOTES §9: unknown): out of the sent amount (seed 001's example) or on top. */
 export type GasMode = 'deducted' | 'on-top';
 
@@ -505,6 +569,28 @@ function isAllowed(list: readonly string[], chain: string, address: string): boo
     if (at === -1) return same(entry, address);
     return entry.slice(0, at).toUpperCase() === chain && same(entry.slice(at + 1), address);
   });
+}
+
+/**
+ * The controls checked again on a stored payout, at approve and right before step 1: an allow-list
+ * shrunk, a maximum lowered, a currency or chain withdrawn since the payout was created must stop it
+ * before any money moves (issue #11 attack review). The daily limit was taken at create; it stays.
+ */
+export function recheckControls(
+  request: PayoutRequest,
+  controls: PayoutControls,
+): { ok: true } | { ok: false; reason: string } {
+  const verdict = checkPayoutRequest(
+    {
+      external_id: request.externalId,
+      amount: request.amount,
+      currency: request.currency,
+      chain: request.chain,
+      address: request.address,
+    },
+    controls,
+  );
+  return verdict.ok ? { ok: true } : { ok: false, reason: `controls-changed: ${verdict.reason}` };
 }
 
 /** Whether `amount` more fits a rolling daily limit already `used` (both USD decimal strings). */

@@ -3,12 +3,15 @@ import {
   checkPayoutRequest,
   decideTransition,
   fitsDailyLimit,
+  fundingWallet,
   fundsLocation,
   judgeFailure,
   mayResend,
   nextAction,
   planWithdrawal,
   PAYOUT_EVENTS,
+  recheckControls,
+  SETTLES_DOUBT,
   PAYOUT_STATES,
   PAYOUT_TRANSITIONS,
   retryEvent,
@@ -284,5 +287,80 @@ describe('checkPayoutRequest', () => {
     expect(checkPayoutRequest({ ...good, address: `0x${'b'.repeat(40)}` }, allowed)).toMatchObject({
       ok: false,
     });
+  });
+});
+
+describe('the attack review (issue #11)', () => {
+  const base = {
+    maxAmount: '1000',
+    currencies: ['USDC'],
+    chains: ['ETH'],
+    allowedAddresses: [] as string[],
+  };
+  const request = {
+    externalId: 'inv-1',
+    amount: '10',
+    currency: 'USDC',
+    chain: 'ETH',
+    address: `0x${'a'.repeat(40)}`,
+  };
+
+  const refunds: [string, PayoutFacts, boolean][] = [
+    ['failed with USD, nothing in doubt', facts('failed', { stage: 'funded' }), true],
+    ['failed with the stablecoin, nothing in doubt', facts('failed', { stage: 'converted' }), true],
+    ['held, the withdrawal in doubt', facts('held', { stage: 'converted', stepInDoubt: 'send' }), false],
+    ['held, the trade in doubt', facts('held', { stage: 'funded', stepInDoubt: 'convert' }), false],
+    ['failed, a refund in doubt', facts('failed', { stage: 'funded', stepInDoubt: 'refund' }), false],
+  ];
+  it.each(refunds)('refund: %s → allowed %s', (_label, given, allowed) => {
+    const decision = decideTransition(given, 'refund');
+    expect(decision.ok).toBe(allowed);
+    if (!decision.ok) expect(decision.reason).toMatch(/in doubt/);
+  });
+
+  it.each([
+    ['an answer', 'funded', true],
+    ['a definitive refusal', 'step-refused', true],
+    ['a notification of the transfer', 'transfer-failed', true],
+    ['an operator retry', 'retry-send', false],
+    ['an unknown outcome', 'outcome-unknown', false],
+  ] as const)('%s (%s) settles the doubt: %s', (_label, event, settles) => {
+    expect(SETTLES_DOUBT.includes(event)).toBe(settles);
+  });
+
+  it('names the guard the store re-checks atomically (cancel, refund)', () => {
+    expect(decideTransition(facts('approved'), 'cancel')).toMatchObject({
+      ok: true,
+      guard: 'no-money-call-yet',
+    });
+    expect(decideTransition(facts('failed', { stage: 'funded' }), 'refund')).toMatchObject({
+      ok: true,
+      guard: 'money-in-wallet',
+    });
+  });
+
+  it.each([
+    ['unchanged controls', base, { ok: true }],
+    ['a shrunk allow-list', { ...base, allowedAddresses: [`0x${'b'.repeat(40)}`] }, { ok: false }],
+    ['a lowered maximum', { ...base, maxAmount: '5' }, { ok: false }],
+    ['a withdrawn chain', { ...base, chains: ['TRON'] }, { ok: false }],
+  ] as const)('re-checks a stored payout against %s', (_label, controls, verdict) => {
+    const result = recheckControls(request, controls);
+    expect(result).toMatchObject(verdict);
+    if (!result.ok) expect(result.reason).toMatch(/^controls-changed: /);
+  });
+
+  it.each([
+    ['wallet mode: the named wallet', 'wallet', [{ id: 'w-master', master: true }], 'w-payouts'],
+    [
+      'account mode: the master wallet',
+      'account',
+      [{ id: 'w-1' }, { id: 'w-master', master: true }],
+      'w-master',
+    ],
+    ['account mode, no master: the first listed', 'account', [{ id: 'w-1' }, { id: 'w-2' }], 'w-1'],
+    ['account mode, nothing listed: the named wallet', 'account', [], 'w-payouts'],
+  ] as const)('puts step 1 USD in %s', (_label, mode, wallets, expected) => {
+    expect(fundingWallet(mode, 'w-payouts', wallets)).toBe(expected);
   });
 });
