@@ -171,9 +171,10 @@ export async function startStack(
         );
     },
 
-    async restartWorkers() {
+    /** Restarts the workers, with some settings changed when `overrides` are given (a redeploy). */
+    async restartWorkers(overrides?: Record<string, string>) {
       await workers?.close();
-      workers = await startWorkers(config, log.logger);
+      workers = await startWorkers(overrides ? loadConfig({ ...env, ...overrides }) : config, log.logger);
       return workers;
     },
 
