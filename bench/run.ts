@@ -179,6 +179,8 @@ async function ingestRound(redisUrl: string, redis: Redis, script: string): Prom
     BENCH_SECRET: SECRET,
     INTERLACE_CLIENT_ID: CLIENT_ID,
     INTERLACE_CLIENT_SECRET: SECRET,
+    // As before the rule: every notification is enqueued (held ones would skip the enqueue).
+    UNKNOWN_WALLET_DEPOSITS: 'sweep',
   });
   const pool = notificationPool(Math.max(20_000, (SECONDS + 1) * 15_000));
   let next = 0;
@@ -319,6 +321,8 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
     INTERLACE_CLIENT_SECRET: SECRET,
     WORKER_CONCURRENCY: String(CONCURRENCY),
     SWEEP_MIN_AMOUNT: '1',
+    // The simulator's wallets were not created through the merchant API: swept, as before the rule.
+    UNKNOWN_WALLET_DEPOSITS: 'sweep',
     // The sweep rate cap is a policy (Interlace publishes no limit), not a cost: out of the way here.
     SWEEP_RATE_LIMIT_PER_S: '1000000',
   };

@@ -209,6 +209,8 @@ function demoConfig(
     DASHBOARD_PASSWORD: randomBytes(12).toString('base64url'),
     SWEEP_BACKOFF_MS: '200',
     SWEEP_MIN_AMOUNT: '1',
+    // The demo's scripted deposits go to simulator wallets made directly, not through POST /wallets.
+    UNKNOWN_WALLET_DEPOSITS: 'sweep',
     SHUTDOWN_TIMEOUT_MS: '5000',
     LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
   });

@@ -128,6 +128,9 @@ const schema = z
     DASHBOARD_READ_ONLY: bool(false),
     DASHBOARD_ENVIRONMENT: z.string().max(40).optional(),
     ALERT_WEBHOOK_URL: z.url().optional(),
+    // A deposit into a wallet this service did not create (no owner record; a master wallet in MoR
+    // mode): held for an operator unless the merchant says such deposits are theirs to sweep (issue #10).
+    UNKNOWN_WALLET_DEPOSITS: z.enum(['sweep', 'hold']).default('hold'),
     OPS_COMMAND_HINT: z.string().max(200).default('interlace-sweep-ops'),
     METRICS_PORT: int(0, 0, 65535),
     BACKFILL_ENABLED: bool(true),
@@ -275,6 +278,8 @@ export type Config = Readonly<{
   /** Label of the environment badge on the dashboard (e.g. "production"); defaults to NODE_ENV. */
   environmentLabel: string;
   alertWebhookUrl: string | undefined;
+  /** What a deposit into a wallet the service did not create does: sweep, or hold for an operator. */
+  unknownWalletDeposits: 'sweep' | 'hold';
   /** How alerts and the dashboard tell the operator to run the CLI, e.g. `docker compose exec worker interlace-sweep-ops`. */
   opsCommandHint: string;
   /** Port of the worker process's own /metrics server; 0 = none (the receiver serves /metrics). */
@@ -425,6 +430,7 @@ export function loadConfig(
     dashboardReadOnly: e.DASHBOARD_READ_ONLY,
     environmentLabel: e.DASHBOARD_ENVIRONMENT ?? e.NODE_ENV,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    unknownWalletDeposits: e.UNKNOWN_WALLET_DEPOSITS,
     opsCommandHint: e.OPS_COMMAND_HINT,
     metricsPort: e.METRICS_PORT,
     backfill: {

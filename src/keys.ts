@@ -15,6 +15,22 @@ export function createKeys(prefix: string) {
     /** Sorted sets of deposit ids by first-seen time: all, and per CryptoConnect wallet. */
     depositsByTime: `${prefix}:deposits:by-time`,
     depositsByWallet: (walletId: string) => `${prefix}:deposits:by-wallet:${walletId}`,
+    /**
+     * Sorted set of deposit ids by first-seen time per merchant customer (the wallet's external_id).
+     * The accept script derives it from `depositsByExternalIdPrefix` and the owner record it reads.
+     */
+    depositsByExternalId: (externalId: string) => `${prefix}:deposits:by-external-id:${externalId}`,
+    depositsByExternalIdPrefix: `${prefix}:deposits:by-external-id:`,
+    /**
+     * The owner record of a CryptoConnect wallet this service created (the wallet store's index):
+     * hash {id, external_id, name}. No record = a wallet the service did not create.
+     */
+    walletOwnerOf: (interlaceWalletId: string) => `${prefix}:wallet-owner:${interlaceWalletId}`,
+    /**
+     * The merchant-event outbox: a stream written by the same script that changes a deposit's state, so
+     * an event exists exactly when its state change does; the relay moves entries to the delivery queue.
+     */
+    merchantOutbox: `${prefix}:merchant-events:outbox`,
     /** Set of deposit ids per on-chain transaction hash. */
     depositsByTx: (txHash: string) => `${prefix}:deposits:by-tx:${txHash}`,
     /**

@@ -251,6 +251,8 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       WORKER_CONCURRENCY: '10',
       SHUTDOWN_TIMEOUT_MS: '2000',
       BACKFILL_ENABLED: 'false',
+      // The soak's deposits go to simulator wallets nobody created through the merchant API: swept.
+      UNKNOWN_WALLET_DEPOSITS: 'sweep',
       METRICS_PORT: '0',
       LOG_LEVEL: 'info',
       ...payoutSetup.env,

@@ -43,6 +43,13 @@ export type DepositRecord = {
   replayedAt?: string;
   previousState?: string;
   replays?: string;
+  /** Attribution (the wallet's owner record, read when a notification is accepted). */
+  walletOwnership?: 'owned' | 'unowned';
+  /** This service's id of the wallet (the merchant API's `id`). */
+  walletRecordId?: string;
+  /** The merchant's own id of the customer the wallet belongs to. */
+  externalId?: string;
+  walletName?: string;
   /** Set when the record was rebuilt from the long-lived swept-ids record (the ledger had lost it). */
   restoredAt?: string;
 };

@@ -8,9 +8,12 @@ import { installScripts } from '../redis-script.js';
 import {
   CLAIM_STATUS_RULES,
   depositRows,
+  MERCHANT_EVENT_RULES,
   notificationEvent,
+  unownedWalletEvent,
   type CreditDecision,
   type SweepEvent,
+  type UnknownWalletRule,
 } from '../policy/deposit-policy.js';
 
 const MAX_ATTEMPT_HISTORY = 25;
@@ -23,6 +26,11 @@ export type AcceptInput = {
   credit: CreditDecision;
   fields: Record<string, string>;
   now: number;
+  /**
+   * UNKNOWN_WALLET_DEPOSITS: what the deposit does when its wallet has no owner record (the script reads
+   * it). Absent: ownership is recorded on the deposit but does not change its state.
+   */
+  unknownWallets?: UnknownWalletRule;
   /** What the event log and counters record of the notification (the receiver's part of the write). */
   event?: NotificationEvent;
   /** The deposit's sweep job hash, whose `finishedOn` the script reads along. */
@@ -50,6 +58,8 @@ export type AcceptOutcome = {
   freshNotification: boolean;
   /** `finishedOn` of a sweep job already under the deposit's job id, if it has finished. */
   jobFinishedOn?: string;
+  /** Whether the wallet has an owner record (the service created it). */
+  walletOwned: boolean;
 };
 
 export type DepositStore = ReturnType<typeof createDepositStore>;
@@ -57,6 +67,8 @@ export type DepositStore = ReturnType<typeof createDepositStore>;
 export type DepositFilter = {
   state?: string;
   walletId?: string;
+  /** The merchant's customer: the external_id of the wallet the deposit went to. */
+  externalId?: string;
   since?: number;
   until?: number;
   limit?: number;
@@ -71,9 +83,19 @@ const DEFAULT_RETENTION_MS = 90 * 86_400_000;
 export function createDepositStore(
   redis: Redis,
   keys: Keys,
-  options: { retentionMs?: number; batchSize?: number } = {},
+  options: {
+    retentionMs?: number;
+    batchSize?: number;
+    /** Write merchant events to the outbox with each state change (MERCHANT_WEBHOOK_URL is set). */
+    merchantEvents?: boolean;
+  } = {},
 ) {
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  // What every state-changing script is told about merchant events (docs/merchant-events.md).
+  const emit = {
+    emit: options.merchantEvents === true ? '1' : '0',
+    merchantEvents: MERCHANT_EVENT_RULES,
+  };
   // Before any pipeline is created from the connection: a pipeline copies the commands it has then.
   installScripts(redis, scripts);
   const own = (depositId: string) => ({
@@ -84,7 +106,13 @@ export function createDepositStore(
   });
 
   const acceptCall = (input: AcceptInput) => {
-    const { event, reason } = notificationEvent(input.status, input.credit);
+    const judged = notificationEvent(input.status, input.credit);
+    const { event, reason } = judged;
+    const walletId = input.fields.walletId ?? '';
+    const unowned =
+      input.unknownWallets === undefined
+        ? judged
+        : unownedWalletEvent(judged, input.unknownWallets, walletId);
     const txHash = input.fields.txHash;
     return {
       keys: {
@@ -97,6 +125,8 @@ export function createDepositStore(
         eventCounts: keys.eventCounts,
         job: input.jobKey ?? keys.deposit(input.depositId),
         sweptIds: keys.sweptIds(input.depositId),
+        owner: keys.walletOwnerOf(walletId),
+        outbox: keys.merchantOutbox,
       },
       args: {
         now: String(input.now),
@@ -104,6 +134,11 @@ export function createDepositStore(
         status: input.status,
         reason,
         rows: depositRows(event),
+        // Only when the rule changes the event: '' tells the script to use `rows` either way.
+        unownedRows: unowned.event === event ? '' : depositRows(unowned.event),
+        unownedReason: unowned.reason,
+        externalIndex: keys.depositsByExternalIdPrefix,
+        ...emit,
         retention: retentionMs,
         hasTx: txHash ? '1' : '0',
         logEvent: input.event?.body != null ? '1' : '0',
@@ -116,11 +151,12 @@ export function createDepositStore(
     };
   };
 
-  type AcceptReply = [DepositState, AcceptOutcome['change'], number, string];
-  const toOutcome = ([state, change, fresh, finishedOn]: AcceptReply): AcceptOutcome => ({
+  type AcceptReply = [DepositState, AcceptOutcome['change'], number, string, string];
+  const toOutcome = ([state, change, fresh, finishedOn, owned]: AcceptReply): AcceptOutcome => ({
     state,
     change,
     freshNotification: fresh === 1,
+    walletOwned: owned === '1',
     ...(finishedOn ? { jobFinishedOn: finishedOn } : {}),
   });
   // Notifications that arrive in the same turn go out as one pipeline: one socket write and one read
@@ -174,12 +210,13 @@ export function createDepositStore(
       const [outcome, value] = await scripts.claim<[ClaimOutcome['outcome'], string[] | string | undefined]>(
         redis,
         {
-          keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId) },
+          keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId), outbox: keys.merchantOutbox },
           args: {
             now: String(now),
             rows: depositRows('claim'),
             statusRules: CLAIM_STATUS_RULES,
             retention: retentionMs,
+            ...emit,
           },
         },
       );
@@ -198,13 +235,14 @@ export function createDepositStore(
      */
     async markSwept(depositId: string, fields: Record<string, string>, now = Date.now()) {
       return (await scripts.markSwept(redis, {
-        keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId) },
+        keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId), outbox: keys.merchantOutbox },
         args: {
           now: String(now),
           rows: depositRows('transfer-confirmed'),
           depositId,
           transferId: fields.transferId ?? '',
           retention: retentionMs,
+          ...emit,
         },
         rest: Object.entries(fields).flat(),
       })) as DepositState | 'missing';
@@ -213,16 +251,16 @@ export function createDepositStore(
     /** Marks a queued or sweeping deposit dead; answers the previous state (nothing else is buried). */
     async markDead(depositId: string, reason: string, now = Date.now()) {
       return (await scripts.markDead(redis, {
-        keys: { deposit: keys.deposit(depositId) },
-        args: { now: String(now), rows: depositRows('sweep-dead'), reason },
+        keys: { deposit: keys.deposit(depositId), outbox: keys.merchantOutbox },
+        args: { now: String(now), rows: depositRows('sweep-dead'), reason, ...emit },
       })) as DepositState | 'missing';
     },
 
     /** A state change the worker decided (the re-check before a transfer); answers previous and new state. */
     async move(depositId: string, event: SweepEvent, reason: string, now = Date.now()) {
       const [previous, state] = await scripts.moveDeposit<[string, string]>(redis, {
-        keys: own(depositId),
-        args: { now: String(now), rows: depositRows(event), reason, retention: retentionMs },
+        keys: { ...own(depositId), outbox: keys.merchantOutbox },
+        args: { now: String(now), rows: depositRows(event), reason, retention: retentionMs, ...emit },
       });
       return { previous: previous as DepositState | 'missing', state: state as DepositState | 'missing' };
     },
@@ -279,7 +317,12 @@ export function createDepositStore(
     /** Deposits newest first, filtered; reads at most `limit` matching records. */
     async list(filter: DepositFilter = {}): Promise<DepositRecord[]> {
       const limit = filter.limit ?? 50;
-      const index = filter.walletId ? keys.depositsByWallet(filter.walletId) : keys.depositsByTime;
+      const index =
+        filter.externalId !== undefined
+          ? keys.depositsByExternalId(filter.externalId)
+          : filter.walletId
+            ? keys.depositsByWallet(filter.walletId)
+            : keys.depositsByTime;
       const max = filter.until ?? '+inf';
       const min = filter.since ?? '-inf';
       const found: DepositRecord[] = [];
@@ -296,6 +339,7 @@ export function createDepositStore(
           const deposit = record as DepositRecord;
           if (error || deposit?.state === undefined) continue;
           if (filter.state && deposit.state !== filter.state) continue;
+          if (filter.walletId && deposit.walletId !== filter.walletId) continue;
           found.push(deposit);
           if (found.length >= limit) break;
         }

@@ -5,10 +5,35 @@
 // read and carries out the row's action. test/deposits/policy-scripts.test.ts runs the table against them.
 import { defineScript } from '../redis-script.js';
 
-/** Lua: the row of the state `from` in an encoded event (`A.rows`): to, action. */
+/** Lua: the row of the state `from` in an encoded event (`rows`, default `A.rows`): to, action. */
 const ROW = `
-local function row(from)
-  return string.match(',' .. A.rows .. ',', ',' .. from .. '=([%a-]+)/([%a-]+),')
+local function row(from, rows)
+  return string.match(',' .. (rows or A.rows) .. ',', ',' .. from .. '=([%a-]+)/([%a-]+),')
+end
+`;
+
+/**
+ * Lua: the merchant events of a state change (the policy's merchantEventsFor, encoded in
+ * `A.merchantEvents` as `new=type;state=type,...`), written to the outbox stream in the same script as
+ * the change, with a snapshot of the record as it is now. Nothing is written when `A.emit` is not '1'
+ * (MERCHANT_WEBHOOK_URL unset). Call it after the record's HSET.
+ */
+const EMIT = `
+local function emitMerchant(from, to, depositId)
+  if A.emit ~= '1' or from == to then return end
+  local kinds = {}
+  if from == 'new' then kinds[#kinds + 1] = string.match(A.merchantEvents, '^new=([%a.]+);') end
+  local entries = string.match(A.merchantEvents, ';(.*)$') or ''
+  local entered = string.match(',' .. entries .. ',', ',' .. to .. '=([%a.]+),')
+  if entered then kinds[#kinds + 1] = entered end
+  if #kinds == 0 then return end
+  local record = redis.call('HGETALL', K.deposit)
+  local snapshot = {}
+  for i = 1, #record, 2 do snapshot[record[i]] = record[i + 1] end
+  local body = cjson.encode(snapshot)
+  for _, kind in ipairs(kinds) do
+    redis.call('XADD', K.outbox, '*', 'type', kind, 'depositId', depositId, 'at', A.now, 'deposit', body)
+  end
 end
 `;
 
@@ -54,6 +79,8 @@ export const ACCEPT_NOTIFICATION = defineScript({
     'eventCounts',
     'job',
     'sweptIds',
+    'owner',
+    'outbox',
   ],
   args: [
     'now',
@@ -61,6 +88,11 @@ export const ACCEPT_NOTIFICATION = defineScript({
     'status',
     'reason',
     'rows',
+    'unownedRows',
+    'unownedReason',
+    'externalIndex',
+    'emit',
+    'merchantEvents',
     'retention',
     'hasTx',
     'logEvent',
@@ -72,6 +104,7 @@ export const ACCEPT_NOTIFICATION = defineScript({
   lua: `
 ${ROW}
 ${RETAIN}
+${EMIT}
 local now, noteId, status, reason = A.now, A.noteId, A.status, A.reason
 local function field(name)
   for i = REST + 1, #ARGV, 2 do if ARGV[i] == name then return ARGV[i + 1] end end
@@ -81,6 +114,12 @@ local depositId = field('depositId')
 local state = redis.call('HGET', K.deposit, 'state')
 local finishedOn = redis.call('HGET', K.job, 'finishedOn') or ''
 local sweptBy = (not state) and redis.call('HGET', K.sweptIds, depositId)
+-- The wallet's owner record (the wallet store's): who the deposit belongs to, and whether the service
+-- created the wallet at all. Without one the policy's rows for an unowned wallet apply.
+local owner = redis.call('HMGET', K.owner, 'id', 'external_id', 'name')
+local owned = owner[1] and true or false
+local rows = A.rows
+if not owned and A.unownedRows ~= '' then rows, reason = A.unownedRows, A.unownedReason end
 local fresh = redis.call('SADD', K.notes, noteId)
 if A.logEvent == '1' then
   redis.call('XADD', K.events, 'MAXLEN', '~', A.eventLogMaxLen, '*', 'id', noteId, 'eventType', A.eventType, 'receivedAt', now, 'body', A.body)
@@ -88,7 +127,7 @@ end
 if A.counterField ~= '' then redis.call('HINCRBY', K.eventCounts, A.counterField, 1) end
 
 local from = state or (sweptBy and 'swept') or 'new'
-local to, action = row(from)
+local to, action = row(from, rows)
 if not to then return redis.error_reply('no transition for ' .. from) end
 
 -- One HSET per notification: the notification's fields when the row takes them, then the state's.
@@ -101,6 +140,14 @@ end
 put('lastNotificationId', noteId)
 put('lastStatus', status)
 put('updatedAt', now)
+if owned then
+  put('walletOwnership', 'owned')
+  put('walletRecordId', owner[1])
+  if owner[2] then put('externalId', owner[2]) end
+  if owner[3] then put('walletName', owner[3]) end
+else
+  put('walletOwnership', 'unowned')
+end
 if not state then
   put('firstSeenAt', now)
   put('notifications', 1)
@@ -146,9 +193,19 @@ if not state then
     redis.call('PEXPIRE', K.byTx, A.retention)
   end
 end
+if owned and owner[2] then
+  -- The index key is derived here because only the owner record names the customer; under a hash-tagged
+  -- prefix (Redis Cluster) it is in the same slot as every other key of the script.
+  local index = A.externalIndex .. owner[2]
+  local horizon = tonumber(now) - tonumber(A.retention)
+  redis.call('ZADD', index, 'NX', now, depositId)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', horizon)
+  redis.call('PEXPIRE', index, A.retention)
+end
+emitMerchant(from, now_state, depositId)
 local change = (not state) and 'created' or ((now_state ~= from or action == 'replace') and 'transitioned' or 'unchanged')
 -- A sweep job that has finished under the deposit's job id blocks a new one (the receiver removes it).
-return {now_state, change, fresh, now_state == 'queued' and finishedOn or ''}
+return {now_state, change, fresh, now_state == 'queued' and finishedOn or '', owned and '1' or '0'}
 `,
 });
 
@@ -161,11 +218,12 @@ return {now_state, change, fresh, now_state == 'queued' and finishedOn or ''}
  */
 export const CLAIM_DEPOSIT = defineScript({
   name: 'claim',
-  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds'],
-  args: ['now', 'rows', 'statusRules', 'retention'],
+  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds', 'outbox'],
+  args: ['now', 'rows', 'statusRules', 'retention', 'emit', 'merchantEvents'],
   lua: `
 ${ROW}
 ${RETAIN}
+${EMIT}
 local record = redis.call('HGETALL', K.deposit)
 if #record == 0 then return {'missing'} end
 local at = {}
@@ -190,6 +248,7 @@ if not approved then
   if verdict ~= 'claim' then
     redis.call('HSET', K.deposit, 'state', verdict, 'updatedAt', A.now, 'reason', 'claim refused: latest upstream status is ' .. status)
     retain(state, verdict, depositId)
+    emitMerchant(state, verdict, depositId)
     return {'stopped', verdict}
   end
 end
@@ -211,11 +270,12 @@ return {'claimed', record}
  */
 export const MARK_SWEPT = defineScript({
   name: 'markSwept',
-  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds'],
-  args: ['now', 'rows', 'depositId', 'transferId', 'retention'],
+  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds', 'outbox'],
+  args: ['now', 'rows', 'depositId', 'transferId', 'retention', 'emit', 'merchantEvents'],
   lua: `
 ${ROW}
 ${RETAIN}
+${EMIT}
 local current = redis.call('HMGET', K.deposit, 'state', 'reason')
 local state = current[1]
 local _, action = row(state or 'new')
@@ -227,6 +287,7 @@ if action == 'mark-swept' then
   redis.call('HSET', K.deposit, unpack(pairs))
   if current[2] then redis.call('HDEL', K.deposit, 'reason') end
   retain(state, 'swept', A.depositId)
+  emitMerchant(state, 'swept', A.depositId)
 end
 return state or 'missing'
 `,
@@ -235,15 +296,17 @@ return state or 'missing'
 /** Buries a deposit as the `sweep-dead` rows say (never a swept or held one); answers the previous state. */
 export const MARK_DEAD = defineScript({
   name: 'markDead',
-  keys: ['deposit'],
-  args: ['now', 'rows', 'reason'],
+  keys: ['deposit', 'outbox'],
+  args: ['now', 'rows', 'reason', 'emit', 'merchantEvents'],
   lua: `
 ${ROW}
+${EMIT}
 local state = redis.call('HGET', K.deposit, 'state')
 if not state then return 'missing' end
 local _, action = row(state)
 if action == 'bury' then
   redis.call('HSET', K.deposit, 'state', 'dead', 'deadAt', A.now, 'updatedAt', A.now, 'reason', A.reason)
+  emitMerchant(state, 'dead', redis.call('HGET', K.deposit, 'depositId') or '')
 end
 return state
 `,
@@ -255,17 +318,20 @@ return state
  */
 export const MOVE_DEPOSIT = defineScript({
   name: 'moveDeposit',
-  keys: ['deposit', 'notes', 'attempts', 'held'],
-  args: ['now', 'rows', 'reason', 'retention'],
+  keys: ['deposit', 'notes', 'attempts', 'held', 'outbox'],
+  args: ['now', 'rows', 'reason', 'retention', 'emit', 'merchantEvents'],
   lua: `
 ${ROW}
 ${RETAIN}
+${EMIT}
 local state = redis.call('HGET', K.deposit, 'state')
 if not state then return {'missing', 'missing'} end
 local to, action = row(state)
 if action ~= 'move' then return {state, state} end
 redis.call('HSET', K.deposit, 'state', to, 'reason', A.reason, 'updatedAt', A.now)
-retain(state, to, redis.call('HGET', K.deposit, 'depositId') or '')
+local depositId = redis.call('HGET', K.deposit, 'depositId') or ''
+retain(state, to, depositId)
+emitMerchant(state, to, depositId)
 return {state, to}
 `,
 });

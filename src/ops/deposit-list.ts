@@ -4,6 +4,8 @@ import type { OpsDeps } from './ops-context.js';
 export type DepositListInput = {
   state?: string;
   walletId?: string;
+  /** The merchant's customer id (the wallet's external_id). */
+  externalId?: string;
   since?: number;
   until?: number;
   limit: number;
@@ -18,6 +20,7 @@ export async function listDeposits(
     limit: input.limit,
     ...(input.state ? { state: input.state } : {}),
     ...(input.walletId ? { walletId: input.walletId } : {}),
+    ...(input.externalId !== undefined ? { externalId: input.externalId } : {}),
     ...(input.since !== undefined ? { since: input.since } : {}),
     ...(input.until !== undefined ? { until: input.until } : {}),
   });

@@ -12,7 +12,7 @@ export const DEPOSIT_STATE_MEANINGS = {
   queued: 'credited, sweep job enqueued',
   sweeping: 'a worker is moving it (a transfer may be in flight)',
   swept: 'the transfer that moved it succeeded: final, never moves again',
-  held: 'never swept automatically: compliance hold, unknown status, or above SWEEP_MAX_AMOUNT',
+  held: 'never swept automatically: compliance hold, unknown status, above SWEEP_MAX_AMOUNT, or a wallet the service did not create (UNKNOWN_WALLET_DEPOSITS=hold)',
   failed: 'upstream FAIL: never swept',
   dead: 'dead-lettered with a reason: an operator decides',
   dust: 'below SWEEP_MIN_AMOUNT: recorded, not swept',
@@ -31,6 +31,7 @@ export const NOTIFICATION_EVENTS = [
   'credited-dust',
   'credited-unsupported',
   'credited-over-limit',
+  'credited-unowned',
   'put-on-hold',
   'upstream-failed',
   'unknown-status',
@@ -72,6 +73,10 @@ const DESCRIBE_EVENT: Record<DepositEventName, string> = {
   'credited-dust': 'A `CLOSED` notification below `SWEEP_MIN_AMOUNT`.',
   'credited-unsupported': 'A `CLOSED` notification in a currency outside `SWEEP_CURRENCIES`.',
   'credited-over-limit': 'A `CLOSED` notification above `SWEEP_MAX_AMOUNT`: held for an operator.',
+  'credited-unowned':
+    'A `CLOSED` notification that would be swept, into a wallet this service did not create (no owner ' +
+    'record: not made through `POST /wallets`, or a master wallet in MoR mode), with ' +
+    '`UNKNOWN_WALLET_DEPOSITS=hold` (the default): held for an operator.',
   'put-on-hold': 'A notification with status `ON_HOLD` (a compliance hold: never swept).',
   'upstream-failed': 'A notification with status `FAIL`.',
   'unknown-status': 'A notification with any other status: fail closed (kept, never swept, visible).',
@@ -95,6 +100,7 @@ const ENTRY: Record<NotificationEvent, DepositState> = {
   'credited-dust': 'dust',
   'credited-unsupported': 'unsupported',
   'credited-over-limit': 'held',
+  'credited-unowned': 'held',
   'put-on-hold': 'held',
   'upstream-failed': 'failed',
   'unknown-status': 'held',
@@ -277,6 +283,67 @@ export function notificationEvent(
       };
   }
 }
+
+// --- which wallets belong to this service ---------------------------------------------------------
+
+/** UNKNOWN_WALLET_DEPOSITS: what a deposit into a wallet the service did not create does. */
+export type UnknownWalletRule = 'sweep' | 'hold';
+
+/**
+ * The event a notification brings when its wallet has no owner record (the service did not create it,
+ * or it is a master wallet in MoR mode). Under `hold` a deposit that would be swept is held instead;
+ * every other event (dust, a hold, FAIL…) is the same as for an owned wallet. The accept script reads
+ * the owner record and picks these rows atomically.
+ */
+export function unownedWalletEvent(
+  event: { event: NotificationEvent; reason: string },
+  rule: UnknownWalletRule,
+  walletId: string,
+): { event: NotificationEvent; reason: string } {
+  if (rule === 'sweep' || event.event !== 'credited') return event;
+  return {
+    event: 'credited-unowned',
+    reason:
+      `wallet ${walletId.slice(0, 80)} was not created by this service (no owner record): held ` +
+      'for an operator (UNKNOWN_WALLET_DEPOSITS=hold)',
+  };
+}
+
+// --- what the merchant is told ---------------------------------------------------------------------
+
+/** The merchant's deposit events (docs/merchant-events.md). */
+export const MERCHANT_EVENT_TYPES = [
+  'deposit.received',
+  'deposit.swept',
+  'deposit.held',
+  'deposit.failed',
+] as const;
+export type MerchantEventType = (typeof MERCHANT_EVENT_TYPES)[number];
+
+/** The event for entering a state (from another one): the outcomes a merchant acts on. */
+const MERCHANT_EVENT_ON_ENTRY: Partial<Record<DepositState, MerchantEventType>> = {
+  swept: 'deposit.swept',
+  held: 'deposit.held',
+  failed: 'deposit.failed',
+  dead: 'deposit.failed',
+};
+
+/**
+ * The merchant events a state change emits: `deposit.received` when the ledger first records a
+ * deposit (whatever its status), then the event of the state it enters, if any. No change, no event.
+ */
+export function merchantEventsFor(from: DepositStateOrNew, to: DepositStateOrNew): MerchantEventType[] {
+  if (to === from || to === 'new') return [];
+  const entered = MERCHANT_EVENT_ON_ENTRY[to];
+  return [...(from === 'new' ? (['deposit.received'] as const) : []), ...(entered ? [entered] : [])];
+}
+
+/** merchantEventsFor as the scripts take it: `new=deposit.received;state=type,...`. */
+export const MERCHANT_EVENT_RULES =
+  'new=deposit.received;' +
+  Object.entries(MERCHANT_EVENT_ON_ENTRY)
+    .map(([state, type]) => `${state}=${type}`)
+    .join(',');
 
 /** What the receiver does after the ledger took a notification: enqueue the sweep, raise an alert. */
 export function afterAccept(outcome: {

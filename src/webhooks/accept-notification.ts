@@ -8,7 +8,12 @@ import { sweepJobId } from '../queues/names.js';
 import { writeDeadLetter } from '../queues/dead-letter.js';
 import { parseDepositNotification, type DepositEvent } from '../interlace/deposit-event.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
-import { afterAccept, decideCredited, notificationEvent } from '../policy/deposit-policy.js';
+import {
+  afterAccept,
+  decideCredited,
+  notificationEvent,
+  unownedWalletEvent,
+} from '../policy/deposit-policy.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendAlert, type Alerts } from '../alerts/alerts.js';
@@ -126,8 +131,7 @@ export async function acceptNotification(
           amount: parsed.deposit.amount,
           currency: parsed.deposit.currency,
           accountId: parsed.deposit.accountId,
-          reason: notificationEvent(parsed.deposit.status, decideCredited(parsed.deposit, deps.config.sweep))
-            .reason,
+          reason: alertReason(deps.config, parsed.deposit, accepted.walletOwned),
         });
       return {
         outcome: 'deposit',
@@ -138,6 +142,14 @@ export async function acceptNotification(
       };
     }
   }
+}
+
+/** Why the deposit was held or failed, as the policy judged it (the wallet's ownership included). */
+function alertReason(config: Config, deposit: DepositEvent, walletOwned: boolean): string {
+  const judged = notificationEvent(deposit.status, decideCredited(deposit, config.sweep));
+  return walletOwned
+    ? judged.reason
+    : unownedWalletEvent(judged, config.unknownWalletDeposits, deposit.walletId).reason;
 }
 
 function acceptInput(config: Config, deposit: DepositEvent, now: number) {
@@ -159,6 +171,7 @@ function acceptInput(config: Config, deposit: DepositEvent, now: number) {
     notificationId: deposit.notificationId,
     status: deposit.status,
     credit: decideCredited(deposit, config.sweep),
+    unknownWallets: config.unknownWalletDeposits,
     fields,
     now,
   };

@@ -32,12 +32,17 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const NOTIFICATION: Record<NotificationEvent, { status: string; credit: CreditDecision }> = {
+const NOTIFICATION: Record<
+  NotificationEvent,
+  { status: string; credit: CreditDecision; unknownWallets?: 'hold' }
+> = {
   'seen-pending': { status: 'PENDING', credit: { kind: 'sweep' } },
   credited: { status: 'CLOSED', credit: { kind: 'sweep' } },
   'credited-dust': { status: 'CLOSED', credit: { kind: 'dust', reason: 'small' } },
   'credited-unsupported': { status: 'CLOSED', credit: { kind: 'unsupported', reason: 'BTC' } },
   'credited-over-limit': { status: 'CLOSED', credit: { kind: 'over-limit', reason: 'large' } },
+  // The wallet 'w' has no owner record: under the hold rule a sweepable deposit is held.
+  'credited-unowned': { status: 'CLOSED', credit: { kind: 'sweep' }, unknownWallets: 'hold' },
   'put-on-hold': { status: 'ON_HOLD', credit: { kind: 'sweep' } },
   'upstream-failed': { status: 'FAIL', credit: { kind: 'sweep' } },
   'unknown-status': { status: 'MYSTERY', credit: { kind: 'sweep' } },
@@ -74,12 +79,13 @@ const rowsOf = (events: readonly string[]) =>
 describe('the ledger scripts carry out the policy table', () => {
   it.each(rowsOf(NOTIFICATION_EVENTS))('accept: %s × %s → %s', async (from, event, to) => {
     const depositId = await depositIn(from);
-    const { status, credit } = NOTIFICATION[event as NotificationEvent];
+    const { status, credit, unknownWallets } = NOTIFICATION[event as NotificationEvent];
     const outcome = await store.accept({
       depositId,
       notificationId: `n-${depositId}`,
       status,
       credit,
+      ...(unknownWallets ? { unknownWallets } : {}),
       fields: { depositId, accountId: 'acc', walletId: 'w', currency: 'USDC', amount: '10' },
       now: Date.now(),
     });

@@ -10,8 +10,11 @@ import {
   forgetsInfinityWallet,
   isFinalFailure,
   judgeTransferStatus,
+  MERCHANT_EVENT_RULES,
+  merchantEventsFor,
   notificationEvent,
   recheckBeforeTransfer,
+  unownedWalletEvent,
   type DepositEventName,
   type DepositStateOrNew,
   type FailureFacts,
@@ -309,5 +312,61 @@ describe('what the receiver does after the ledger took a notification', () => {
     ],
   ] as const)('%j → %j', (outcome, then) => {
     expect(afterAccept(outcome)).toEqual(then);
+  });
+});
+
+describe('a deposit into a wallet the service did not create', () => {
+  const credited = notificationEvent('CLOSED', { kind: 'sweep' });
+  it.each([
+    ['hold', credited, 'credited-unowned'],
+    ['sweep', credited, 'credited'],
+    ['hold', notificationEvent('PENDING', { kind: 'sweep' }), 'seen-pending'],
+    ['hold', notificationEvent('CLOSED', { kind: 'dust', reason: 'small' }), 'credited-dust'],
+    ['hold', notificationEvent('ON_HOLD', { kind: 'sweep' }), 'put-on-hold'],
+    ['hold', notificationEvent('FAIL', { kind: 'sweep' }), 'upstream-failed'],
+  ] as const)('under %s, %o becomes %s', (rule, event, expected) => {
+    expect(unownedWalletEvent(event, rule, 'w-1').event).toBe(expected);
+  });
+
+  it('says why it is held, naming the wallet and the setting', () => {
+    expect(unownedWalletEvent(credited, 'hold', 'w-1').reason).toMatch(
+      /wallet w-1 .*UNKNOWN_WALLET_DEPOSITS=hold/,
+    );
+  });
+
+  it('is held on entry and from pending, compared afterwards', () => {
+    const to = (from: DepositStateOrNew) =>
+      DEPOSIT_TRANSITIONS.rows.find((row) => row.from === from && row.event === 'credited-unowned')?.to;
+    expect(to('new')).toBe('held');
+    expect(to('pending')).toBe('held');
+    expect(to('queued')).toBe('queued');
+    expect(to('swept')).toBe('swept');
+  });
+});
+
+describe('the merchant events of a state change', () => {
+  it.each([
+    ['new', 'pending', ['deposit.received']],
+    ['new', 'queued', ['deposit.received']],
+    ['new', 'dust', ['deposit.received']],
+    ['new', 'held', ['deposit.received', 'deposit.held']],
+    ['new', 'failed', ['deposit.received', 'deposit.failed']],
+    ['pending', 'queued', []],
+    ['pending', 'held', ['deposit.held']],
+    ['queued', 'sweeping', []],
+    ['sweeping', 'swept', ['deposit.swept']],
+    ['sweeping', 'dead', ['deposit.failed']],
+    ['queued', 'failed', ['deposit.failed']],
+    ['held', 'queued', []],
+    ['held', 'held', []],
+    ['swept', 'swept', []],
+  ] as const)('%s → %s emits %o', (from, to, expected) => {
+    expect(merchantEventsFor(from, to)).toEqual(expected);
+  });
+
+  it('is encoded for the scripts as the same rule', () => {
+    expect(MERCHANT_EVENT_RULES).toBe(
+      'new=deposit.received;swept=deposit.swept,held=deposit.held,failed=deposit.failed,dead=deposit.failed',
+    );
   });
 });

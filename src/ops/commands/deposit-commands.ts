@@ -20,7 +20,14 @@ const STATES: readonly DepositState[] = [
   'unsupported',
 ];
 
-type ListOptions = { state?: string; wallet?: string; since?: number; until?: number; limit: number };
+type ListOptions = {
+  state?: string;
+  wallet?: string;
+  externalId?: string;
+  since?: number;
+  until?: number;
+  limit: number;
+};
 
 /** `deposits show|list`: what the ledger knows about deposits. */
 export function depositCommands(cli: CliRuntime): Command {
@@ -45,6 +52,10 @@ export function depositCommands(cli: CliRuntime): Command {
     .description('deposits, newest first, as a table')
     .addOption(new Option('--state <S>', 'only deposits in this state').choices(STATES))
     .option('--wallet <W>', 'only deposits into this CryptoConnect wallet id')
+    .option(
+      '--external-id <X>',
+      "only deposits into the wallet(s) of the merchant's customer X (external_id)",
+    )
     .option('--since <T>', 'first seen at or after T', (value) => parseTime(value, '--since', cli.now))
     .option('--until <T>', 'first seen at or before T', (value) => parseTime(value, '--until', cli.now))
     .option('--limit <N>', 'at most N deposits', (value) => parseCount(value, '--limit'), 50)
@@ -54,6 +65,7 @@ export function depositCommands(cli: CliRuntime): Command {
           limit: options.limit,
           ...(options.state === undefined ? {} : { state: options.state }),
           ...(options.wallet === undefined ? {} : { walletId: options.wallet }),
+          ...(options.externalId === undefined ? {} : { externalId: options.externalId }),
           ...(options.since === undefined ? {} : { since: options.since }),
           ...(options.until === undefined ? {} : { until: options.until }),
         });
@@ -65,13 +77,15 @@ export function depositCommands(cli: CliRuntime): Command {
 
 function depositTable(deposits: DepositRecord[]): string {
   return formatTable(
-    ['depositId', 'state', 'currency', 'amount', 'wallet', 'firstSeen', 'detail'],
+    ['depositId', 'state', 'currency', 'amount', 'wallet', 'externalId', 'firstSeen', 'detail'],
     deposits.map((d) => [
       d.depositId,
       d.state,
       d.currency,
       d.amount,
       d.walletId,
+      // A wallet the service did not create has no customer: said so, not left blank.
+      d.externalId ?? (d.walletOwnership === 'unowned' ? '(unowned)' : ''),
       isoTime(d.firstSeenAt),
       d.state === 'swept' ? `transfer ${d.transferId ?? ''} net ${d.netAmount ?? ''}` : (d.reason ?? ''),
     ]),
@@ -86,6 +100,10 @@ const DEPOSIT_ORDER = [
   'amount',
   'accountId',
   'walletId',
+  'walletOwnership',
+  'walletRecordId',
+  'externalId',
+  'walletName',
   'chain',
   'txHash',
   'address',
