@@ -22,11 +22,6 @@ export function createKeys(prefix: string) {
     depositsByExternalId: (externalId: string) => `${prefix}:deposits:by-external-id:${externalId}`,
     depositsByExternalIdPrefix: `${prefix}:deposits:by-external-id:`,
     /**
-     * The owner record of a CryptoConnect wallet this service created (the wallet store's index):
-     * hash {id, external_id, name}. No record = a wallet the service did not create.
-     */
-    walletOwnerOf: (interlaceWalletId: string) => `${prefix}:wallet-owner:${interlaceWalletId}`,
-    /**
      * The merchant-event outbox: a stream written by the same script that changes a deposit's state, so
      * an event exists exactly when its state change does; the relay moves entries to the delivery queue.
      */

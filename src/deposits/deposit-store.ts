@@ -125,7 +125,7 @@ export function createDepositStore(
         eventCounts: keys.eventCounts,
         job: input.jobKey ?? keys.deposit(input.depositId),
         sweptIds: keys.sweptIds(input.depositId),
-        owner: keys.walletOwnerOf(walletId),
+        owner: keys.walletOwner(walletId),
         outbox: keys.merchantOutbox,
       },
       args: {

@@ -3,12 +3,23 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { cli } from '../ops/cli-harness.js';
 import type { DepositRecord } from '../../src/deposits/deposit-state.js';
 import { loadConfig } from '../../src/config.js';
+import { createWalletStore } from '../../src/wallets/wallet-store.js';
 
-// The wallet store (POST /wallets) writes one owner record per CryptoConnect wallet it created:
-// <prefix>:wallet-owner:<interlaceWalletId> = {id, external_id, name}. These tests write that record
-// directly, as the store would, so they exercise the receiver's side of the contract only.
+// The wallet store writes one owner record per CryptoConnect wallet it created or adopted:
+// <prefix>:wallet-owner:<interlaceWalletId> = {id, external_id, name}. The wallet is stored here through
+// the store itself (adopt: the same owner record as a finished POST /wallets), so the receiver reads
+// what the store really writes.
 async function own(stack: Stack, walletId: string, owner: { id: string; external_id: string; name: string }) {
-  await stack.redis.hset(stack.keys.walletOwnerOf(walletId), owner);
+  const store = createWalletStore(stack.redis, stack.keys);
+  await store.adopt({
+    id: owner.id,
+    externalId: owner.external_id,
+    name: owner.name,
+    walletId,
+    accountId: stack.account.accountId,
+    mode: 'mor',
+    now: Date.now(),
+  });
 }
 
 describe('deposit attribution and the unknown-wallet rule (UNKNOWN_WALLET_DEPOSITS=hold, the default)', () => {
