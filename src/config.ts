@@ -112,6 +112,9 @@ const schema = z
       items.map((item) => item.toUpperCase()),
     ),
     SWEEP_TRANSFER_LOOKUPS: int(5, 0, 100),
+    // Interlace keeps idempotency records 90 days (API-NOTES §9): never resend a transfer first sent
+    // longer ago than this. At most 89, so the margin can never be zero.
+    SWEEP_IDEMPOTENCY_WINDOW_DAYS: int(85, 1, 89),
     SWEEP_ATTEMPTS: int(10, 1, 100),
     SWEEP_BACKOFF_MS: int(2_000, 1, 3_600_000),
     SWEEP_BACKOFF_MAX_MS: int(600_000, 1, 86_400_000),
@@ -259,6 +262,8 @@ export type Config = Readonly<{
     transferSuccessStatuses: readonly string[];
     /** Look-ups of a transfer answered PENDING/PROCESSING before it is dead-lettered. */
     transferLookups: number;
+    /** A deposit's transfer is never called again this long after its first call (SWEEP_IDEMPOTENCY_WINDOW_DAYS). */
+    idempotencyWindowMs: number;
     attempts: number;
     backoffMs: number;
     backoffMaxMs: number;
@@ -409,6 +414,7 @@ export function loadConfig(
       maxAmount: e.SWEEP_MAX_AMOUNT,
       transferSuccessStatuses: e.SWEEP_TRANSFER_SUCCESS_STATUSES,
       transferLookups: e.SWEEP_TRANSFER_LOOKUPS,
+      idempotencyWindowMs: e.SWEEP_IDEMPOTENCY_WINDOW_DAYS * 86_400_000,
       attempts: e.SWEEP_ATTEMPTS,
       backoffMs: e.SWEEP_BACKOFF_MS,
       backoffMaxMs: e.SWEEP_BACKOFF_MAX_MS,

@@ -35,6 +35,12 @@ export function createKeys(prefix: string) {
      * keep each hash small enough for Redis's compact encoding (docs/money-safety.md: bytes per deposit).
      */
     sweptIds: (depositId: string) => `${prefix}:swept-ids:${sweptBucket(depositId)}`,
+    /**
+     * When each deposit's transfer was first called: a hash per bucket (as swept-ids), depositId -> ms,
+     * never expiring, the entry dropped once the deposit is in swept-ids. The claim refuses a transfer
+     * call past SWEEP_IDEMPOTENCY_WINDOW_DAYS after it, whatever happened to the ledger record since.
+     */
+    transferFirstAttempts: (depositId: string) => `${prefix}:transfer-first:${sweptBucket(depositId)}`,
     /** Sorted set of held deposit ids by the time they were held; never trimmed, never expires. */
     depositsHeld: `${prefix}:deposits:held`,
     /** Capped stream of every verified notification, raw, for audit and replay. */

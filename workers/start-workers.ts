@@ -48,7 +48,10 @@ export async function startWorkers(
   const redis = createRedis(config.redisUrl, 'worker', 'interlace-sweep:worker');
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   const keys = createKeys(config.queuePrefix);
-  const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
+  const deposits = createDepositStore(redis, keys, {
+    retentionMs: config.ledgerRetentionMs,
+    transferWindowMs: config.sweep.idempotencyWindowMs,
+  });
   const queues = createQueues(redis, config);
   const metrics = options.metrics ?? createMetrics({ build: readBuildInfo(config.buildCommit) });
   metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));

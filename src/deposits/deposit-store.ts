@@ -11,6 +11,7 @@ import {
   MERCHANT_EVENT_RULES,
   notificationEvent,
   unownedWalletEvent,
+  DEFAULT_TRANSFER_WINDOW_MS,
   type CreditDecision,
   type SweepEvent,
   type UnknownWalletRule,
@@ -88,9 +89,12 @@ export function createDepositStore(
     batchSize?: number;
     /** Write merchant events to the outbox with each state change (MERCHANT_WEBHOOK_URL is set). */
     merchantEvents?: boolean;
+    /** Never call a deposit's transfer this long after its first call (SWEEP_IDEMPOTENCY_WINDOW_DAYS). */
+    transferWindowMs?: number;
   } = {},
 ) {
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
+  const transferWindowMs = options.transferWindowMs ?? DEFAULT_TRANSFER_WINDOW_MS;
   // What every state-changing script is told about merchant events (docs/merchant-events.md).
   const emit = {
     emit: options.merchantEvents === true ? '1' : '0',
@@ -210,13 +214,19 @@ export function createDepositStore(
       const [outcome, value] = await scripts.claim<[ClaimOutcome['outcome'], string[] | string | undefined]>(
         redis,
         {
-          keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId), outbox: keys.merchantOutbox },
+          keys: {
+            ...own(depositId),
+            sweptIds: keys.sweptIds(depositId),
+            firstAttempts: keys.transferFirstAttempts(depositId),
+            outbox: keys.merchantOutbox,
+          },
           args: {
             now: String(now),
             rows: depositRows('claim'),
             statusRules: CLAIM_STATUS_RULES,
             retention: retentionMs,
             ...emit,
+            windowMs: transferWindowMs,
           },
         },
       );
@@ -235,7 +245,12 @@ export function createDepositStore(
      */
     async markSwept(depositId: string, fields: Record<string, string>, now = Date.now()) {
       return (await scripts.markSwept(redis, {
-        keys: { ...own(depositId), sweptIds: keys.sweptIds(depositId), outbox: keys.merchantOutbox },
+        keys: {
+          ...own(depositId),
+          sweptIds: keys.sweptIds(depositId),
+          firstAttempts: keys.transferFirstAttempts(depositId),
+          outbox: keys.merchantOutbox,
+        },
         args: {
           now: String(now),
           rows: depositRows('transfer-confirmed'),

@@ -213,13 +213,16 @@ return {now_state, change, fresh, now_state == 'queued' and finishedOn or '', ow
  * A sweep job claims its deposit: the claim rows decide by state; the upstream-status rules
  * (`statusRules`, `STATUS=claim|state,...,*=state`) by the latest status, unless an operator requeued
  * the deposit after that status arrived. A deposit in the swept-ids record is never claimed (its
- * record is set back to swept). Answers {'claimed', record pairs} (claim and read in one round trip),
- * {'stopped', new state}, {'refused', state} or {'missing'}.
+ * record is set back to swept). A deposit whose transfer was first called `windowMs` or longer ago
+ * (`firstAttempts`) is never claimed either, operator or not: it is held (Interlace may have forgotten
+ * the clientTransactionId); a claim records the first call's time (HSETNX: the first stays). Answers
+ * {'claimed', record pairs} (claim and read in one round trip), {'stopped', new state},
+ * {'refused', state} or {'missing'}.
  */
 export const CLAIM_DEPOSIT = defineScript({
   name: 'claim',
-  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds', 'outbox'],
-  args: ['now', 'rows', 'statusRules', 'retention', 'emit', 'merchantEvents'],
+  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds', 'firstAttempts', 'outbox'],
+  args: ['now', 'rows', 'statusRules', 'retention', 'windowMs', 'emit', 'merchantEvents'],
   lua: `
 ${ROW}
 ${RETAIN}
@@ -239,6 +242,16 @@ if state ~= 'swept' then
 end
 local _, action = row(state)
 if action ~= 'claim' then return {'refused', state} end
+local firstAt = redis.call('HGET', K.firstAttempts, depositId)
+if firstAt and tonumber(A.now) - tonumber(firstAt) >= tonumber(A.windowMs) then
+  local days = math.floor((tonumber(A.now) - tonumber(firstAt)) / 86400000)
+  redis.call('HSET', K.deposit, 'state', 'held', 'updatedAt', A.now, 'reason',
+    'idempotency-window-closed: the first transfer call was ' .. days .. ' days ago; Interlace keeps ' ..
+    'idempotency records 90 days, so a resend could move the money twice: check the transfer at Interlace')
+  retain(state, 'held', depositId)
+  emitMerchant(state, 'held', depositId)
+  return {'stopped', 'held'}
+end
 local status = get('upstreamStatus') or ''
 local approved = get('replayedAt') and tonumber(get('replayedAt')) >= tonumber(get('statusAt') or '0')
 if not approved then
@@ -252,6 +265,7 @@ if not approved then
     return {'stopped', verdict}
   end
 end
+redis.call('HSETNX', K.firstAttempts, depositId, A.now)
 local attempts = tonumber(get('attempts') or '0')
 local changes = {'state', 'sweeping', 'sweepingAt', A.now, 'updatedAt', A.now, 'attempts', tostring(attempts + 1)}
 redis.call('HSET', K.deposit, unpack(changes))
@@ -270,7 +284,7 @@ return {'claimed', record}
  */
 export const MARK_SWEPT = defineScript({
   name: 'markSwept',
-  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds', 'outbox'],
+  keys: ['deposit', 'notes', 'attempts', 'held', 'sweptIds', 'firstAttempts', 'outbox'],
   args: ['now', 'rows', 'depositId', 'transferId', 'retention', 'emit', 'merchantEvents'],
   lua: `
 ${ROW}
@@ -280,6 +294,8 @@ local current = redis.call('HMGET', K.deposit, 'state', 'reason')
 local state = current[1]
 local _, action = row(state or 'new')
 redis.call('HSETNX', K.sweptIds, A.depositId, A.transferId)
+-- Swept: the swept-ids record now stops every later transfer call, the first call's time is not needed.
+redis.call('HDEL', K.firstAttempts, A.depositId)
 if action == 'mark-swept' then
   local pairs = {}
   for i = REST + 1, #ARGV do pairs[#pairs + 1] = ARGV[i] end

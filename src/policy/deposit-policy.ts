@@ -413,6 +413,21 @@ export function recheckBeforeTransfer(
   };
 }
 
+/**
+ * Interlace keeps a transfer's idempotency record 90 days (API-NOTES §9); after that a repeated
+ * clientTransactionId may move the money again. The default window stays safely inside it.
+ */
+export const DEFAULT_TRANSFER_WINDOW_MS = 85 * 86_400_000;
+
+/**
+ * Whether a deposit's transfer may be called (again): never once `windowMs` has passed since its first
+ * call, whoever asks (a retry, a `dlq replay`, an operator's requeue). The claim script carries this
+ * out atomically with the same comparison, and holds the deposit for an operator otherwise.
+ */
+export function mayCallTransfer(firstCalledAt: number | undefined, now: number, windowMs: number): boolean {
+  return firstCalledAt === undefined || now - firstCalledAt < windowMs;
+}
+
 // --- what a transfer answer means ------------------------------------------------------------------
 
 /** Transfer statuses that mean "not final yet": the same request is sent again to look it up. */

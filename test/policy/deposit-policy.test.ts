@@ -12,6 +12,8 @@ import {
   judgeTransferStatus,
   MERCHANT_EVENT_RULES,
   merchantEventsFor,
+  mayCallTransfer,
+  DEFAULT_TRANSFER_WINDOW_MS,
   notificationEvent,
   recheckBeforeTransfer,
   unownedWalletEvent,
@@ -368,5 +370,21 @@ describe('the merchant events of a state change', () => {
     expect(MERCHANT_EVENT_RULES).toBe(
       'new=deposit.received;swept=deposit.swept,held=deposit.held,failed=deposit.failed,dead=deposit.failed',
     );
+  });
+});
+
+describe('mayCallTransfer: the idempotency window', () => {
+  const day = 86_400_000;
+  it.each([
+    ['never called', undefined, 1_000 * day, true],
+    ['first called 84 days ago', 0, 84 * day, true],
+    ['first called 85 days ago', 0, 85 * day, false],
+    ['first called a year ago', 0, 365 * day, false],
+  ] as const)('%s → %s', (_label, firstCalledAt, now, allowed) => {
+    expect(mayCallTransfer(firstCalledAt, now, DEFAULT_TRANSFER_WINDOW_MS)).toBe(allowed);
+  });
+
+  it('stays safely inside the 90 days Interlace keeps idempotency records', () => {
+    expect(DEFAULT_TRANSFER_WINDOW_MS).toBeLessThan(90 * day);
   });
 });
