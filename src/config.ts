@@ -136,10 +136,9 @@ const schema = z
     UNKNOWN_WALLET_DEPOSITS: z.enum(['sweep', 'hold']).default('hold'),
     OPS_COMMAND_HINT: z.string().max(200).default('interlace-sweep-ops'),
     METRICS_PORT: int(0, 0, 65535),
-    BACKFILL_ENABLED: bool(true),
-    BACKFILL_INTERVAL_MS: int(15 * 60_000, 10_000, 7 * 86_400_000),
-    BACKFILL_MODE: z.enum(['sweep', 'report']).default('sweep'),
-    BACKFILL_ACCOUNT_IDS: optionalList,
+    RECONCILE_ENABLED: bool(true),
+    RECONCILE_INTERVAL_MS: int(15 * 60_000, 10_000, 7 * 86_400_000),
+    RECONCILE_ACCOUNT_IDS: optionalList,
     HTTPS_PROXY: proxyUrl,
     https_proxy: proxyUrl,
     HTTP_PROXY: proxyUrl,
@@ -289,10 +288,10 @@ export type Config = Readonly<{
   opsCommandHint: string;
   /** Port of the worker process's own /metrics server; 0 = none (the receiver serves /metrics). */
   metricsPort: number;
-  backfill: Readonly<{
+  /** The report-only reconciliation of balances against the ledger (docs/reconciliation.md). */
+  reconcile: Readonly<{
     enabled: boolean;
     intervalMs: number;
-    mode: 'sweep' | 'report';
     accountIds: readonly string[];
   }>;
   /** Payouts (docs/payouts.md); `enabled` once PAYOUT_ACCOUNT_ID and PAYOUT_WALLET_ID are set. */
@@ -375,6 +374,17 @@ export function loadConfig(
     input.INTERLACE_CLIENT_ID ??= UNSET_CREDENTIAL;
     input.INTERLACE_CLIENT_SECRET ??= UNSET_CREDENTIAL;
   }
+  // The backfill swept balances by itself; reconciliation only reports. A deployment that still sets its
+  // variables expects behaviour that is gone: say so at boot instead of ignoring them.
+  const removed = Object.keys(input).filter((name) => name.startsWith('BACKFILL_'));
+  if (removed.length > 0)
+    throw new ConfigError(
+      removed.map(
+        (name) =>
+          `${name}: the backfill was replaced by a report-only reconciliation: use RECONCILE_* ` +
+          '(docs/reconciliation.md)',
+      ),
+    );
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
@@ -439,11 +449,10 @@ export function loadConfig(
     unknownWalletDeposits: e.UNKNOWN_WALLET_DEPOSITS,
     opsCommandHint: e.OPS_COMMAND_HINT,
     metricsPort: e.METRICS_PORT,
-    backfill: {
-      enabled: e.BACKFILL_ENABLED,
-      intervalMs: e.BACKFILL_INTERVAL_MS,
-      mode: e.BACKFILL_MODE,
-      accountIds: e.BACKFILL_ACCOUNT_IDS,
+    reconcile: {
+      enabled: e.RECONCILE_ENABLED,
+      intervalMs: e.RECONCILE_INTERVAL_MS,
+      accountIds: e.RECONCILE_ACCOUNT_IDS,
     },
     payout: {
       enabled: e.PAYOUT_ACCOUNT_ID !== undefined && e.PAYOUT_WALLET_ID !== undefined,

@@ -47,7 +47,7 @@ export function createKeys(prefix: string) {
     events: `${prefix}:events`,
     /** Stream of every mutating operator command: who, when, what, on which targets, with what result. */
     audit: `${prefix}:audit`,
-    /** Set of account ids seen in deposits: the accounts backfill inspects. */
+    /** Set of account ids seen in deposits: the accounts reconciliation inspects. */
     accounts: `${prefix}:accounts`,
     /** Hash: notifications received per event type and outcome. */
     eventCounts: `${prefix}:stats:events`,
@@ -87,8 +87,8 @@ export function createKeys(prefix: string) {
     payoutEvents: `${prefix}:payouts:events`,
     /**
      * Hash per CryptoConnect wallet and currency: payout id → the amount the payout keeps there (the
-     * reservation record of the money-safety issue). The backfill counts these as accounted for, so it
-     * never sweeps a payout's money back (issue #11).
+     * reservation record of the money-safety issue). Reconciliation counts these as explained and an
+     * operator's `reconcile sweep` never moves them (issue #11).
      */
     reserved: (walletId: string, currency: string) => `${prefix}:reserved:${walletId}:${currency}`,
   };

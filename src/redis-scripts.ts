@@ -1,7 +1,7 @@
 // Every Lua script of the service, in one registry: each is defined with named keys and arguments
 // (src/redis-script.ts) beside the code it belongs to, and registered here so that command names
 // never clash and a connection can install them all before it creates pipelines.
-import { CREATE_BACKFILL_DEPOSIT } from './backfill/scripts.js';
+import { CREATE_OPERATOR_DEPOSIT } from './reconcile/scripts.js';
 import {
   ACCEPT_NOTIFICATION,
   CLAIM_DEPOSIT,
@@ -25,7 +25,7 @@ export const scripts = scriptRegistry({
   moveDeposit: MOVE_DEPOSIT,
   requeue: REQUEUE,
   logNotification: LOG_NOTIFICATION,
-  backfillCreate: CREATE_BACKFILL_DEPOSIT,
+  reconcileCreate: CREATE_OPERATOR_DEPOSIT,
   tokenDeleteIfSame: DELETE_TOKEN_IF_SAME,
   tokenReleaseLock: RELEASE_TOKEN_LOCK,
   tokenWriteIfLocked: WRITE_TOKEN_IF_LOCKED,

@@ -18,7 +18,8 @@ import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-s
 import { closeAlerts, createAlerts, sendAlert } from '../src/alerts/alerts.js';
 import { startAlertWorker } from './alert-worker.js';
 import { afterFinalFailure, isFinalFailure } from '../src/policy/deposit-policy.js';
-import { startBackfillWorker } from './backfill-worker.js';
+import { startReconcileWorker } from './reconcile-worker.js';
+import { readReconcileReport } from '../src/reconcile/run-reconcile.js';
 import { createPayoutStore } from '../src/payouts/payout-store.js';
 import { applyPayoutEvent } from '../src/payouts/apply-payout-event.js';
 import { PAYOUT_QUEUE, type PayoutJobData } from '../src/queues/names.js';
@@ -126,25 +127,31 @@ export async function startWorkers(
   // Components below take the process logger and name themselves: a child of `log` would repeat
   // its `component` key in every line (pino does not replace a bound key).
   const alertWorker = await startAlertWorker({ config, redis, logger });
-  const sweepQueue = queues.sweep;
-  const backfill = await startBackfillWorker({
+  metrics.watchReconcile({
+    discrepancies: async () => (await readReconcileReport(redis, keys.prefix))?.discrepancies,
+  });
+  const reconcile = await startReconcileWorker({
     config,
     logger,
     redis,
     keys,
     client,
-    sweepQueue,
-    onFinding: async (finding) => {
-      await sendAlert(
-        { alerts, logger: log },
-        {
-          kind: 'backfill-found',
-          accountId: finding.accountId,
-          walletId: finding.walletId,
-          currency: finding.currency,
-          amount: finding.unaccounted,
-        },
-      );
+    onReport: async (report) => {
+      for (const found of report.discrepancies) {
+        await sendAlert(
+          { alerts, logger: log },
+          {
+            kind: 'reconcile-discrepancy',
+            accountId: found.accountId,
+            walletId: found.walletId,
+            currency: found.currency,
+            amount: found.unexplained,
+            ...(found.held !== '0'
+              ? { note: `Held deposits on this wallet: ${found.held} ${found.currency}.` }
+              : {}),
+          },
+        );
+      }
     },
   });
   const metricsServer =
@@ -172,7 +179,7 @@ export async function startWorkers(
         await current.close(true);
       }
       await payoutWorker?.close();
-      await backfill.close();
+      await reconcile.close();
       client.close();
       await alertWorker?.close();
       await metricsServer?.close();

@@ -250,7 +250,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         : { SWEEP_STALLED_INTERVAL_MS: String(options.stalledIntervalMs) }),
       WORKER_CONCURRENCY: '10',
       SHUTDOWN_TIMEOUT_MS: '2000',
-      BACKFILL_ENABLED: 'false',
+      RECONCILE_ENABLED: 'false',
       // The soak's deposits go to simulator wallets nobody created through the merchant API: swept.
       UNKNOWN_WALLET_DEPOSITS: 'sweep',
       METRICS_PORT: '0',

@@ -38,12 +38,13 @@ export type Alert =
       currency: string;
     }
   | {
-      kind: 'backfill-found';
+      /** Reconciliation found money no deposit, hold or payout explains (report only: nothing moved). */
+      kind: 'reconcile-discrepancy';
       accountId: string;
       walletId: string;
       currency: string;
       amount: string;
-      /** Optional extra line, e.g. what the backfill did about it ("swept" / "report only"). */
+      /** Optional extra line, e.g. held money on the same wallet. */
       note?: string;
     };
 
@@ -177,12 +178,14 @@ export function formatAlert(
         ],
       };
     }
-    case 'backfill-found': {
+    case 'reconcile-discrepancy': {
       const money = moneyOf(alert.amount, alert.currency);
       return {
         text:
-          `:mag: ${env} Backfill found unswept funds: ${money} in wallet ${escape(alert.walletId)} ` +
-          `(account ${escape(alert.accountId)}), with no deposit notification explaining them.` +
+          `:mag: ${env} Reconciliation: ${money} in wallet ${escape(alert.walletId)} ` +
+          `(account ${escape(alert.accountId)}) that no deposit notification explains. Nothing was moved. ` +
+          `List: \`${escape(opsCommand)} reconcile\`; moving it is your decision: ` +
+          `\`${escape(opsCommand)} reconcile sweep ${escape(alert.walletId)} ${escape(alert.currency)} <amount> --dry-run\`.` +
           (alert.note ? ` ${escape(alert.note)}` : ''),
         attachments: [
           {

@@ -93,7 +93,6 @@ export type FeedPrediction =
 /**
  * What feedNotification would do, read-only. Mirrors the ledger's accept script: a new deposit takes the
  * notification's state, a pending one moves on the first non-PENDING notification, any other stays put.
- * (A backfill credit may still turn a would-be sweep into "swept by backfill"; the prediction ignores it.)
  */
 export async function predictNotification(deps: OpsDeps, envelope: WebhookEnvelope): Promise<FeedPrediction> {
   const parsed = parseDepositNotification(envelope, deps.config.interlace.depositEventTypes);

@@ -305,7 +305,7 @@ export function createPayoutStore(
       return Object.fromEntries(Object.entries(counts).map(([state, count]) => [state, Number(count)]));
     },
 
-    /** What payouts keep in a wallet, per currency (decimal strings): never the backfill's to sweep. */
+    /** What payouts keep in a wallet, per currency (decimal strings): never an operator's reconcile sweep's to move. */
     async reserved(walletId: string, currencies: readonly string[]): Promise<Record<string, string>> {
       const totals: Record<string, string> = {};
       for (const currency of currencies) {

@@ -3,6 +3,7 @@
 // generated from the table (npm run docs:states).
 import type { ErrorCategory, ErrorReason } from '../interlace/errors.js';
 import { isAbove, isBelow } from '../sweep/amounts.js';
+import { OPERATOR_SWEEP_STATUS } from './reconcile-policy.js';
 import { defineTransitionTable, encodeEvent, type Transition } from './transition-table.js';
 
 /** The states of a deposit record, and what each means. `new` is "no record yet". */
@@ -360,12 +361,12 @@ export function afterAccept(outcome: {
 
 /**
  * The claim's upstream-status rule: only CLOSED is swept; FAIL makes the deposit failed, any other
- * status held (fail closed). BACKFILL marks a deposit the backfill created from a balance (no
- * notification): swept while backfill's sweep mode exists.
+ * status held (fail closed). RECONCILE marks a deposit an operator created from an unexplained
+ * balance (`ops reconcile sweep`, no notification): their decision, swept.
  */
 export const CLAIM_STATUS_RULE: Readonly<Record<string, 'claim' | 'held' | 'failed'>> = Object.freeze({
   [SWEEPABLE_STATUS]: 'claim',
-  BACKFILL: 'claim',
+  [OPERATOR_SWEEP_STATUS]: 'claim',
   FAIL: 'failed',
   '*': 'held',
 });

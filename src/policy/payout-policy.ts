@@ -414,7 +414,7 @@ export function fundsLocation(stage: PayoutStage, onHold: boolean, p: PayoutAmou
 }
 
 /**
- * What the wallet keeps reserved for a payout, which the backfill never sweeps back: from step 1
+ * What the wallet keeps reserved for a payout, which reconciliation counts as explained: from step 1
  * until the payout is confirmed or refunded (issue #11), in the currency its money is in.
  */
 export function reservation(

@@ -104,12 +104,12 @@ describe('alerts to ALERT_WEBHOOK_URL', () => {
     expect(jobs).toHaveLength(1);
   });
 
-  it('delivers a backfill-found alert sent with sendAlert', async () => {
+  it('delivers a reconcile-discrepancy alert sent with sendAlert, saying nothing moved and how to move it', async () => {
     const deps = stack.workers!.deps;
     const delivered = slack.next((message) => message.text.includes('wallet-bf-1'));
     expect(
       await sendAlert(deps, {
-        kind: 'backfill-found',
+        kind: 'reconcile-discrepancy',
         accountId: 'acct-bf',
         walletId: 'wallet-bf-1',
         currency: 'USDC',
@@ -118,7 +118,8 @@ describe('alerts to ALERT_WEBHOOK_URL', () => {
     ).toBe(true);
     const { body } = await delivered;
     expect(body.text).toContain('42.5 USDC');
-    expect(body.text).toContain('unswept');
+    expect(body.text).toContain('Nothing was moved');
+    expect(body.text).toContain('reconcile sweep wallet-bf-1 USDC');
   });
 });
 

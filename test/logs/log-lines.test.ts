@@ -36,9 +36,9 @@ let slack: Awaited<ReturnType<typeof startSlackEndpoint>>;
 
 beforeAll(async () => {
   slack = await startSlackEndpoint();
-  // Receiver, sweep worker, alert worker and backfill: every component that logs.
+  // Receiver, sweep worker, alert worker and reconciliation: every component that logs.
   stack = await startStack('log-lines', {
-    env: { ALERT_WEBHOOK_URL: slack.url, SWEEP_ATTEMPTS: '2', BACKFILL_ENABLED: 'true' },
+    env: { ALERT_WEBHOOK_URL: slack.url, SWEEP_ATTEMPTS: '2', RECONCILE_ENABLED: 'true' },
   });
 });
 afterAll(async () => {
@@ -65,7 +65,7 @@ describe('log lines', () => {
       .toBe(true);
 
     const components = new Set(parsed().map((line) => line.component));
-    expect([...components]).toEqual(expect.arrayContaining(['receiver', 'worker', 'backfill', 'alerts']));
+    expect([...components]).toEqual(expect.arrayContaining(['receiver', 'worker', 'reconcile', 'alerts']));
     const repeated = stack.logLines
       .map((line) => ({ line, keys: duplicatedKeys(line) }))
       .filter(({ keys }) => keys.length > 0);

@@ -4,8 +4,8 @@ import { ALERT_QUEUE, type AlertJobData } from '../../src/alerts/alerts.js';
 import { approvePayout, createPayout, refundPayout, retryPayout } from '../../src/payouts/payout-commands.js';
 import { payoutStepId } from '../../src/payouts/payout-ids.js';
 import type { PayoutStep } from '../../src/policy/payout-policy.js';
-import { runBackfill } from '../../src/backfill/run-backfill.js';
-import { backfillDeps } from '../backfill/helpers.js';
+import { runReconcile } from '../../src/reconcile/run-reconcile.js';
+import { reconcileDeps } from '../reconcile/helpers.js';
 import { PAYOUT_ACCOUNT, PAYOUT_WALLET, startPayoutStack, type PayoutStack } from '../helpers/payouts.js';
 
 let stack: PayoutStack | undefined;
@@ -242,18 +242,18 @@ describe('controls', () => {
 });
 
 describe('the sweep side never touches payout funds', () => {
-  it('a backfill run counts the USD a failed payout left in the wallet as reserved, and sweeps none of it', async () => {
-    stack = await startPayoutStack('payout-backfill');
+  it('reconciliation counts the USD a failed payout left in the wallet as reserved, and reports none of it', async () => {
+    stack = await startPayoutStack('payout-reconcile');
     stack.sim.faults.enqueue('trade', 'trade-failed');
     const { payout } = await createPayout(stack.commands, stack.request('bf-1'), 'test');
     expect(await stack.finished(payout.payoutId)).toMatchObject({ state: 'failed', stage: 'funded' });
 
-    const backfill = backfillDeps(stack);
-    backfill.accountIds.push(PAYOUT_ACCOUNT);
-    const result = await runBackfill(backfill.deps, { mode: 'sweep' });
-    await backfill.close();
+    const reconcile = reconcileDeps(stack);
+    reconcile.accountIds.push(PAYOUT_ACCOUNT);
+    const report = await runReconcile(reconcile.deps);
+    await reconcile.close();
 
-    expect(result.findings).toEqual([]);
+    expect(report.discrepancies).toEqual([]);
     expect(stack.sim.transfers()).toHaveLength(0);
     expect(walletUsd(stack)).toBe('10');
   });

@@ -1,10 +1,12 @@
 import type { Stack } from '../helpers/stack.js';
 import { createInterlaceClient } from '../../src/interlace/client.js';
 import { createQueues } from '../../src/queues/create-queues.js';
-import type { BackfillDeps, BackfillFinding } from '../../src/backfill/run-backfill.js';
+import { createDepositStore } from '../../src/deposits/deposit-store.js';
+import type { ReconcileDeps } from '../../src/reconcile/run-reconcile.js';
+import type { TransferHistorySource } from '../../src/reconcile/transfer-history.js';
 
-/** The deps of a backfill run against the stack (what the worker process builds), plus cleanup. */
-export function backfillDeps(stack: Stack, onFinding?: (finding: BackfillFinding) => void) {
+/** The deps of a reconciliation run against the stack (what the worker process builds), plus cleanup. */
+export function reconcileDeps(stack: Stack, options: { history?: TransferHistorySource } = {}) {
   const client = createInterlaceClient({
     config: stack.config,
     redis: stack.redis,
@@ -12,16 +14,22 @@ export function backfillDeps(stack: Stack, onFinding?: (finding: BackfillFinding
     logger: stack.logger,
   });
   const queues = createQueues(stack.redis, stack.config);
-  // BACKFILL_ACCOUNT_IDS of these runs: the accounts of freshWallet(), which no webhook may have named.
+  // RECONCILE_ACCOUNT_IDS of these runs: the accounts of freshWallet(), which no webhook may have named.
   const accountIds: string[] = [];
-  const deps: BackfillDeps = {
-    config: { ...stack.config, backfill: { ...stack.config.backfill, accountIds } },
+  const config = { ...stack.config, reconcile: { ...stack.config.reconcile, accountIds } };
+  const deposits = createDepositStore(stack.redis, stack.keys, { retentionMs: config.ledgerRetentionMs });
+  const deps: ReconcileDeps = {
+    config,
     logger: stack.logger,
     redis: stack.redis,
     keys: stack.keys,
     client,
-    sweepQueue: queues.sweep,
-    ...(onFinding ? { onFinding } : {}),
+    ...(options.history
+      ? {
+          history: options.history,
+          feed: { config, logger: stack.logger, redis: stack.redis, keys: stack.keys, deposits, queues },
+        }
+      : {}),
   };
   return {
     deps,
@@ -36,10 +44,10 @@ export function backfillDeps(stack: Stack, onFinding?: (finding: BackfillFinding
 }
 
 /** A fresh account with one CryptoConnect wallet, so each test reads only its own balances. */
-export function freshWallet(stack: Stack, accountIds: string[]) {
+export function freshWallet(stack: Stack, accountIds: string[], options: { master?: boolean } = {}) {
   const account = stack.sim.createAccount();
   accountIds.push(account.accountId);
-  const wallet = stack.sim.createWallet(account.accountId);
+  const wallet = stack.sim.createWallet(account.accountId, { master: options.master ?? false });
   return {
     accountId: account.accountId,
     walletId: wallet.id,

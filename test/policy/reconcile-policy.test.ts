@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compareBalance,
+  decideOperatorSweep,
+  historyDepositId,
+  isDiscrepancy,
+  operatorSweepDepositId,
+  reconcileEntryId,
+  type LedgerEntry,
+} from '../../src/policy/reconcile-policy.js';
+import { claimStatusDecision } from '../../src/policy/deposit-policy.js';
+
+const entry = (state: string, amount: string, patch: Partial<LedgerEntry> = {}): LedgerEntry => ({
+  depositId: `dep-${state}-${amount}`,
+  state,
+  currency: 'USDC',
+  amount,
+  ...patch,
+});
+
+describe('what the ledger explains of a balance', () => {
+  it.each([
+    // [available, entries, reserved, unexplained, held, sweepable]
+    ['12', [], undefined, '12', '0', '12'],
+    [
+      '12',
+      [entry('queued', '5'), entry('sweeping', '2'), entry('dust', '0.5'), entry('dead', '1')],
+      undefined,
+      '3.5',
+      '0',
+      '3.5',
+    ],
+    // Swept, failed and pending deposits are not in the balance: they explain nothing.
+    ['4', [entry('swept', '10'), entry('failed', '3'), entry('pending', '2')], undefined, '4', '0', '4'],
+    // A payout's reservation is explained.
+    ['15', [], '10', '5', '0', '5'],
+    // Held money is on its own line and hides nothing: 7 held, 7 unexplained, none of it movable.
+    ['7', [entry('held', '7')], undefined, '7', '7', '0'],
+    ['10', [entry('held', '7')], undefined, '10', '7', '3'],
+    // A dead sweep made from a balance moved nothing: its money IS the balance.
+    ['9', [entry('dead', '9', { depositId: 'reconcile-abc' })], undefined, '9', '0', '9'],
+    ['9', [entry('dead', '9', { depositId: 'backfill-w-USDC-1' })], undefined, '9', '0', '9'],
+    // Other currencies do not count; amounts past the precision are cut, never rounded up.
+    ['1.2345678', [entry('queued', '1', { currency: 'USDT' })], undefined, '1.234567', '0', '1.234567'],
+    // The ledger explains more than there is: negative, nothing to move.
+    ['1', [entry('queued', '3')], undefined, '-2', '0', '0'],
+  ] as const)(
+    'available %s, %j, reserved %s → unexplained %s, held %s, sweepable %s',
+    (available, entries, reserved, unexplained, held, sweepable) => {
+      const line = compareBalance({
+        currency: 'USDC',
+        available,
+        entries,
+        ...(reserved !== undefined ? { reserved } : {}),
+      });
+      expect(line).toMatchObject({ unexplained, held, sweepable });
+    },
+  );
+
+  it('counts a deposit swept after the balance was read as explaining it, and one swept before as not', () => {
+    const entries = [
+      entry('swept', '5', { depositId: 'late', sweptAt: '2000' }),
+      entry('swept', '4', { depositId: 'early', sweptAt: '500' }),
+    ];
+    expect(compareBalance({ currency: 'USDC', available: '9', entries, balanceReadAt: 1000 })).toMatchObject({
+      explained: '5',
+      unexplained: '4',
+    });
+    expect(compareBalance({ currency: 'USDC', available: '9', entries })).toMatchObject({ unexplained: '9' });
+  });
+
+  it.each([
+    ['1', true],
+    ['0.99', false],
+    ['0', false],
+    ['-3', false],
+  ])('unexplained %s is a discrepancy: %s (minimum 1)', (unexplained, expected) => {
+    const line = compareBalance({
+      currency: 'USDC',
+      available: unexplained.startsWith('-') ? '0' : unexplained,
+      entries: unexplained.startsWith('-') ? [entry('queued', '3')] : [],
+    });
+    expect(isDiscrepancy(line, '1')).toBe(expected);
+  });
+
+  it('gives a report entry the same id while the picture is the same, and another when it changes', () => {
+    const line = compareBalance({ currency: 'USDC', available: '12', entries: [] });
+    expect(reconcileEntryId('w-1', line)).toBe(reconcileEntryId('w-1', { ...line }));
+    expect(reconcileEntryId('w-1', line)).not.toBe(reconcileEntryId('w-2', line));
+    expect(reconcileEntryId('w-1', line)).not.toBe(
+      reconcileEntryId('w-1', compareBalance({ currency: 'USDC', available: '13', entries: [] })),
+    );
+  });
+});
+
+describe("an operator's reconcile sweep", () => {
+  const policy = { currencies: ['USDC', 'USDT'], minAmount: '1', maxAmount: '1000' };
+  const line = (available: string, entries: LedgerEntry[] = [], reserved?: string) =>
+    compareBalance({ currency: 'USDC', available, entries, ...(reserved ? { reserved } : {}) });
+
+  it.each([
+    ['abc', 'USDC', false, line('10'), 'bad-amount'],
+    ['0', 'USDC', false, line('10'), 'bad-amount'],
+    ['1.0000001', 'USDC', false, line('10'), 'bad-amount'],
+    ['5', 'USDC', true, line('10'), 'master-wallet'],
+    [
+      '5',
+      'USD',
+      false,
+      compareBalance({ currency: 'USD', available: '100', entries: [] }),
+      'usd-without-notification',
+    ],
+    [
+      '5',
+      'BTC',
+      false,
+      compareBalance({ currency: 'BTC', available: '100', entries: [] }),
+      'unsupported-currency',
+    ],
+    ['0.5', 'USDC', false, line('10'), 'below-minimum'],
+    ['1001', 'USDC', false, line('5000'), 'above-maximum'],
+    ['10.000001', 'USDC', false, line('10'), 'above-unexplained'],
+    // Funds a payout keeps reserved are never movable.
+    ['6', 'USDC', false, line('15', [], '10'), 'above-unexplained'],
+    // Nor held money.
+    ['4', 'USDC', false, line('10', [entry('held', '7')]), 'above-unexplained'],
+  ] as const)('refuses %s %s (master %s): %s', (amount, currency, master, balance, refusal) => {
+    expect(decideOperatorSweep({ amount, currency, master, line: balance, policy })).toMatchObject({
+      ok: false,
+      refusal,
+    });
+  });
+
+  it.each([
+    ['10', line('10')],
+    ['10.000000', line('10')],
+    ['3', line('10', [entry('held', '7')])],
+    ['5', line('15', [], '10')],
+  ] as const)('allows %s of what is unexplained', (amount, balance) => {
+    expect(
+      decideOperatorSweep({ amount, currency: 'USDC', master: false, line: balance, policy }),
+    ).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('names one deposit for the same command and reference, another for another reference', () => {
+    const input = { walletId: 'w-1', currency: 'USDC', amount: '10', reference: 'USDC-abc' };
+    expect(operatorSweepDepositId(input)).toBe(operatorSweepDepositId({ ...input }));
+    expect(operatorSweepDepositId(input)).toMatch(/^reconcile-[0-9a-f]{40}$/);
+    expect(operatorSweepDepositId(input)).not.toBe(operatorSweepDepositId({ ...input, reference: 'T-2' }));
+    expect(operatorSweepDepositId(input)).not.toBe(operatorSweepDepositId({ ...input, amount: '9' }));
+  });
+
+  it('is claimed by the sweep (an operator decided), while no status Interlace sends is mistaken for it', () => {
+    expect(claimStatusDecision({ upstreamStatus: 'operator:reconcile' })).toEqual({ kind: 'claim' });
+    expect(claimStatusDecision({ upstreamStatus: 'RECONCILE' })).toMatchObject({
+      kind: 'stop',
+      state: 'held',
+    });
+    expect(claimStatusDecision({ upstreamStatus: 'BACKFILL' })).toMatchObject({
+      kind: 'stop',
+      state: 'held',
+    });
+  });
+});
+
+describe('the deposit id of a transfer from a history source', () => {
+  const transfer = { accountId: 'a-1', walletId: 'w-1', currency: 'USDC', amount: '5', status: 'CLOSED' };
+
+  it("is Interlace's transfer id: the id its webhook would have given", () => {
+    expect(historyDepositId({ ...transfer, transferId: 'tr-123', txHash: '0xabc' })).toBe('tr-123');
+  });
+
+  it('derives from the transaction hash (with chain, wallet and currency) when there is no usable transfer id, never from a counter', () => {
+    const byHash = historyDepositId({ ...transfer, txHash: '0xABC', chain: 'ETH' });
+    expect(byHash).toMatch(/^tx-[0-9a-f]{40}$/);
+    expect(historyDepositId({ ...transfer, txHash: '0xabc', chain: 'ETH', transferId: 'bad id:x' })).toBe(
+      byHash,
+    );
+    expect(historyDepositId({ ...transfer, txHash: '0xabc', chain: 'ETH', walletId: 'w-2' })).not.toBe(
+      byHash,
+    );
+    expect(historyDepositId({ ...transfer, txHash: '0xabc', chain: 'TRX' })).not.toBe(byHash);
+  });
+
+  it('is undefined without either', () => {
+    expect(historyDepositId(transfer)).toBeUndefined();
+  });
+});
