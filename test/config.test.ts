@@ -125,6 +125,16 @@ describe('loadConfig', () => {
     expect(error.problems[0]).toMatch(new RegExp(`^${name}: `));
   });
 
+  it('reconciles every 15 minutes by default, and refuses the removed BACKFILL_* settings by name', () => {
+    expect(load().reconcile).toEqual({ enabled: true, intervalMs: 900_000, accountIds: [] });
+    expect(load({ RECONCILE_ENABLED: 'false' }).reconcile.enabled).toBe(false);
+    const error = configError({ ...REQUIRED, BACKFILL_MODE: 'sweep', BACKFILL_ENABLED: 'true' });
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^BACKFILL_MODE: .*report-only reconciliation.*RECONCILE_/),
+      expect.stringMatching(/^BACKFILL_ENABLED: /),
+    ]);
+  });
+
   it('normalises SWEEP_MIN_AMOUNT to a plain decimal string', () => {
     expect(load({ SWEEP_MIN_AMOUNT: '0.50' }).sweep.minAmount).toBe('0.5');
     expect(load({ SWEEP_MIN_AMOUNT: '007' }).sweep.minAmount).toBe('7');
