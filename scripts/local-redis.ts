@@ -18,8 +18,11 @@ export async function findOrStartRedis(url: string): Promise<LocalRedis> {
   });
 }
 
-/** A fresh redis-server from PATH on a free port (benchmarks want one nobody else is using). */
-export async function startOwnRedis(): Promise<LocalRedis> {
+/**
+ * A fresh redis-server from PATH on a free port (benchmarks want one nobody else is using); `settings`
+ * are extra `--name value` arguments.
+ */
+export async function startOwnRedis(settings: readonly string[] = []): Promise<LocalRedis> {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     throw new Error(
       'No Redis answers and redis-server is not on PATH.\n' +
@@ -31,7 +34,19 @@ export async function startOwnRedis(): Promise<LocalRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'isweep-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...settings,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

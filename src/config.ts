@@ -116,6 +116,8 @@ const schema = z
     // longer ago than this. At most 89, so the margin can never be zero.
     SWEEP_IDEMPOTENCY_WINDOW_DAYS: int(85, 1, 89),
     SWEEP_ATTEMPTS: int(10, 1, 100),
+    // Finished sweep jobs kept for the dashboard; the ledger, not the job, is the record (docs/capacity.md).
+    SWEEP_KEEP_COMPLETED_JOBS: int(1_000, 0, 1_000_000),
     SWEEP_BACKOFF_MS: int(2_000, 1, 3_600_000),
     SWEEP_BACKOFF_MAX_MS: int(600_000, 1, 86_400_000),
     SWEEP_INSUFFICIENT_BALANCE_RETRIES: int(3, 0, 50),
@@ -264,6 +266,8 @@ export type Config = Readonly<{
     /** A deposit's transfer is never called again this long after its first call (SWEEP_IDEMPOTENCY_WINDOW_DAYS). */
     idempotencyWindowMs: number;
     attempts: number;
+    /** Completed sweep jobs kept (newest first) for the dashboard. */
+    keepCompletedJobs: number;
     backoffMs: number;
     backoffMaxMs: number;
     insufficientBalanceRetries: number;
@@ -426,6 +430,7 @@ export function loadConfig(
       transferLookups: e.SWEEP_TRANSFER_LOOKUPS,
       idempotencyWindowMs: e.SWEEP_IDEMPOTENCY_WINDOW_DAYS * 86_400_000,
       attempts: e.SWEEP_ATTEMPTS,
+      keepCompletedJobs: e.SWEEP_KEEP_COMPLETED_JOBS,
       backoffMs: e.SWEEP_BACKOFF_MS,
       backoffMaxMs: e.SWEEP_BACKOFF_MAX_MS,
       insufficientBalanceRetries: e.SWEEP_INSUFFICIENT_BALANCE_RETRIES,

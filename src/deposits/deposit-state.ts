@@ -19,7 +19,8 @@ export type DepositRecord = {
   /** The status of the latest notification, also when it changed nothing (a late or stale one). */
   lastStatus?: string;
   state: DepositState;
-  clientTransactionId: string;
+  /** Dropped once swept (it is derivable: sweepTransactionId(depositId)); readers derive it. */
+  clientTransactionId?: string;
   notifications: string;
   lastNotificationId?: string;
   firstSeenAt: string;

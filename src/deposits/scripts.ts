@@ -120,7 +120,8 @@ local owner = redis.call('HMGET', K.owner, 'id', 'external_id', 'name')
 local owned = owner[1] and true or false
 local rows = A.rows
 if not owned and A.unownedRows ~= '' then rows, reason = A.unownedRows, A.unownedReason end
-local fresh = redis.call('SADD', K.notes, noteId)
+-- A swept deposit's notification ids are not kept (MARK_SWEPT drops them): a later one is a duplicate.
+local fresh = (state == 'swept') and 0 or redis.call('SADD', K.notes, noteId)
 if A.logEvent == '1' then
   redis.call('XADD', K.events, 'MAXLEN', '~', A.eventLogMaxLen, '*', 'id', noteId, 'eventType', A.eventType, 'receivedAt', now, 'body', A.body)
 end
@@ -278,9 +279,24 @@ return {'claimed', record}
 });
 
 /**
+ * Fields a swept deposit no longer needs: derivable (the clientTransactionId is the deposit id's
+ * name-based UUID), repeated (lastStatus = upstreamStatus) or the in-flight steps' times. Dropping them,
+ * and the notification-id set, keeps what stays for LEDGER_RETENTION_DAYS small (docs/capacity.md).
+ */
+export const SWEPT_DROPS = [
+  'clientTransactionId',
+  'eventType',
+  'lastStatus',
+  'statusAt',
+  'queuedAt',
+  'sweepingAt',
+];
+
+/**
  * Money has moved: records the transfer (`rest`: field/value pairs) as the `transfer-confirmed` rows
  * say, and, whatever the ledger says, the deposit id in the long-lived swept-ids record (HSETNX: the
- * first transfer stays). Answers the previous state ('swept' for a repeat) or 'missing'.
+ * first transfer stays), then compacts the record to what a swept deposit keeps. Answers the previous
+ * state ('swept' for a repeat) or 'missing'.
  */
 export const MARK_SWEPT = defineScript({
   name: 'markSwept',
@@ -301,7 +317,8 @@ if action == 'mark-swept' then
   for i = REST + 1, #ARGV do pairs[#pairs + 1] = ARGV[i] end
   for _, v in ipairs({'state', 'swept', 'sweptAt', A.now, 'updatedAt', A.now}) do pairs[#pairs + 1] = v end
   redis.call('HSET', K.deposit, unpack(pairs))
-  if current[2] then redis.call('HDEL', K.deposit, 'reason') end
+  redis.call('HDEL', K.deposit, 'reason', ${SWEPT_DROPS.map((f) => `'${f}'`).join(', ')})
+  redis.call('DEL', K.notes)
   retain(state, 'swept', A.depositId)
   emitMerchant(state, 'swept', A.depositId)
 end

@@ -2,6 +2,7 @@ import { Job } from 'bullmq';
 import type { DepositRecord } from '../deposits/deposit-state.js';
 import type { AttemptRecord, DeadLetterData } from '../queues/names.js';
 import type { OpsDeps } from './ops-context.js';
+import { sweepTransactionId } from '../sweep/transaction-id.js';
 import { OpsError } from './ops-error.js';
 import { sweepJobInfo, type SweepJobInfo } from './sweep-job.js';
 
@@ -40,7 +41,8 @@ async function describe(deps: Pick<OpsDeps, 'deposits' | 'queues'>, deposit: Dep
     Job.fromId<DeadLetterData>(deps.queues.dead, `deposit-${id}`),
   ]);
   return {
-    deposit,
+    // A swept record drops its derivable clientTransactionId (docs/capacity.md): show it all the same.
+    deposit: { ...deposit, clientTransactionId: deposit.clientTransactionId ?? sweepTransactionId(id) },
     notificationIds: notificationIds.sort(),
     attempts,
     sweepJob: sweepJob ?? null,

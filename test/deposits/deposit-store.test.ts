@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createDepositStore, type AcceptInput } from '../../src/deposits/deposit-store.js';
 import { createKeys } from '../../src/keys.js';
+import { SWEPT_DROPS } from '../../src/deposits/scripts.js';
 import { connectTestRedis, deleteKeysWithPrefix, uniquePrefix } from '../helpers/redis.js';
 
 let redis: Redis;
@@ -140,6 +141,32 @@ describe('deposit ledger transitions', () => {
     expect(await store.markDead('d-9', 'late failure')).toBe('swept');
     expect(await store.get('d-9')).toMatchObject({ state: 'swept', transferId: 't-1', attempts: '2' });
     expect(await store.beginSweep('no-such-deposit')).toBe('missing');
+  });
+
+  it('compacts a swept record: drops what a swept deposit no longer needs, keeps what it is', async () => {
+    const first = notification('d-compact', 'CLOSED');
+    await store.accept(first);
+    await store.beginSweep('d-compact');
+    await store.markSwept('d-compact', { transferId: 't-c', netAmount: '9.9' });
+    const record = (await redis.hgetall(`${prefix}:deposit:d-compact`)) as Record<string, string>;
+    for (const dropped of SWEPT_DROPS) expect(record).not.toHaveProperty(dropped);
+    expect(record).toMatchObject({
+      state: 'swept',
+      amount: '10',
+      currency: 'USDC',
+      walletId: 'w-1',
+      transferId: 't-c',
+      netAmount: '9.9',
+      lastNotificationId: first.notificationId,
+    });
+    expect(await redis.exists(`${prefix}:deposit:d-compact:notifications`)).toBe(0);
+    // A redelivery afterwards changes nothing and brings no notification set back.
+    expect(await store.accept({ ...first })).toMatchObject({
+      state: 'swept',
+      change: 'unchanged',
+      freshNotification: false,
+    });
+    expect(await redis.exists(`${prefix}:deposit:d-compact:notifications`)).toBe(0);
   });
 
   it('buries a failing deposit with its reason, and refuses to sweep it afterwards', async () => {

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
 import type { DepositRecord, DepositState } from '../../deposits/deposit-state.js';
-import { sweepTransactionId } from '../../sweep/transaction-id.js';
 import type { CliRuntime } from '../cli-runtime.js';
 import { showDeposit, type DepositDetails } from '../deposit-show.js';
 import { listDeposits } from '../deposit-list.js';
@@ -120,11 +119,10 @@ const DEPOSIT_ORDER = [
 
 function depositText(details: DepositDetails): string {
   const record: Record<string, unknown> = withIsoTimes({ ...details.deposit });
-  record.clientTransactionId ??= sweepTransactionId(details.deposit.depositId);
   const job = details.sweepJob;
   return [
     formatFields(record, DEPOSIT_ORDER),
-    `notifications  ${details.notificationIds.join(', ') || '(none)'}`,
+    `notifications  ${details.notificationIds.join(', ') || (details.deposit.state === 'swept' ? `(not kept once swept; last ${details.deposit.lastNotificationId ?? '?'})` : '(none)')}`,
     `sweep job      ${job ? `${job.id} ${job.state} (attempts ${job.attemptsMade})${job.failedReason ? `: ${job.failedReason}` : ''}` : '(none)'}`,
     `dead letter    ${details.deadLetter ? `${details.deadLetter.id}: ${details.deadLetter.reason}` : '(none)'}`,
     `attempts       ${details.attempts.length === 0 ? '(none)' : ''}`,
