@@ -38,6 +38,22 @@ describe('webhook signature (base64 HMAC-SHA256 of the resource string)', () => 
     expect(verifyResourceSignature(resource, 'A'.repeat(10_000), secret)).toBe(false);
   });
 
+  it('reads at most 128 characters of header: a padded valid signature up to there, nothing past it', () => {
+    const resource = '{"id":"1","amount":"10"}';
+    const signature = signResource(resource, secret);
+    const padded = (length: number) => ` ${signature}${' '.repeat(length - signature.length - 1)}`;
+    expect(padded(128)).toHaveLength(128);
+    expect(verifyResourceSignature(resource, padded(128), secret)).toBe(true);
+    expect(verifyResourceSignature(resource, padded(129), secret)).toBe(false);
+  });
+
+  it('signs non-ASCII resources as UTF-8 bytes', () => {
+    const resource = '{"memo":"café ✓"}';
+    const expected = createHmac('sha256', secret).update(Buffer.from(resource, 'utf8')).digest('base64');
+    expect(signResource(resource, secret)).toBe(expected);
+    expect(verifyResourceSignature(resource, expected, secret)).toBe(true);
+  });
+
   it("parses the doc's CARD_TRANSACTION.CREATED sample and verifies its signature", () => {
     const envelope = envelopeSchema.parse(JSON.parse(CARD_SAMPLE));
     expect(envelope.eventType).toBe('CARD_TRANSACTION.CREATED');
