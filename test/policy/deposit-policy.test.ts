@@ -20,6 +20,13 @@ import {
   type DepositEventName,
   type DepositStateOrNew,
   type FailureFacts,
+  CLAIM_STATUS_RULE,
+  CLAIM_STATUS_RULES,
+  DEFAULT_UNCONFIRMED_STATUSES,
+  depositRows,
+  describeDepositEvent,
+  operatorApproved,
+  REQUEUEABLE_STATES,
 } from '../../src/policy/deposit-policy.js';
 import { defineTransitionTable, encodeEvent, transition } from '../../src/policy/transition-table.js';
 
@@ -386,5 +393,224 @@ describe('mayCallTransfer: the idempotency window', () => {
 
   it('stays safely inside the 90 days Interlace keeps idempotency records', () => {
     expect(DEFAULT_TRANSFER_WINDOW_MS).toBeLessThan(90 * day);
+  });
+});
+
+// The exact words below are what an operator reads on the record, the dead letter and the alert.
+describe('the reasons the policy gives', () => {
+  it('says why a credited deposit is not swept', () => {
+    expect(decideCredited({ currency: 'BTC', amount: '5' }, rules)).toEqual({
+      kind: 'unsupported',
+      reason: 'currency BTC is not in SWEEP_CURRENCIES',
+    });
+    expect(decideCredited({ currency: 'USDC', amount: '0.5' }, rules)).toEqual({
+      kind: 'dust',
+      reason: 'amount 0.5 is below SWEEP_MIN_AMOUNT 1',
+    });
+    expect(decideCredited({ currency: 'USDC', amount: '1001' }, rules)).toEqual({
+      kind: 'over-limit',
+      reason: 'amount 1001 is above SWEEP_MAX_AMOUNT 1000: held for an operator',
+    });
+  });
+
+  it('keeps the reason of each notification event', () => {
+    expect(notificationEvent('PENDING', { kind: 'sweep' })).toEqual({ event: 'seen-pending', reason: '' });
+    expect(notificationEvent('CLOSED', { kind: 'sweep' })).toEqual({ event: 'credited', reason: '' });
+    expect(notificationEvent('CLOSED', { kind: 'dust', reason: 'too small' })).toEqual({
+      event: 'credited-dust',
+      reason: 'too small',
+    });
+    expect(notificationEvent('ON_HOLD', { kind: 'sweep' })).toEqual({
+      event: 'put-on-hold',
+      reason: 'ON_HOLD: compliance hold at Interlace',
+    });
+    expect(notificationEvent('FAIL', { kind: 'sweep' })).toEqual({
+      event: 'upstream-failed',
+      reason: 'FAIL: Interlace reports the deposit failed',
+    });
+    expect(notificationEvent('REFUNDED', { kind: 'sweep' })).toEqual({
+      event: 'unknown-status',
+      reason: 'unknown upstream status "REFUNDED": kept, never swept',
+    });
+  });
+
+  it('quotes at most 40 characters of an unknown status', () => {
+    const status = 'S'.repeat(41);
+    expect(notificationEvent(status, { kind: 'sweep' }).reason).toBe(
+      `unknown upstream status "${'S'.repeat(40)}": kept, never swept`,
+    );
+  });
+
+  it('says the re-check stopped the transfer, and why', () => {
+    expect(recheckBeforeTransfer({ currency: 'USDC', amount: '0.5' }, rules)).toEqual({
+      kind: 'stop',
+      event: 'recheck-dust',
+      reason: 're-checked before the transfer: amount 0.5 is below SWEEP_MIN_AMOUNT 1',
+    });
+    expect(recheckBeforeTransfer({ currency: 'USDC', amount: '10' }, rules)).toEqual({ kind: 'sweep' });
+  });
+});
+
+describe('an operator’s requeue outranks the upstream status it came after', () => {
+  it.each([
+    [{}, false],
+    [{ statusAt: '5' }, false],
+    [{ replayedAt: '5' }, true],
+    [{ replayedAt: '0' }, true],
+    [{ statusAt: '5', replayedAt: '5' }, true],
+    [{ statusAt: '6', replayedAt: '5' }, false],
+    [{ statusAt: '4', replayedAt: '5' }, true],
+  ])('%j approved: %s', (record, approved) => {
+    expect(operatorApproved(record)).toBe(approved);
+  });
+
+  it('lets a requeue after the status through the re-check too', () => {
+    expect(
+      recheckBeforeTransfer({ currency: 'BTC', amount: '10', statusAt: '2', replayedAt: '2' }, rules),
+    ).toEqual({ kind: 'sweep' });
+    expect(
+      recheckBeforeTransfer({ currency: 'BTC', amount: '10', statusAt: '3', replayedAt: '2' }, rules).kind,
+    ).toBe('stop');
+  });
+
+  it('claims a BACKFILL record and stops a FAIL one as failed, a requeued FAIL one not', () => {
+    expect(claimStatusDecision({ upstreamStatus: 'BACKFILL' })).toEqual({ kind: 'claim' });
+    expect(claimStatusDecision({ upstreamStatus: 'FAIL', statusAt: '9', replayedAt: '9' })).toEqual({
+      kind: 'claim',
+    });
+    expect(claimStatusDecision({ upstreamStatus: '*' })).toEqual({ kind: 'stop', state: 'held' });
+  });
+
+  it('gives the claim script the same rule as one string', () => {
+    expect(CLAIM_STATUS_RULES).toBe('CLOSED=claim,BACKFILL=claim,FAIL=failed,*=held');
+    expect(Object.isFrozen(CLAIM_STATUS_RULE)).toBe(true);
+  });
+});
+
+describe('what a transfer answer means, with the configured lists', () => {
+  it('keeps the status as Interlace said it', () => {
+    expect(judgeTransferStatus('Processing', { successStatuses: ['CLOSED'] })).toEqual({
+      kind: 'unconfirmed',
+      status: 'Processing',
+    });
+    expect(judgeTransferStatus('Failed', { successStatuses: ['CLOSED'] })).toEqual({
+      kind: 'rejected',
+      status: 'Failed',
+    });
+    expect(judgeTransferStatus(7, { successStatuses: ['CLOSED'] })).toEqual({
+      kind: 'rejected',
+      status: '7',
+    });
+    expect(judgeTransferStatus('closed', { successStatuses: ['Closed'] })).toEqual({ kind: 'swept' });
+  });
+
+  it('takes the not-final list from the configuration, case-insensitively', () => {
+    const custom = { successStatuses: ['CLOSED'], unconfirmedStatuses: ['Queued'] };
+    expect(judgeTransferStatus('QUEUED', custom).kind).toBe('unconfirmed');
+    expect(judgeTransferStatus('PENDING', custom).kind).toBe('rejected');
+    expect(DEFAULT_UNCONFIRMED_STATUSES).toEqual(['PENDING', 'PROCESSING']);
+  });
+});
+
+describe('the edges of the failure policy', () => {
+  const limits = { insufficientBalanceRetries: 2, transferLookups: 3, defaultPauseMs: 500 };
+  const base: FailureFacts = {
+    category: 'transient',
+    reason: 'http-5xx',
+    message: 'HTTP 500',
+    attempt: 1,
+    maxAttempts: 5,
+    sameReason: 1,
+  };
+
+  it.each<[string, Partial<FailureFacts>, ReturnType<typeof decideFailure>]>([
+    ['the attempt before the last retries', { attempt: 4 }, { kind: 'retry' }],
+    [
+      'an attempt past the last dies',
+      { attempt: 6 },
+      { kind: 'dead', reason: 'retries-exhausted: http-5xx: HTTP 500' },
+    ],
+    [
+      'insufficient balance within its retries still dies when attempts run out',
+      { reason: 'insufficient-balance', message: 'insufficient', sameReason: 1, attempt: 5 },
+      { kind: 'dead', reason: 'retries-exhausted: insufficient-balance: insufficient' },
+    ],
+    [
+      'a 5xx repeated many times is judged by attempts, not by its count',
+      { sameReason: 99 },
+      { kind: 'retry' },
+    ],
+    [
+      'a permanent 429 still only pauses',
+      { category: 'permanent', reason: 'rate-limited', retryAfterMs: 0 },
+      { kind: 'pause', waitMs: 0 },
+    ],
+    [
+      'an authentication failure retries',
+      { category: 'authentication', reason: 'token-invalid' },
+      { kind: 'retry' },
+    ],
+  ])('%s', (_name, patch, decision) => {
+    expect(decideFailure({ ...base, ...patch }, limits)).toEqual(decision);
+  });
+
+  it.each([
+    [{ errorName: 'UnrecoverableError', attemptsMade: 0, maxAttempts: 10 }, true],
+    [{ errorName: 'Error', attemptsMade: 11, maxAttempts: 10 }, true],
+    [{ errorName: 'Error', attemptsMade: 9, maxAttempts: 10 }, false],
+  ])('a failure %j is final: %s', (facts, final) => {
+    expect(isFinalFailure(facts)).toBe(final);
+  });
+
+  it.each([
+    [
+      { category: 'authentication', reason: 'business-error', endpoint: 'POST /business/transfer/internal' },
+      false,
+    ],
+    [{ category: 'permanent', reason: 'bad-response', endpoint: 'POST /business/transfer/internal' }, false],
+  ] as const)('%j forgets the cached Infinity wallet id: %s', (failure, forget) => {
+    expect(forgetsInfinityWallet(failure)).toBe(forget);
+  });
+
+  it.each([
+    [
+      { state: 'failed', change: 'unchanged' },
+      { enqueue: false, alert: undefined },
+    ],
+    [
+      { state: 'dust', change: 'created' },
+      { enqueue: false, alert: undefined },
+    ],
+    [
+      { state: 'queued', change: 'transitioned' },
+      { enqueue: true, alert: undefined },
+    ],
+  ] as const)('after the ledger: %j → %j', (outcome, then) => {
+    expect(afterAccept(outcome)).toEqual(then);
+  });
+});
+
+describe('the rows the scripts get', () => {
+  it('lists every state of an event as from=to/action, in state order', () => {
+    expect(depositRows('claim')).toBe(
+      DEPOSIT_STATES.map((from) => {
+        const row = transition(DEPOSIT_TRANSITIONS, from, 'claim');
+        return `${from}=${row.to}/${row.action}`;
+      }).join(','),
+    );
+    expect(depositRows('claim').split(',')).toHaveLength(DEPOSIT_STATES.length);
+    expect(depositRows('claim')).toContain('queued=sweeping/claim');
+  });
+
+  it('lets an operator requeue exactly the states kept out of the sweep on purpose', () => {
+    expect(REQUEUEABLE_STATES).toEqual(['dead', 'held', 'failed', 'dust', 'unsupported', 'pending']);
+    const requeued = DEPOSIT_TRANSITIONS.rows
+      .filter((row) => row.event === 'operator-requeue' && row.action === 'requeue')
+      .map((row) => row.from);
+    expect(requeued.sort()).toEqual([...REQUEUEABLE_STATES].sort());
+  });
+
+  it('describes every event for the docs', () => {
+    expect(describeDepositEvent('credited-dust')).toBe('A `CLOSED` notification below `SWEEP_MIN_AMOUNT`.');
   });
 });

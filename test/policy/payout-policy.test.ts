@@ -20,6 +20,7 @@ import {
   type PayoutEvent,
   type PayoutFacts,
   type PayoutState,
+  EVENT_GUARDS,
 } from '../../src/policy/payout-policy.js';
 
 const facts = (state: PayoutState, more: Partial<PayoutFacts> = {}): PayoutFacts => ({
@@ -362,5 +363,388 @@ describe('the attack review (issue #11)', () => {
     ['account mode, nothing listed: the named wallet', 'account', [], 'w-payouts'],
   ] as const)('puts step 1 USD in %s', (_label, mode, wallets, expected) => {
     expect(fundingWallet(mode, 'w-payouts', wallets)).toBe(expected);
+  });
+});
+
+describe('decideTransition: what it answers', () => {
+  it('tells a repeat (ignored) from a refusal', () => {
+    expect(decideTransition(facts('cancelled'), 'cancel')).toEqual({
+      ok: false,
+      ignored: true,
+      reason: 'a repeat, or news the payout has moved past',
+    });
+    expect(decideTransition(facts('requested'), 'refunded')).toEqual({
+      ok: false,
+      ignored: false,
+      reason: 'a requested payout cannot take refunded',
+    });
+    // A guard's refusal is a refusal, not a repeat.
+    expect(decideTransition(facts('approved', { fundingCalled: true }), 'cancel')).toEqual({
+      ok: false,
+      ignored: false,
+      reason: 'step 1 has already been called: refund instead of cancel',
+    });
+  });
+
+  it('answers the whole move, keeping the stage of an event that proves none', () => {
+    expect(decideTransition(facts('requested', { stage: 'none' }), 'approve')).toEqual({
+      ok: true,
+      from: 'requested',
+      to: 'approved',
+      stage: 'none',
+      event: 'approve',
+      why: 'approved: step 1 may run',
+      settlesDoubt: false,
+    });
+    expect(decideTransition(facts('held', { stage: 'converted' }), 'retry-send')).toMatchObject({
+      ok: true,
+      stage: 'converted',
+    });
+    expect(
+      decideTransition(facts('sent', { stage: 'sent', withdrawCalled: true }), 'confirmed'),
+    ).toMatchObject({ ok: true, stage: 'confirmed' });
+    expect(decideTransition(facts('approved'), 'funded')).toMatchObject({ ok: true, stage: 'funded' });
+  });
+
+  it.each<[string, PayoutFacts, PayoutEvent, string | undefined]>([
+    ['a refund of the USD', facts('failed', { stage: 'funded' }), 'refund', undefined],
+    ['a refund of the stablecoin', facts('failed', { stage: 'converted' }), 'refund', undefined],
+    [
+      'a refund once sent',
+      facts('failed', { stage: 'sent' }),
+      'refund',
+      'no money of this payout is known to be in the wallet (stage sent)',
+    ],
+    [
+      'a refund on hold',
+      facts('held', { stage: 'converted', onHold: true }),
+      'refund',
+      'the transfer is ON_HOLD at Interlace: it needs their refund request',
+    ],
+    [
+      'a retry on hold',
+      facts('held', { stage: 'funded', onHold: true }),
+      'retry-convert',
+      'the transfer is ON_HOLD at Interlace: never retried blindly',
+    ],
+    ['a retry not on hold', facts('held', { stage: 'none' }), 'retry-fund', undefined],
+    ['a cancel before any call', facts('requested'), 'cancel', undefined],
+    [
+      'a FAIL without a send',
+      facts('sent', { stage: 'sent' }),
+      'transfer-failed',
+      'step 5 was never called for this payout',
+    ],
+    [
+      'a FAIL after the send',
+      facts('sent', { stage: 'sent', withdrawCalled: true }),
+      'transfer-failed',
+      undefined,
+    ],
+    [
+      'an unknown status without a send',
+      facts('converted', { stage: 'converted' }),
+      'status-unknown',
+      'step 5 was never called for this payout',
+    ],
+  ])('guards %s', (_label, given, event, refusal) => {
+    const decision = decideTransition(given, event);
+    if (refusal === undefined) expect(decision.ok).toBe(true);
+    else expect(decision).toEqual({ ok: false, ignored: false, reason: refusal });
+  });
+
+  it('guards exactly the events the docs name', () => {
+    expect(EVENT_GUARDS).toEqual({
+      cancel: 'no-money-call-yet',
+      confirmed: 'withdraw-called',
+      'on-hold': 'withdraw-called',
+      'transfer-failed': 'withdraw-called',
+      'status-unknown': 'withdraw-called',
+      'retry-fund': 'not-on-hold',
+      'retry-convert': 'not-on-hold',
+      'retry-send': 'not-on-hold',
+      'retry-refund': 'not-on-hold',
+      refund: 'money-in-wallet',
+    });
+  });
+
+  it('retries a held payout that was sent by resending step 5', () => {
+    expect(retryEvent(facts('held', { stage: 'sent' }))).toBe('retry-send');
+    expect(retryEvent(facts('held', { stage: 'none', refundRequested: true }))).toBe('retry-refund');
+  });
+});
+
+describe('nextAction of the final and waiting states', () => {
+  it.each(['cancelled', 'failed', 'refunded'] as const)('%s stops', (state) => {
+    expect(nextAction(state)).toEqual({ kind: 'stop' });
+  });
+});
+
+describe('judgeFailure: the rest of the table', () => {
+  it.each([
+    [
+      'a refusal after an attempt in doubt, none left',
+      { category: 'permanent', reason: 'http-4xx' },
+      true,
+      false,
+      'unknown',
+    ],
+    ['a refusal, none left', { category: 'permanent', reason: 'http-4xx' }, false, false, 'refused'],
+    [
+      'insufficient balance after a timeout',
+      { category: 'transient', reason: 'insufficient-balance' },
+      true,
+      true,
+      'unknown',
+    ],
+    [
+      'a rejected token with attempts left',
+      { category: 'authentication', reason: 'token-invalid' },
+      false,
+      true,
+      'retry',
+    ],
+    [
+      'a rejected token, none left',
+      { category: 'authentication', reason: 'token-invalid' },
+      false,
+      false,
+      'unknown',
+    ],
+    [
+      'a 5xx after a timeout, attempts left',
+      { category: 'transient', reason: 'http-5xx' },
+      true,
+      true,
+      'retry',
+    ],
+  ] as const)('%s → %s', (_label, failure, inDoubt, attemptsLeft, verdict) => {
+    expect(judgeFailure(failure, { earlierAttemptInDoubt: inDoubt, attemptsLeft })).toBe(verdict);
+  });
+
+  it('resends one millisecond inside the window, not at its end', () => {
+    expect(mayResend(1_000, 1_999, 1_000)).toBe(true);
+    expect(mayResend(1_000, 2_000, 1_000)).toBe(false);
+  });
+});
+
+describe('money amounts: the fallbacks and the rounding', () => {
+  it('sums every GAS fee and rounds what is sent on top down to the currency’s decimals', () => {
+    expect(planWithdrawal('9.95', ['0.1', '0.1'], 'deducted', 'USDC')).toEqual({
+      ok: true,
+      amount: '9.95',
+      gas: '0.2',
+      arrives: '9.75',
+    });
+    expect(planWithdrawal('9.95', ['0.0000005'], 'on-top', 'USDC')).toEqual({
+      ok: true,
+      amount: '9.949999',
+      gas: '0.0000005',
+      arrives: '9.949999',
+    });
+    expect(planWithdrawal('9.95', [], 'deducted', 'USDC')).toEqual({
+      ok: true,
+      amount: '9.95',
+      gas: '0',
+      arrives: '9.95',
+    });
+  });
+
+  it('refuses a withdrawal that GAS leaves nothing of, and says so', () => {
+    expect(planWithdrawal('0.2', ['0.2'], 'on-top', 'USDC')).toEqual({
+      ok: false,
+      reason: 'GAS 0.2 USDC leaves nothing to send',
+    });
+    expect(planWithdrawal('0.2', ['0.3'], 'deducted', 'USDT')).toEqual({
+      ok: false,
+      reason: 'GAS 0.3 USDT leaves nothing to send',
+    });
+    expect(planWithdrawal('0.2', ['0.1999999'], 'deducted', 'USDC')).toMatchObject({
+      ok: true,
+      arrives: '0.0000001',
+    });
+  });
+
+  it('says where the money is when amounts are missing', () => {
+    const bare = { amount: '10', currency: 'USDT' };
+    expect(fundsLocation('funded', false, bare)).toEqual({
+      at: 'cryptoconnect-wallet',
+      amount: '10',
+      currency: 'USD',
+    });
+    expect(fundsLocation('converted', false, bare)).toEqual({
+      at: 'cryptoconnect-wallet',
+      amount: '',
+      currency: 'USDT',
+    });
+    expect(fundsLocation('sent', false, bare)).toEqual({ at: 'in-transit', amount: '', currency: 'USDT' });
+    expect(fundsLocation('sent', false, { ...bare, boughtAmount: '9.9' })).toEqual({
+      at: 'in-transit',
+      amount: '9.9',
+      currency: 'USDT',
+    });
+    expect(fundsLocation('sent', false, { ...bare, boughtAmount: '9.9', sentAmount: '9.8' }).amount).toBe(
+      '9.8',
+    );
+    expect(fundsLocation('confirmed', false, bare)).toEqual({
+      at: 'destination',
+      amount: '',
+      currency: 'USDT',
+    });
+    expect(fundsLocation('confirmed', false, { ...bare, sentAmount: '9.8' }).amount).toBe('9.8');
+    expect(fundsLocation('refunded', false, bare)).toEqual({ at: 'infinity', amount: '', currency: 'USD' });
+    expect(fundsLocation('refunded', false, { ...bare, refundedAmount: '9.7' })).toEqual({
+      at: 'infinity',
+      amount: '9.7',
+      currency: 'USD',
+    });
+  });
+
+  it('reserves what the wallet holds for the payout, falling back when an amount is missing', () => {
+    const bare = { amount: '10', currency: 'USDT' };
+    expect(reservation('none', bare)).toBeNull();
+    expect(reservation('funded', bare)).toEqual({ currency: 'USD', amount: '10' });
+    expect(reservation('converted', bare)).toEqual({ currency: 'USDT', amount: '0' });
+    expect(reservation('sent', bare)).toEqual({ currency: 'USDT', amount: '0' });
+    expect(reservation('sent', { ...bare, boughtAmount: '9.9' })).toEqual({
+      currency: 'USDT',
+      amount: '9.9',
+    });
+    expect(reservation('sent', { ...bare, boughtAmount: '9.9', sentAmount: '9.8' })).toEqual({
+      currency: 'USDT',
+      amount: '9.8',
+    });
+  });
+
+  it('maps statuses by the configured lists in order: Closed first, an unknown one held', () => {
+    const names = { pending: ['PENDING'], closed: ['closed'], onHold: ['hold'], failed: ['failed'] };
+    expect(transferStatusEvent('Closed', names)).toBe('confirmed');
+    expect(transferStatusEvent('pending', names)).toBe('still-pending');
+    expect(transferStatusEvent('HOLD', names)).toBe('on-hold');
+    expect(transferStatusEvent('FAILED', names)).toBe('transfer-failed');
+    expect(transferStatusEvent('', names)).toBe('status-unknown');
+    const overlapping = { pending: ['X'], closed: ['X'], onHold: ['X'], failed: ['X'] };
+    expect(transferStatusEvent('x', overlapping)).toBe('confirmed');
+    expect(transferStatusEvent('x', { ...overlapping, closed: [] })).toBe('still-pending');
+    expect(transferStatusEvent('x', { ...overlapping, closed: [], pending: [] })).toBe('on-hold');
+  });
+
+  it('counts the daily limit with used and the new amount together', () => {
+    expect(fitsDailyLimit('0', '100', '100')).toBe(true);
+    expect(fitsDailyLimit('0.01', '100', '100')).toBe(false);
+  });
+});
+
+describe('checkPayoutRequest: each control, its edges and its words', () => {
+  const controls = {
+    maxAmount: '1000',
+    currencies: ['USDC', 'USDT'],
+    chains: ['ETH', 'TRON', 'SOL', 'DOGE'],
+    allowedAddresses: [] as string[],
+  };
+  const good = {
+    external_id: 'inv-1',
+    amount: '10.50',
+    currency: 'USDC',
+    chain: 'ETH',
+    address: `0x${'a'.repeat(40)}`,
+  };
+  const tron = `T${'1'.repeat(33)}`;
+  const sol = '1'.repeat(32);
+  const check = (change: Record<string, unknown>, more: Partial<typeof controls> = {}) =>
+    checkPayoutRequest({ ...good, ...change }, { ...controls, ...more });
+
+  it.each<[string, Record<string, unknown>, boolean]>([
+    ['a 128-character external id', { external_id: `a${'b'.repeat(127)}` }, true],
+    ['a 129-character external id', { external_id: `a${'b'.repeat(128)}` }, false],
+    ['an external id with . _ : -', { external_id: 'a.b_c:d-e' }, true],
+    ['an external id starting with -', { external_id: '-a' }, false],
+    ['an external id with a space', { external_id: 'a b' }, false],
+    ['an external id with a newline after it', { external_id: 'a\n' }, false],
+    ['a numeric external id', { external_id: 7 }, false],
+    ['the maximum amount', { amount: '1000' }, true],
+    ['a 15-digit amount within a larger maximum', { amount: '100000000000000' }, true],
+    ['a cent', { amount: '0.01' }, true],
+    ['an amount with a leading zero', { amount: '01' }, false],
+    ['an amount with a sign', { amount: '+1' }, false],
+    ['an amount with trailing text', { amount: '1x' }, false],
+    ['an amount with leading text', { amount: 'x1' }, false],
+    ['an amount 0.00', { amount: '0.00' }, false],
+    ['a currency that is not a string', { currency: ['USDC'] }, false],
+    ['USDT', { currency: 'USDT' }, true],
+    ['a chain that is not a string', { chain: 1 }, false],
+    ['a TRON address on TRON', { chain: 'TRON', address: tron }, true],
+    ['a TRON address one character short', { chain: 'TRON', address: tron.slice(1) }, false],
+    ['a TRON address that does not start with T', { chain: 'TRON', address: `X${'1'.repeat(33)}` }, false],
+    ['a TRON address with trailing text', { chain: 'TRON', address: `${tron}1` }, false],
+    ['a SOL address of 32 characters', { chain: 'SOL', address: sol }, true],
+    ['a SOL address of 44 characters', { chain: 'SOL', address: '1'.repeat(44) }, true],
+    ['a SOL address of 31 characters', { chain: 'SOL', address: '1'.repeat(31) }, false],
+    ['a SOL address of 45 characters', { chain: 'SOL', address: '1'.repeat(45) }, false],
+    ['a SOL address with an l', { chain: 'SOL', address: `l${'1'.repeat(31)}` }, false],
+    ['an EVM address of 41 hex digits', { address: `0x${'a'.repeat(41)}` }, false],
+    ['an EVM address in upper case', { address: `0x${'A'.repeat(40)}` }, true],
+    ['an EVM address without 0x', { address: `00${'a'.repeat(40)}` }, false],
+    ['an EVM address with a non-hex digit', { address: `0x${'g'.repeat(40)}` }, false],
+    ['an EVM address with text before it', { address: ` 0x${'a'.repeat(40)}` }, false],
+    ['an address that is not a string', { address: 5 }, false],
+  ])('%s: ok=%s', (_label, change, ok) => {
+    expect(check(change, { maxAmount: '1000000000000000' }).ok).toBe(ok);
+  });
+
+  it('words each refusal so the caller can fix the request', () => {
+    expect(check({ external_id: '' })).toEqual({
+      ok: false,
+      field: 'externalId',
+      reason: 'external_id must be 1-128 letters, digits, . _ : -',
+    });
+    expect(check({ amount: '1.001' })).toEqual({
+      ok: false,
+      field: 'amount',
+      reason: 'amount must be a positive USD decimal string with at most 2 decimals',
+    });
+    expect(check({ amount: '1000.01' })).toEqual({
+      ok: false,
+      field: 'amount',
+      reason: 'amount exceeds PAYOUT_MAX_AMOUNT (1000 USD)',
+    });
+    expect(check({ currency: 'BTC' })).toEqual({
+      ok: false,
+      field: 'currency',
+      reason: 'currency must be one of USDC, USDT',
+    });
+    // DOGE is configured but has no known address format: neither accepted nor offered.
+    expect(check({ chain: 'DOGE' })).toEqual({
+      ok: false,
+      field: 'chain',
+      reason: 'chain must be one of ETH, TRON, SOL',
+    });
+    expect(check({ chain: 'TRON' })).toEqual({
+      ok: false,
+      field: 'address',
+      reason: 'address is not a TRON address (T followed by 33 base58 characters)',
+    });
+    expect(check({}, { allowedAddresses: ['0x1'] })).toEqual({
+      ok: false,
+      field: 'address',
+      reason: 'address is not on PAYOUT_ALLOWED_ADDRESSES',
+    });
+  });
+
+  it('refuses a chain with a known format that the controls do not list', () => {
+    expect(check({ chain: 'BSC' })).toMatchObject({ ok: false, field: 'chain' });
+  });
+
+  it.each<[string, string, string, string, boolean]>([
+    ['a bare EVM entry, any case', `0x${'A'.repeat(40)}`, 'ETH', `0x${'a'.repeat(40)}`, true],
+    ['a prefixed entry in lower case', `eth:0x${'a'.repeat(40)}`, 'ETH', `0x${'a'.repeat(40)}`, true],
+    ['an entry for another chain', `TRON:0x${'a'.repeat(40)}`, 'ETH', `0x${'a'.repeat(40)}`, false],
+    ['a prefixed entry for another address', `ETH:0x${'b'.repeat(40)}`, 'ETH', `0x${'a'.repeat(40)}`, false],
+    ['a TRON entry in the same case', `TRON:${tron}`, 'TRON', tron, true],
+    ['a TRON entry in another case', `TRON:${tron.toLowerCase()}`, 'TRON', tron, false],
+    ['a bare TRON entry in another case', tron.toLowerCase(), 'TRON', tron, false],
+    ['a bare TRON entry', tron, 'TRON', tron, true],
+  ])('allow-list: %s → %s', (_label, entry, chain, address, ok) => {
+    expect(check({ chain, address }, { allowedAddresses: ['unrelated', entry] }).ok).toBe(ok);
   });
 });
