@@ -283,3 +283,227 @@ describe('deposit ledger look-ups, retention and operator replays', () => {
     expect(await store.requeue('nope', 'alice', ['dead'])).toBe('missing');
   });
 });
+
+describe('deposit ledger: what each call answers and writes', () => {
+  const keys = createKeys(prefix);
+
+  it('logs and counts the notification it records, counts one without a body, and neither without an event', async () => {
+    const event = { eventType: 'CRYPTO_CONNECT.DEPOSIT', counterField: 'ev-count', maxLen: 100 };
+    await store.accept(notification('e-1', 'CLOSED', { event: { ...event, body: '{"a":1}' } }));
+    const logged = await redis.xrange(keys.events, '-', '+');
+    const entry = logged.find(([, fields]) => fields.includes('{"a":1}'));
+    expect(entry?.[1]).toEqual(
+      expect.arrayContaining(['eventType', 'CRYPTO_CONNECT.DEPOSIT', 'body', '{"a":1}']),
+    );
+    expect(await redis.hget(keys.eventCounts, 'ev-count')).toBe('1');
+
+    const before = await redis.xlen(keys.events);
+    await store.accept(notification('e-1', 'CLOSED', { event: { ...event, body: null } }));
+    expect(await redis.xlen(keys.events)).toBe(before);
+    expect(await redis.hget(keys.eventCounts, 'ev-count')).toBe('2');
+
+    await store.accept(notification('e-1', 'CLOSED'));
+    expect(await redis.xlen(keys.events)).toBe(before);
+    expect(await redis.hget(keys.eventCounts, 'ev-count')).toBe('2');
+  });
+
+  it('logs a notification that moves no deposit, or only counts it when it has no body', async () => {
+    const before = await redis.xlen(keys.events);
+    await store.logNotification('other-1', {
+      eventType: 'CARD.CREATED',
+      body: '{"card":1}',
+      counterField: 'other',
+      maxLen: 100,
+    });
+    const [last] = await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1);
+    expect(last?.[1]).toEqual([
+      'id',
+      'other-1',
+      'eventType',
+      'CARD.CREATED',
+      'receivedAt',
+      expect.any(String),
+      'body',
+      '{"card":1}',
+    ]);
+    await store.logNotification('other-2', {
+      eventType: 'CARD.CREATED',
+      body: null,
+      counterField: 'other',
+      maxLen: 100,
+    });
+    expect(await redis.xlen(keys.events)).toBe(before + 1);
+    expect(await redis.hget(keys.eventCounts, 'other')).toBe('2');
+  });
+
+  it('answers when the sweep job under the deposit id has already finished', async () => {
+    const jobKey = `${prefix}:job:e-2`;
+    await redis.hset(jobKey, 'finishedOn', '12345');
+    expect(await store.accept(notification('e-2', 'CLOSED', { jobKey }))).toEqual({
+      state: 'queued',
+      change: 'created',
+      freshNotification: true,
+      jobFinishedOn: '12345',
+    });
+    expect(await store.accept(notification('e-3', 'CLOSED'))).toEqual({
+      state: 'queued',
+      change: 'created',
+      freshNotification: true,
+    });
+  });
+
+  it('indexes a deposit by its tx hash only when it has one, and by its wallet', async () => {
+    await store.accept(notification('e-4', 'CLOSED'));
+    expect(await redis.exists(keys.depositsByTx(''))).toBe(0);
+    expect(await redis.exists(keys.depositsByWallet(''))).toBe(0);
+    expect(await redis.zscore(keys.depositsByWallet('w-1'), 'e-4')).not.toBeNull();
+    expect(await store.get('e-4')).toMatchObject({ depositId: 'e-4', walletId: 'w-1', amount: '10' });
+  });
+
+  it('answers each way a claim ends', async () => {
+    expect(await store.claim('e-none')).toEqual({ outcome: 'missing', state: 'missing' });
+    await store.accept(notification('e-5', 'ON_HOLD'));
+    expect(await store.claim('e-5')).toEqual({ outcome: 'refused', state: 'held' });
+    // Queued, but its latest upstream status says stop.
+    await redis.hset(keys.deposit('e-6'), {
+      depositId: 'e-6',
+      state: 'queued',
+      upstreamStatus: 'ON_HOLD',
+      statusAt: '5',
+    });
+    expect(await store.claim('e-6')).toEqual({ outcome: 'stopped', state: 'held' });
+    await redis.hset(keys.deposit('e-7'), {
+      depositId: 'e-7',
+      state: 'queued',
+      upstreamStatus: 'FAIL',
+      statusAt: '5',
+    });
+    expect(await store.claim('e-7')).toEqual({ outcome: 'stopped', state: 'failed' });
+    await store.accept(notification('e-8', 'CLOSED'));
+    const claimed = await store.claim('e-8', 7_000);
+    expect(claimed.outcome).toBe('claimed');
+    expect(claimed.outcome === 'claimed' ? claimed.record : undefined).toMatchObject({
+      depositId: 'e-8',
+      accountId: 'acc-1',
+      walletId: 'w-1',
+      currency: 'USDC',
+      amount: '10',
+      upstreamStatus: 'CLOSED',
+      state: 'sweeping',
+      clientTransactionId: 'ctx',
+      sweepingAt: '7000',
+    });
+  });
+
+  it('records the transfer fields with the swept deposit, and answers missing for an unknown one', async () => {
+    expect(await store.markDead('e-none', 'x')).toBe('missing');
+    expect(await store.sweptTransfer('e-none')).toBeUndefined();
+    expect(await store.get('e-none')).toBeUndefined();
+    await store.accept(notification('e-9', 'CLOSED'));
+    await store.claim('e-9');
+    expect(
+      await store.markSwept('e-9', { transferId: 'tr-9', transferStatus: 'CLOSED', feeTotal: '0.1' }, 9_000),
+    ).toBe('sweeping');
+    expect(await store.get('e-9')).toMatchObject({
+      state: 'swept',
+      transferId: 'tr-9',
+      transferStatus: 'CLOSED',
+      feeTotal: '0.1',
+      sweptAt: '9000',
+    });
+    expect(await store.sweptTransfer('e-9')).toBe('tr-9');
+    expect(await store.markSwept('e-none-2', { transferId: 'tr-x' })).toBe('missing');
+    expect(await store.sweptTransfer('e-none-2')).toBe('tr-x');
+  });
+
+  it('answers the previous and the new state of a move the worker decided', async () => {
+    await store.accept(notification('e-10', 'CLOSED'));
+    expect(await store.move('e-10', 'recheck-dust', 'policy changed')).toEqual({
+      previous: 'queued',
+      state: 'queued',
+    });
+    await store.claim('e-10');
+    expect(await store.move('e-10', 'recheck-dust', 'policy changed', 10_000)).toEqual({
+      previous: 'sweeping',
+      state: 'dust',
+    });
+    expect(await store.get('e-10')).toMatchObject({ state: 'dust', reason: 'policy changed' });
+    expect(await store.move('e-none', 'recheck-dust', 'x')).toEqual({
+      previous: 'missing',
+      state: 'missing',
+    });
+  });
+
+  it('requeues only the states the operator allowed', async () => {
+    await store.accept(notification('e-11', 'ON_HOLD'));
+    expect(await store.requeue('e-11', 'bob', ['dead'])).toBe('refused:held');
+    expect(await store.requeue('e-11', 'bob', ['dead', 'held'])).toBe('held');
+    expect(await store.get('e-11')).toMatchObject({ state: 'queued', replayedBy: 'bob' });
+  });
+
+  it('has no attempts or notifications for a deposit it never saw', async () => {
+    expect(await store.attempts('e-none')).toEqual([]);
+    expect(await store.notificationIds('e-none')).toEqual([]);
+    expect(await store.findByTx('0xnone')).toEqual([]);
+  });
+
+  it('keeps a deposit for the retention it was given', async () => {
+    const short = createDepositStore(redis, keys, { retentionMs: 60_000 });
+    await short.accept(notification('e-12', 'CLOSED'));
+    await short.recordAttempt('e-12', {
+      at: 'now',
+      attempt: 1,
+      category: 'transient',
+      reason: 'http-5xx',
+      message: 'x',
+    });
+    for (const key of [keys.deposit('e-12'), keys.depositAttempts('e-12')]) {
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
+});
+
+describe('deposit ledger listing', () => {
+  const keys = createKeys(prefix);
+  const inWallet = (depositId: string, walletId: string, status: string, now: number) =>
+    notification(depositId, status, {
+      now,
+      fields: { depositId, walletId, accountId: 'a', currency: 'USDC', amount: '1' },
+    });
+
+  it('reads page after page until it has found enough, 50 by default', async () => {
+    const base = Date.now();
+    // The one pending deposit is the oldest: behind more than one page of 200 queued ones.
+    await store.accept(inWallet('big-pending', 'w-big', 'PENDING', base));
+    await Promise.all(
+      Array.from({ length: 230 }, (_, i) =>
+        store.accept(inWallet(`big-${i}`, 'w-big', 'CLOSED', base + 1 + i)),
+      ),
+    );
+    expect((await store.list({ walletId: 'w-big', state: 'pending' })).map((d) => d.depositId)).toEqual([
+      'big-pending',
+    ]);
+    const newest = await store.list({ walletId: 'w-big' });
+    expect(newest).toHaveLength(50);
+    expect(newest[0]?.depositId).toBe('big-229');
+    expect(await store.list({ walletId: 'w-big', limit: 210 })).toHaveLength(210);
+    expect(await store.list({ walletId: 'w-big', limit: 1000 })).toHaveLength(231);
+  });
+
+  it('filters by time on both ends, and skips index entries whose record is gone', async () => {
+    const base = Date.now() + 1_000_000;
+    await store.accept(inWallet('t-1', 'w-time', 'CLOSED', base));
+    await store.accept(inWallet('t-2', 'w-time', 'CLOSED', base + 10));
+    await store.accept(inWallet('t-3', 'w-time', 'CLOSED', base + 20));
+    await redis.zadd(keys.depositsByWallet('w-time'), base + 15, 't-gone');
+    const ids = async (filter: Parameters<typeof store.list>[0]) =>
+      (await store.list({ walletId: 'w-time', ...filter })).map((d) => d.depositId);
+    expect(await ids({})).toEqual(['t-3', 't-2', 't-1']);
+    expect(await ids({ until: base + 10 })).toEqual(['t-2', 't-1']);
+    expect(await ids({ since: base + 10 })).toEqual(['t-3', 't-2']);
+    expect(await ids({ since: base + 5, until: base + 15 })).toEqual(['t-2']);
+    expect(await ids({ limit: 1 })).toEqual(['t-3']);
+  });
+});
