@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**'] },
+  {
+    ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'coverage/**', '.stryker-tmp/**', 'reports/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -30,5 +32,5 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'stryker.config.mjs'], ...tseslint.configs.disableTypeChecked },
 );
