@@ -28,6 +28,7 @@ import {
   operatorApproved,
   REQUEUEABLE_STATES,
 } from '../../src/policy/deposit-policy.js';
+import { OPERATOR_SWEEP_STATUS } from '../../src/policy/reconcile-policy.js';
 import { defineTransitionTable, encodeEvent, transition } from '../../src/policy/transition-table.js';
 
 const rules = { currencies: ['USDC', 'USDT'], minAmount: '1', maxAmount: '1000' };
@@ -473,8 +474,9 @@ describe('an operator’s requeue outranks the upstream status it came after', (
     ).toBe('stop');
   });
 
-  it('claims a BACKFILL record and stops a FAIL one as failed, a requeued FAIL one not', () => {
-    expect(claimStatusDecision({ upstreamStatus: 'BACKFILL' })).toEqual({ kind: 'claim' });
+  it("claims an operator's reconcile sweep and stops a FAIL one as failed, a requeued FAIL one not", () => {
+    expect(claimStatusDecision({ upstreamStatus: OPERATOR_SWEEP_STATUS })).toEqual({ kind: 'claim' });
+    expect(claimStatusDecision({ upstreamStatus: 'BACKFILL' })).toEqual({ kind: 'stop', state: 'held' });
     expect(claimStatusDecision({ upstreamStatus: 'FAIL', statusAt: '9', replayedAt: '9' })).toEqual({
       kind: 'claim',
     });
@@ -482,7 +484,7 @@ describe('an operator’s requeue outranks the upstream status it came after', (
   });
 
   it('gives the claim script the same rule as one string', () => {
-    expect(CLAIM_STATUS_RULES).toBe('CLOSED=claim,BACKFILL=claim,FAIL=failed,*=held');
+    expect(CLAIM_STATUS_RULES).toBe(`CLOSED=claim,${OPERATOR_SWEEP_STATUS}=claim,FAIL=failed,*=held`);
     expect(Object.isFrozen(CLAIM_STATUS_RULE)).toBe(true);
   });
 });
