@@ -193,11 +193,45 @@ describe('6. PAYOUT_WALLET_ID is not the wallet the money lands in', () => {
     expect(balance(stack, 'wallet-master', 'USD')).toBe('10');
     expect(await stack.payouts.reserved('wallet-master', ['USD', 'USDC'])).toEqual({ USD: '10' });
     expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD', 'USDC'])).toEqual({});
+    const { body: metrics } = await stack.workers!.metrics.render();
+    expect(metrics).toMatch(/isweep_payout_money_in_flight\{currency="USD"\} 10/);
 
     await refundPayout(stack.commands, payout.payoutId, 'alice');
     expect(await stack.finished(payout.payoutId, 'refund')).toMatchObject({ state: 'refunded' });
     expect(balance(stack, 'wallet-master', 'USD')).toBe('0');
     expect(await stack.payouts.reserved('wallet-master', ['USD', 'USDC'])).toEqual({});
+  });
+});
+
+describe('7. the wallet reservation around step 1', () => {
+  it('is written before the step-1 call goes out and released only once the money has left the wallet', async () => {
+    stack = await startPayoutStack('attack-reserve-step1');
+    stack.sim.faults.enqueue('transfer', { kind: 'latency', delayMs: 1_000 });
+    const inFlight = stack.sim.waitFor('fault', (f) => f.endpoint === 'transfer');
+    const closed = stack.delivered('Closed');
+    const { payout } = await createPayout(stack.commands, stack.request('rs-1'), 'test');
+    await inFlight;
+
+    // The transfer has arrived at Interlace and not been answered: the USD is already accounted for.
+    expect(stack.committedFor(payout.payoutId, 'fund')).toHaveLength(0);
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD', 'USDC'])).toEqual({ USD: '10' });
+    await stack.finished(payout.payoutId);
+    await closed;
+    expect(await stack.payouts.get(payout.payoutId)).toMatchObject({ state: 'confirmed' });
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD', 'USDC'])).toEqual({});
+  });
+
+  it('stays while step 1 is in doubt (held), and a retry keeps it', async () => {
+    stack = await startPayoutStack('attack-reserve-doubt', { env: { PAYOUT_ATTEMPTS: '1' } });
+    stack.sim.faults.enqueue('transfer', 'reset-after-commit');
+    const { payout } = await createPayout(stack.commands, stack.request('rs-2'), 'test');
+    expect(await stack.finished(payout.payoutId)).toMatchObject({
+      state: 'held',
+      stage: 'none',
+      doubt: 'fund',
+    });
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD'])).toEqual({ USD: '10' });
+    expect(balance(stack, PAYOUT_WALLET, 'USD')).toBe('10');
   });
 });
 
