@@ -91,6 +91,8 @@ export function createKeys(prefix: string) {
      * operator's `reconcile sweep` never moves them (issue #11).
      */
     reserved: (walletId: string, currency: string) => `${prefix}:reserved:${walletId}:${currency}`,
+    /** Set of the wallets that ever held a payout's reservation (the money-in-flight metric reads them). */
+    payoutWallets: `${prefix}:payouts:wallets`,
   };
 }
 

@@ -198,7 +198,7 @@ async function startPayoutWorker(deps: PayoutDeps, connection: Worker['opts']['c
   const { config } = deps;
   deps.metrics?.watchPayouts({
     stateCounts: () => deps.payouts.stateCounts(),
-    reserved: () => deps.payouts.reserved(config.payout.walletId, ['USD', ...config.payout.currencies]),
+    reserved: () => deps.payouts.reservedInFlight(['USD', ...config.payout.currencies]),
   });
   const worker = new Worker<PayoutJobData, PayoutRunResult>(PAYOUT_QUEUE, (job) => processPayout(deps, job), {
     connection,

@@ -25,6 +25,7 @@ local function reserve(spec, id)
   local at = string.find(spec, ':', 1, true)
   local currency, amount = string.sub(spec, 1, at - 1), string.sub(spec, at + 1)
   redis.call('HSET', currency == 'USD' and K.reservedUsd or K.reservedCoin, id, amount)
+  redis.call('SADD', K.wallets, A.walletId)
 end
 local function record_change(id, from, to, event, stage, detail, now, maxLen)
   local entry = cjson.encode({at = now, from = from, to = to, event = event, stage = stage, detail = detail})
@@ -110,11 +111,13 @@ export const TRANSITION = defineScript({
     'reservedCoin',
     'releaseUsd',
     'releaseCoin',
+    'wallets',
     'window',
     'windowAmounts',
   ],
   args: [
     'absentFields',
+    'walletId',
     'now',
     'payoutId',
     'expected',
@@ -160,8 +163,9 @@ return state
  */
 export const BEGIN_STEP = defineScript({
   name: 'payoutBeginStep',
-  keys: ['payout', 'index', 'reservedUsd', 'reservedCoin'],
+  keys: ['payout', 'index', 'reservedUsd', 'reservedCoin', 'wallets'],
   args: [
+    'walletId',
     'now',
     'payoutId',
     'expected',

@@ -184,11 +184,13 @@ export function createPayoutStore(
           ...after,
           releaseUsd: before.reservedUsd,
           releaseCoin: before.reservedCoin,
+          wallets: keys.payoutWallets,
           window: keys.payoutDailyWindow,
           windowAmounts: keys.payoutDailyAmounts,
         },
         args: {
           absentFields: (change.absentFields ?? []).join(','),
+          walletId: moneyWallet({ ...record, ...(change.fields ?? {}) }),
           now: change.now ?? Date.now(),
           payoutId: record.payoutId,
           expected: decision.from,
@@ -236,8 +238,10 @@ export function createPayoutStore(
           payout: keys.payout(record.payoutId),
           index: step === 'send' ? keys.payoutByWithdrawKey(id) : keys.payout(record.payoutId),
           ...reservedKeys({ ...record, ...(options.plan ?? {}) }),
+          wallets: keys.payoutWallets,
         },
         args: {
+          walletId: moneyWallet({ ...record, ...(options.plan ?? {}) }),
           now: options.now ?? Date.now(),
           payoutId: record.payoutId,
           expected,
@@ -303,6 +307,22 @@ export function createPayoutStore(
     async stateCounts(): Promise<Record<string, number>> {
       const counts = await redis.hgetall(keys.payoutStates);
       return Object.fromEntries(Object.entries(counts).map(([state, count]) => [state, Number(count)]));
+    },
+
+    /**
+     * What payouts keep, per currency, over every wallet that ever held a reservation (the wallet the
+     * money lands in need not be PAYOUT_WALLET_ID): the money-in-flight metric.
+     */
+    async reservedInFlight(currencies: readonly string[]): Promise<Record<string, string>> {
+      const amounts: Record<string, string[]> = {};
+      for (const walletId of await redis.smembers(keys.payoutWallets)) {
+        for (const [currency, total] of Object.entries(await this.reserved(walletId, currencies))) {
+          (amounts[currency] ??= []).push(total);
+        }
+      }
+      return Object.fromEntries(
+        Object.entries(amounts).map(([currency, list]) => [currency, sumAmounts(list)]),
+      );
     },
 
     /** What payouts keep in a wallet, per currency (decimal strings): never an operator's reconcile sweep's to move. */
