@@ -12,6 +12,9 @@ import { payoutStepId } from '../../src/payouts/payout-ids.js';
 import type { PayoutRecord } from '../../src/payouts/payout-record.js';
 import type { PayoutStep } from '../../src/policy/payout-policy.js';
 import { enqueuePayout } from '../../src/queues/create-queues.js';
+import { runReconcile } from '../../src/reconcile/run-reconcile.js';
+import { reconcileDeps } from '../reconcile/helpers.js';
+import { cli } from '../ops/cli-harness.js';
 import {
   ETH_ADDRESS,
   PAYOUT_ACCOUNT,
@@ -232,6 +235,67 @@ describe('7. the wallet reservation around step 1', () => {
     });
     expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD'])).toEqual({ USD: '10' });
     expect(balance(stack, PAYOUT_WALLET, 'USD')).toBe('10');
+  });
+});
+
+describe('7. reconciliation straddling a payout', () => {
+  /** One reconciliation run over the payout account: its report (it never moves money). */
+  async function reconcileNow(s: PayoutStack) {
+    const reconcile = reconcileDeps(s);
+    reconcile.accountIds.push(PAYOUT_ACCOUNT);
+    try {
+      return await runReconcile(reconcile.deps);
+    } finally {
+      await reconcile.close();
+    }
+  }
+
+  it('a run after the step-1 USD landed but before its answer was recorded reports none of it', async () => {
+    stack = await startPayoutStack('attack-reconcile-step1');
+    // Step 1 commits at Interlace; its answer is held past the client's timeout (then resent: same id).
+    stack.sim.faults.enqueue('transfer', { kind: 'timeout-after-commit', delayMs: 2_000 });
+    const committed = stack.sim.waitFor('held', (entry) => entry.endpoint === 'transfer');
+    const closed = stack.delivered('Closed');
+    const { payout } = await createPayout(stack.commands, stack.request('rc-1'), 'test');
+    await committed;
+
+    expect(balance(stack, PAYOUT_WALLET, 'USD')).toBe('10');
+    expect((await stack.payouts.get(payout.payoutId))?.state).toBe('approved');
+    const during = await reconcileNow(stack);
+    expect(during.errors).toEqual([]);
+    expect(during.discrepancies).toEqual([]);
+
+    await stack.finished(payout.payoutId);
+    await closed;
+    expect(await stack.payouts.get(payout.payoutId)).toMatchObject({ state: 'confirmed' });
+    expect(stack.committedFor(payout.payoutId, 'fund')).toHaveLength(1);
+    expect((await reconcileNow(stack)).discrepancies).toEqual([]);
+  });
+
+  it('the stablecoin of a payout held with step 5 in doubt is never reported, and an operator sweep of it is refused', async () => {
+    stack = await startPayoutStack('attack-reconcile-coin', { env: { PAYOUT_ATTEMPTS: '1' } });
+    // Step 5 gets no usable answer (here it did not commit, but the service cannot know that).
+    stack.sim.faults.enqueue('withdraw', 'http-503');
+    const { payout } = await createPayout(stack.commands, stack.request('rc-2'), 'test');
+    const held = await stack.finished(payout.payoutId);
+    expect(held).toMatchObject({ state: 'held', stage: 'converted', doubt: 'send' });
+    expect(balance(stack, PAYOUT_WALLET, 'USDC')).toBe(held.boughtAmount);
+
+    expect((await reconcileNow(stack)).discrepancies).toEqual([]);
+    const sweep = await cli(
+      { ...stack.env },
+      'reconcile',
+      'sweep',
+      PAYOUT_WALLET,
+      'USDC',
+      held.boughtAmount!,
+      '--operator',
+      'mallory',
+    );
+    expect(sweep.code).toBe(1);
+    expect(sweep.err).toMatch(/no unexplained USDC/);
+    expect(stack.sim.transfers()).toHaveLength(0);
+    expect(balance(stack, PAYOUT_WALLET, 'USDC')).toBe(held.boughtAmount);
   });
 });
 
