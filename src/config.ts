@@ -136,6 +136,18 @@ const schema = z
     // A deposit into a wallet this service did not create (no owner record; a master wallet in MoR
     // mode): held for an operator unless the merchant says such deposits are theirs to sweep (issue #10).
     UNKNOWN_WALLET_DEPOSITS: z.enum(['sweep', 'hold']).default('hold'),
+    // Outgoing deposit events to the merchant's backend (docs/merchant-events.md); off without a URL.
+    MERCHANT_WEBHOOK_URL: z.url().optional(),
+    MERCHANT_WEBHOOK_SECRET: z
+      .string()
+      .optional()
+      .refine(
+        (value) => value === undefined || isWebhookSecret(value),
+        'must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)',
+      ),
+    MERCHANT_WEBHOOK_ATTEMPTS: int(12, 1, 100),
+    MERCHANT_WEBHOOK_BACKOFF_MS: int(5_000, 1, 3_600_000),
+    MERCHANT_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
     OPS_COMMAND_HINT: z.string().max(200).default('interlace-sweep-ops'),
     METRICS_PORT: int(0, 0, 65535),
     RECONCILE_ENABLED: bool(true),
@@ -223,6 +235,13 @@ const schema = z
         message: 'is required when MERCHANT_API_KEYS is set (the account whose wallets the API manages)',
       });
     }
+    if (env.MERCHANT_WEBHOOK_URL !== undefined && env.MERCHANT_WEBHOOK_SECRET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MERCHANT_WEBHOOK_SECRET'],
+        message: 'is required when MERCHANT_WEBHOOK_URL is set (events are always signed)',
+      });
+    }
     if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -288,6 +307,8 @@ export type Config = Readonly<{
   alertWebhookUrl: string | undefined;
   /** What a deposit into a wallet the service did not create does: sweep, or hold for an operator. */
   unknownWalletDeposits: 'sweep' | 'hold';
+  /** Outgoing merchant events (MERCHANT_WEBHOOK_URL); undefined = off, nothing is written for them. */
+  merchantWebhook: MerchantWebhookConfig | undefined;
   /** How alerts and the dashboard tell the operator to run the CLI, e.g. `docker compose exec worker interlace-sweep-ops`. */
   opsCommandHint: string;
   /** Port of the worker process's own /metrics server; 0 = none (the receiver serves /metrics). */
@@ -307,6 +328,23 @@ export type Config = Readonly<{
   /** The commit the image was built from (BUILD_COMMIT), for the build_info metric. */
   buildCommit: string | undefined;
 }>;
+
+export type MerchantWebhookConfig = Readonly<{
+  url: string;
+  /** `whsec_<base64>`: the HMAC key is the decoded base64 (Standard Webhooks). */
+  secret: string;
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+}>;
+
+/** Standard Webhooks' secret form: `whsec_` and the base64 of 24 to 64 bytes. */
+function isWebhookSecret(value: string): boolean {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+  if (!match) return false;
+  const bytes = Buffer.from(match[1]!, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+}
 
 export type PayoutConfig = Readonly<{
   enabled: boolean;
@@ -452,6 +490,16 @@ export function loadConfig(
     environmentLabel: e.DASHBOARD_ENVIRONMENT ?? e.NODE_ENV,
     alertWebhookUrl: e.ALERT_WEBHOOK_URL,
     unknownWalletDeposits: e.UNKNOWN_WALLET_DEPOSITS,
+    merchantWebhook:
+      e.MERCHANT_WEBHOOK_URL !== undefined && e.MERCHANT_WEBHOOK_SECRET !== undefined
+        ? {
+            url: e.MERCHANT_WEBHOOK_URL,
+            secret: e.MERCHANT_WEBHOOK_SECRET,
+            attempts: e.MERCHANT_WEBHOOK_ATTEMPTS,
+            backoffMs: e.MERCHANT_WEBHOOK_BACKOFF_MS,
+            timeoutMs: e.MERCHANT_WEBHOOK_TIMEOUT_MS,
+          }
+        : undefined,
     opsCommandHint: e.OPS_COMMAND_HINT,
     metricsPort: e.METRICS_PORT,
     reconcile: {

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createRedis, closeRedis, waitForRedis } from './redis.js';
 import { createKeys } from './keys.js';
+import { createMerchantEventQueue } from './merchant-events/merchant-event-queue.js';
 import { createDepositStore } from './deposits/deposit-store.js';
 import { createQueues, closeQueues } from './queues/create-queues.js';
 import { createApp } from './create-app.js';
@@ -42,7 +43,10 @@ export async function startApi(
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   await waitForRedis(redis, 30_000);
   const keys = createKeys(config.queuePrefix);
-  const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
+  const deposits = createDepositStore(redis, keys, {
+    retentionMs: config.ledgerRetentionMs,
+    merchantEvents: config.merchantWebhook !== undefined,
+  });
   const queues = createQueues(redis, config);
   for (const queue of [queues.sweep, queues.dead])
     queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
@@ -51,6 +55,9 @@ export async function startApi(
   metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
   const alerts = createAlerts(redis, config);
   alerts?.queue.on('error', (error) => log.warn({ err: error }, 'alert queue error'));
+  // Only for the dashboard: the workers relay and deliver merchant events.
+  const merchantEventQueue = config.dashboard ? createMerchantEventQueue(redis, config) : undefined;
+  merchantEventQueue?.on('error', (error) => log.warn({ err: error }, 'merchant event queue error'));
 
   const extraRouters = [];
   if (config.dashboard) {
@@ -61,6 +68,7 @@ export async function startApi(
         logger: log,
         opsCommand: config.opsCommandHint,
         ...(alerts ? { alertQueue: alerts.queue } : {}),
+        ...(merchantEventQueue ? { merchantEventQueue } : {}),
       }),
     );
   } else {
@@ -99,6 +107,7 @@ export async function startApi(
       await Promise.all([closeServer(server, grace), adminServer && closeServer(adminServer, grace)]);
       await closeQueues(queues);
       await closeAlerts(alerts);
+      await merchantEventQueue?.close().catch(() => undefined);
       await closeRedis(redis);
     },
   };

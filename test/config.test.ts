@@ -196,6 +196,48 @@ describe('loadConfig', () => {
     expect(load({ INTERLACE_TOKEN_SEND_SECRET: '0' }).interlace.tokenSendSecret).toBe(false);
   });
 
+  it('holds deposits into unknown wallets unless told to sweep them', () => {
+    expect(load().unknownWalletDeposits).toBe('hold');
+    expect(load({ UNKNOWN_WALLET_DEPOSITS: 'sweep' }).unknownWalletDeposits).toBe('sweep');
+    expect(configError({ ...REQUIRED, UNKNOWN_WALLET_DEPOSITS: 'yes' }).problems[0]).toMatch(
+      /^UNKNOWN_WALLET_DEPOSITS: /,
+    );
+  });
+
+  it('sends merchant events only with a URL and a Standard Webhooks secret, never echoing it', () => {
+    const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+    expect(load().merchantWebhook).toBeUndefined();
+    expect(
+      load({ MERCHANT_WEBHOOK_URL: 'https://merchant.example/hooks', MERCHANT_WEBHOOK_SECRET: secret })
+        .merchantWebhook,
+    ).toEqual({
+      url: 'https://merchant.example/hooks',
+      secret,
+      attempts: 12,
+      backoffMs: 5000,
+      timeoutMs: 10000,
+    });
+    const missing = configError({ ...REQUIRED, MERCHANT_WEBHOOK_URL: 'https://merchant.example/hooks' });
+    expect(missing.problems).toEqual([
+      expect.stringMatching(/^MERCHANT_WEBHOOK_SECRET: is required when MERCHANT_WEBHOOK_URL/),
+    ]);
+    for (const bad of [
+      's3cret-not-whsec',
+      'whsec_',
+      `whsec_${Buffer.alloc(8).toString('base64')}`,
+      'whsec_!!!',
+    ]) {
+      const error = configError({
+        ...REQUIRED,
+        MERCHANT_WEBHOOK_URL: 'https://m.example/h',
+        MERCHANT_WEBHOOK_SECRET: bad,
+      });
+      expect(error.problems[0]).toMatch(/^MERCHANT_WEBHOOK_SECRET: must be whsec_/);
+      // (the bare prefix is part of the message's own wording)
+      if (bad !== 'whsec_') expect(error.message).not.toContain(bad);
+    }
+  });
+
   it('enables the dashboard only with both DASHBOARD_USER and DASHBOARD_PASSWORD', () => {
     expect(load({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw' }).dashboard).toEqual({
       user: 'ops',

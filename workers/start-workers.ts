@@ -20,6 +20,8 @@ import { startAlertWorker } from './alert-worker.js';
 import { afterFinalFailure, isFinalFailure } from '../src/policy/deposit-policy.js';
 import { startReconcileWorker } from './reconcile-worker.js';
 import { readReconcileReport } from '../src/reconcile/run-reconcile.js';
+import { createMerchantEventQueue } from '../src/merchant-events/merchant-event-queue.js';
+import { startMerchantEventWorker, type MerchantEventWorker } from './merchant-event-worker.js';
 import { createPayoutStore } from '../src/payouts/payout-store.js';
 import { applyPayoutEvent } from '../src/payouts/apply-payout-event.js';
 import { PAYOUT_QUEUE, type PayoutJobData } from '../src/queues/names.js';
@@ -33,6 +35,8 @@ export type Workers = {
   metrics: Metrics;
   /** The worker's own /metrics server (METRICS_PORT > 0). */
   metricsServer: MetricsServer | undefined;
+  /** The merchant events' relay and delivery (MERCHANT_WEBHOOK_URL). */
+  merchantEvents: MerchantEventWorker | undefined;
   close(): Promise<void>;
 };
 
@@ -52,6 +56,7 @@ export async function startWorkers(
   const deposits = createDepositStore(redis, keys, {
     retentionMs: config.ledgerRetentionMs,
     transferWindowMs: config.sweep.idempotencyWindowMs,
+    merchantEvents: config.merchantWebhook !== undefined,
   });
   const queues = createQueues(redis, config);
   const metrics = options.metrics ?? createMetrics({ build: readBuildInfo(config.buildCommit) });
@@ -127,6 +132,19 @@ export async function startWorkers(
   // Components below take the process logger and name themselves: a child of `log` would repeat
   // its `component` key in every line (pino does not replace a bound key).
   const alertWorker = await startAlertWorker({ config, redis, logger });
+  const merchantEventQueue = createMerchantEventQueue(redis, config);
+  merchantEventQueue?.on('error', (error) => log.warn({ err: error }, 'merchant event queue error'));
+  const merchantEvents =
+    merchantEventQueue && config.merchantWebhook
+      ? await startMerchantEventWorker({
+          config,
+          webhook: config.merchantWebhook,
+          redis,
+          keys,
+          queue: merchantEventQueue,
+          logger,
+        })
+      : undefined;
   metrics.watchReconcile({
     discrepancies: async () => (await readReconcileReport(redis, keys.prefix))?.discrepancies,
   });
@@ -165,6 +183,7 @@ export async function startWorkers(
     deps,
     metrics,
     metricsServer,
+    merchantEvents,
     async close() {
       const current = worker;
       const drained = await Promise.race([
@@ -182,6 +201,8 @@ export async function startWorkers(
       await reconcile.close();
       client.close();
       await alertWorker?.close();
+      await merchantEvents?.close();
+      await merchantEventQueue?.close().catch(() => undefined);
       await metricsServer?.close();
       await closeAlerts(alerts);
       await closeQueues(queues);

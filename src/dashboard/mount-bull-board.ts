@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Queues } from '../queues/create-queues.js';
 import { DEAD_LETTER_QUEUE, SWEEP_QUEUE } from '../queues/names.js';
 import { remoteAddress } from '../remote-address.js';
+import { MERCHANT_EVENT_QUEUE } from '../merchant-events/merchant-event.js';
 import { deadLetterView } from './dead-letter-view.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -20,6 +21,8 @@ export type DashboardOptions = {
   environmentLabel?: string;
   /** The alert queue (with ALERT_WEBHOOK_URL): alerts that could not be delivered show up failed here. */
   alertQueue?: Queue;
+  /** The merchant events' delivery queue (with MERCHANT_WEBHOOK_URL): failed = dead-lettered events. */
+  merchantEventQueue?: Queue;
   /** Where failed logins are reported (warn, with the remote address). */
   logger?: Logger;
   /** The operator CLI as it runs where the service is deployed (OPS_COMMAND_HINT). */
@@ -69,6 +72,16 @@ export function bullBoardRouter(
             }),
           ]
         : []),
+      ...(options.merchantEventQueue
+        ? [
+            new BullMQAdapter(options.merchantEventQueue, {
+              readOnlyMode,
+              // A replay goes through the CLI, which audits it.
+              allowRetries: false,
+              description: `Signed deposit events to MERCHANT_WEBHOOK_URL; failed = dead-lettered after every attempt: ${opsCommand} events merchant replay <eventId>`,
+            }),
+          ]
+        : []),
     ],
     serverAdapter: adapter,
     options: {
@@ -90,13 +103,22 @@ export function bullBoardRouter(
 }
 
 /**
- * The recovery actions that belong to the CLI: retrying (or adding) a sweep job, and any change to a
- * dead letter. Refused on the server, since hiding a button is not a control.
+ * The recovery actions that belong to the CLI: retrying (or adding) a sweep job or a merchant event,
+ * and any change to a dead letter. Refused on the server, since hiding a button is not a control.
  */
 function refuseUnauditedRecovery(opsCommand: string) {
   const sweepWrite = new RegExp(`^/api/queues/${SWEEP_QUEUE}/(retry/[^/]+|add|[^/]+/retry)$`);
   const deadWrite = new RegExp(`^/api/queues/${DEAD_LETTER_QUEUE}/`);
+  // A merchant event is replayed by the CLI, which audits who sent it again.
+  const merchantWrite = new RegExp(`^/api/queues/${MERCHANT_EVENT_QUEUE}/(retry/[^/]+|add|[^/]+/retry)$`);
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && merchantWrite.test(req.path)) {
+      res.status(403).json({
+        error: 'use-the-cli',
+        message: `merchant events are replayed with \`${opsCommand} events merchant replay <eventId>\` (audited)`,
+      });
+      return;
+    }
     if (
       req.method === 'GET' ||
       req.method === 'HEAD' ||

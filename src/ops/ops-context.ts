@@ -45,7 +45,10 @@ export async function openOps(
     redis.disconnect();
     throw error;
   }
-  const deposits = createDepositStore(redis, keys, { retentionMs: config.ledgerRetentionMs });
+  const deposits = createDepositStore(redis, keys, {
+    retentionMs: config.ledgerRetentionMs,
+    merchantEvents: config.merchantWebhook !== undefined,
+  });
   const queues = createQueues(redis, config, { skipMetasUpdate: true });
   for (const queue of [queues.sweep, queues.dead]) queue.on('error', () => undefined);
   const sink = new Writable({

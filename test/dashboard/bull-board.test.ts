@@ -73,6 +73,24 @@ describe('Bull Board at /admin/queues', () => {
     expect(names.sort()).toEqual(['alerts', 'payout', 'sweep', 'sweep-dead']);
   });
 
+  it('also shows the merchant events when they are on, and leaves their replay to the CLI', async () => {
+    const { api } = await start({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 's3cret-pass',
+      MERCHANT_WEBHOOK_URL: 'http://127.0.0.1:9/hooks/merchant',
+      MERCHANT_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+    });
+    const headers = { authorization: basic('ops', 's3cret-pass') };
+    const queues = await fetch(`${api.url}/admin/queues/api/queues`, { headers });
+    const names = ((await queues.json()) as { queues: { name: string }[] }).queues.map((queue) => queue.name);
+    expect(names.sort()).toEqual(['merchant-events', 'payout', 'sweep', 'sweep-dead']);
+    for (const path of ['/merchant-events/evt_1_0/retry', '/merchant-events/retry/failed']) {
+      const refused = await fetch(`${api.url}/admin/queues/api/queues${path}`, { method: 'PUT', headers });
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toContain('events merchant replay');
+    }
+  });
+
   it('is not mounted without credentials, and the log says so', async () => {
     const { api, lines } = await start({});
     expect((await fetch(`${api.url}/admin/queues`)).status).toBe(404);

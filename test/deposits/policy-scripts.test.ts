@@ -5,6 +5,7 @@ import { createKeys } from '../../src/keys.js';
 import {
   DEPOSIT_STATES,
   DEPOSIT_TRANSITIONS,
+  merchantEventsFor,
   NOTIFICATION_EVENTS,
   SWEEP_EVENTS,
   type CreditDecision,
@@ -25,7 +26,8 @@ let counter = 0;
 
 beforeAll(() => {
   redis = connectTestRedis();
-  store = createDepositStore(redis, keys);
+  // Merchant events on: every row is also checked for the events the policy says its change emits.
+  store = createDepositStore(redis, keys, { merchantEvents: true });
 });
 afterAll(async () => {
   await deleteKeysWithPrefix(redis, prefix);
@@ -71,6 +73,14 @@ async function stateOf(depositId: string): Promise<string> {
   return (await redis.hget(keys.deposit(depositId), 'state')) ?? 'new';
 }
 
+/** The merchant events `action` wrote to the outbox for the deposit, in order. */
+async function emitted(depositId: string, action: () => Promise<unknown>): Promise<string[]> {
+  const [last] = await redis.xrevrange(keys.merchantOutbox, '+', '-', 'COUNT', 1);
+  await action();
+  const entries = await redis.xrange(keys.merchantOutbox, last ? `(${last[0]}` : '-', '+');
+  return entries.filter(([, fields]) => fields[3] === depositId).map(([, fields]) => fields[1]!);
+}
+
 const rowsOf = (events: readonly string[]) =>
   DEPOSIT_TRANSITIONS.rows
     .filter((row) => events.includes(row.event))
@@ -80,56 +90,73 @@ describe('the ledger scripts carry out the policy table', () => {
   it.each(rowsOf(NOTIFICATION_EVENTS))('accept: %s × %s → %s', async (from, event, to) => {
     const depositId = await depositIn(from);
     const { status, credit, unknownWallets } = NOTIFICATION[event as NotificationEvent];
-    const outcome = await store.accept({
-      depositId,
-      notificationId: `n-${depositId}`,
-      status,
-      credit,
-      ...(unknownWallets ? { unknownWallets } : {}),
-      fields: { depositId, accountId: 'acc', walletId: 'w', currency: 'USDC', amount: '10' },
-      now: Date.now(),
+    let outcome: Awaited<ReturnType<typeof store.accept>> | undefined;
+    const events = await emitted(depositId, async () => {
+      outcome = await store.accept({
+        depositId,
+        notificationId: `n-${depositId}`,
+        status,
+        credit,
+        ...(unknownWallets ? { unknownWallets } : {}),
+        fields: { depositId, accountId: 'acc', walletId: 'w', currency: 'USDC', amount: '10' },
+        now: Date.now(),
+      });
     });
-    expect(outcome.state).toBe(to);
+    expect(outcome?.state).toBe(to);
     expect(await stateOf(depositId)).toBe(to);
+    expect(events).toEqual(merchantEventsFor(from, to));
   });
 
   it.each(rowsOf(['claim']))('claim: %s × %s → %s', async (from, _event, to) => {
     const depositId = await depositIn(from);
-    expect((await store.claim(depositId)).state).toBe(to === 'new' ? 'missing' : to);
+    const events = await emitted(depositId, async () =>
+      expect((await store.claim(depositId)).state).toBe(to === 'new' ? 'missing' : to),
+    );
     expect(await stateOf(depositId)).toBe(to);
+    expect(events).toEqual(merchantEventsFor(from, to));
   });
 
   it.each(rowsOf(['recheck-dust', 'recheck-unsupported', 'recheck-over-limit']))(
     'move: %s × %s → %s',
     async (from, event, to) => {
       const depositId = await depositIn(from);
-      await store.move(depositId, event as 'recheck-dust', 'policy changed');
+      const events = await emitted(depositId, () =>
+        store.move(depositId, event as 'recheck-dust', 'policy changed'),
+      );
       expect(await stateOf(depositId)).toBe(to);
+      expect(events).toEqual(merchantEventsFor(from, to));
     },
   );
 
   it.each(rowsOf(['transfer-confirmed']))('markSwept: %s × %s → %s', async (from, _event, to) => {
     const depositId = await depositIn(from);
-    await store.markSwept(depositId, { transferId: `t-${depositId}` });
+    const events = await emitted(depositId, () =>
+      store.markSwept(depositId, { transferId: `t-${depositId}` }),
+    );
     expect(await stateOf(depositId)).toBe(to);
+    expect(events).toEqual(merchantEventsFor(from, to));
     // Whatever the record said, the long-lived record now knows the transfer that moved the money.
     expect(await store.sweptTransfer(depositId)).toBe(`t-${depositId}`);
   });
 
   it.each(rowsOf(['sweep-dead']))('markDead: %s × %s → %s', async (from, _event, to) => {
     const depositId = await depositIn(from);
-    await store.markDead(depositId, 'boom');
+    const events = await emitted(depositId, () => store.markDead(depositId, 'boom'));
     expect(await stateOf(depositId)).toBe(to);
+    expect(events).toEqual(merchantEventsFor(from, to));
   });
 
   it.each(rowsOf(['operator-requeue']))('requeue: %s × %s → %s', async (from, _event, to) => {
     const depositId = await depositIn(from);
-    await store.requeue(
-      depositId,
-      'op',
-      DEPOSIT_STATES.filter((s): s is DepositState => s !== 'new'),
+    const events = await emitted(depositId, () =>
+      store.requeue(
+        depositId,
+        'op',
+        DEPOSIT_STATES.filter((s): s is DepositState => s !== 'new'),
+      ),
     );
     expect(await stateOf(depositId)).toBe(to);
+    expect(events).toEqual(merchantEventsFor(from, to));
   });
 
   it('covers every event of the table', () => {

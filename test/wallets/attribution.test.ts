@@ -122,5 +122,7 @@ describe('the unknown-wallet rule set to sweep', () => {
     expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
     expect(await stack.record(depositId)).toMatchObject({ state: 'swept', walletOwnership: 'unowned' });
     expect(stack.transfersFor(depositId)).toHaveLength(1);
+    // Without MERCHANT_WEBHOOK_URL no merchant event is written anywhere.
+    expect(await stack.redis.exists(stack.keys.merchantOutbox)).toBe(0);
   });
 });

@@ -1,7 +1,15 @@
-import { Command } from 'commander';
-import type { CliRuntime } from '../cli-runtime.js';
+import { Command, Option } from 'commander';
+import { truncate, type CliRuntime } from '../cli-runtime.js';
 import { replayEvents, type EventReplayReport } from '../events-replay.js';
 import { usageError } from '../ops-error.js';
+import {
+  listMerchantEvents,
+  MERCHANT_EVENT_STATES,
+  replayMerchantEvent,
+  showMerchantEvent,
+  type MerchantEventState,
+} from '../merchant-events.js';
+import { formatTable } from '../format-table.js';
 import { parseCount, parseTime } from '../parse-time.js';
 
 type ReplayOptions = { since?: number; until?: number; dryRun?: boolean; limit?: number };
@@ -31,7 +39,69 @@ export function eventCommands(cli: CliRuntime): Command {
         return { json: report, text: reportText(report) };
       });
     });
+  group.addCommand(merchantCommands(cli));
   return group;
+}
+
+/** `events merchant list|show|replay`: the signed deposit events sent to MERCHANT_WEBHOOK_URL. */
+function merchantCommands(cli: CliRuntime): Command {
+  const merchant = new Command('merchant').description(
+    "the deposit events sent to the merchant's backend (MERCHANT_WEBHOOK_URL)",
+  );
+  merchant
+    .command('list')
+    .description('events newest first, with their delivery state (failed = dead-lettered)')
+    .addOption(new Option('--state <S>', 'only events in this delivery state').choices(MERCHANT_EVENT_STATES))
+    .option('--limit <N>', 'at most N events', (value) => parseCount(value, '--limit'), 50)
+    .action((options: { state?: MerchantEventState; limit: number }, command: Command) =>
+      cli.run(command, async (deps) => {
+        const events = await listMerchantEvents(deps, {
+          limit: options.limit,
+          ...(options.state ? { state: options.state } : {}),
+        });
+        const text =
+          events.length === 0
+            ? 'no merchant events'
+            : formatTable(
+                ['eventId', 'type', 'depositId', 'state', 'attempts', 'createdAt', 'lastError'],
+                events.map((e) => [
+                  e.eventId,
+                  e.type,
+                  e.depositId,
+                  e.state,
+                  String(e.attempts),
+                  e.createdAt,
+                  truncate(e.lastError ?? '', 60),
+                ]),
+              );
+        return { json: events, text };
+      }),
+    );
+  merchant
+    .command('show')
+    .description('one event: its delivery state and the body as signed and sent')
+    .argument('<eventId>', 'the event id (evt_…), as the webhook-id header and the list show it')
+    .action((eventId: string, _options: unknown, command: Command) =>
+      cli.run(command, async (deps) => {
+        const event = await showMerchantEvent(deps, eventId);
+        return { json: event, text: JSON.stringify(event, null, 2) };
+      }),
+    );
+  merchant
+    .command('replay')
+    .description('sends a dead-lettered or delivered event again, same id and body (audited)')
+    .argument('<eventId>', 'the event id (evt_…)')
+    .option('--dry-run', 'say what would happen; change nothing')
+    .action((eventId: string, options: { dryRun?: boolean }, command: Command) =>
+      cli.run(command, async (deps) => {
+        const result = await replayMerchantEvent(deps, { eventId, dryRun: options.dryRun === true });
+        return {
+          json: result,
+          text: `${result.eventId}: ${result.previousState} → ${result.outcome === 'requeued' ? 'queued for delivery' : 'would be queued for delivery'}`,
+        };
+      }),
+    );
+  return merchant;
 }
 
 function reportText(report: EventReplayReport): string {
