@@ -1,4 +1,12 @@
-import { CODE_INVALID_PARAMETER, CODE_NOT_FOUND, fail, ok, type Reply } from './envelope.js';
+import {
+  CODE_IDEMPOTENCY_CONFLICT,
+  CODE_INVALID_PARAMETER,
+  CODE_NOT_FOUND,
+  fail,
+  ok,
+  type Reply,
+} from './envelope.js';
+
 import type { SimContext } from './context.js';
 import type { Fault } from './faults.js';
 import { internalTransfer } from './transfer.js';
@@ -64,9 +72,18 @@ export const createWallet: ApiHandler = (context, call) => {
   }
   if (nickname !== undefined && typeof nickname !== 'string') return invalid('nickname must be a string');
   if (!context.state.hasAccount(accountId)) return invalid(`accountId ${accountId} does not exist`);
-  if (referenceId !== undefined) {
-    const existing = context.state.walletByReference(accountId, referenceId);
-    if (existing !== undefined) return ok(existing);
+  const existing =
+    referenceId === undefined ? undefined : context.state.walletByReference(accountId, referenceId);
+  if (existing !== undefined) {
+    // Interlace's docs do not say what a repeated referenceId gets (API-NOTES §9): each reading is playable.
+    const mode = context.options.duplicateWalletReference;
+    if (mode === 'existing') return ok(existing);
+    if (mode === 'error')
+      return fail(
+        context.options.businessErrorHttpStatus,
+        CODE_IDEMPOTENCY_CONFLICT,
+        'referenceId already exists',
+      );
   }
   return ok(context.state.createWallet(accountId, { referenceId, nickname }));
 };
@@ -91,7 +108,8 @@ export const listWallets: ApiHandler = (context, call) => {
 /** `POST /cryptoconnect/wallets/:walletId/addresses {currency, chain}` */
 export const createAddress: ApiHandler = (context, call) => {
   const walletId = call.params['walletId'] ?? '';
-  if (context.state.wallet(walletId) === undefined) return notFound(context, 'wallet not found');
+  const wallet = context.state.wallet(walletId);
+  if (wallet === undefined) return notFound(context, 'wallet not found');
   const body = asObject(call.body);
   const currency = body?.['currency'];
   const chain = body?.['chain'];
@@ -100,6 +118,9 @@ export const createAddress: ApiHandler = (context, call) => {
   }
   if (typeof chain !== 'string' || !/^[A-Z0-9_]{2,16}$/.test(chain))
     return invalid('chain must be a chain code');
+  // A master wallet holds one currency (seed 000): an address for another one is refused.
+  if (wallet.master && !wallet.balances.some((b) => b.currency === currency))
+    return invalid(`currency ${currency} is not supported by this wallet`);
   return ok(context.state.addAddress(walletId, currency, chain));
 };
 

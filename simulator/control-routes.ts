@@ -11,7 +11,11 @@ const status = z.enum(DEPOSIT_STATUSES as ['PENDING', 'CLOSED', 'ON_HOLD', 'FAIL
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 const accountBody = z
-  .object({ accountId: z.string().optional(), usdAvailable: z.string().optional() })
+  .object({
+    accountId: z.string().optional(),
+    usdAvailable: z.string().optional(),
+    masterWallets: z.boolean().optional(),
+  })
   .strict();
 const walletBody = z
   .object({
@@ -35,6 +39,15 @@ const depositBody = z
   })
   .strict();
 const statusBody = z.object({ status }).strict();
+const addressDepositBody = z
+  .object({
+    amount: z.string(),
+    currency: z.string().optional(),
+    status: status.optional(),
+    // Where the signed notification goes; default the configured webhook URL, none when neither is set.
+    url: httpUrl.optional(),
+  })
+  .strict();
 const notifyBody = z
   .object({
     url: httpUrl,
@@ -112,6 +125,20 @@ export function controlRouter(sim: Simulator): Router {
   });
   router.post('/deposits', (req, res) => {
     res.status(201).json(sim.creditDeposit(parse(depositBody, req.body)));
+  });
+  // A customer pays to a deposit address: the deposit lands in the address's wallet, and Interlace's
+  // signed notification of it goes to `url` (or the configured webhook URL).
+  router.post('/addresses/:address/deposits', async (req, res) => {
+    const body = parse(addressDepositBody, req.body);
+    const deposit = sim.depositToAddress({
+      address: String(req.params['address']),
+      amount: body.amount,
+      ...(body.currency ? { currency: body.currency } : {}),
+      ...(body.status ? { status: body.status } : {}),
+    });
+    const url = body.url ?? sim.webhookUrl;
+    const deliveries = url === undefined ? [] : await notify(sim, deposit.id, { url, copies: 1 });
+    res.status(201).json({ deposit: sim.deposit(deposit.id), deliveries });
   });
   router.get('/deposits', (_req, res) => {
     res.json(sim.deposits());

@@ -26,6 +26,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     withdrawConfirmMs: options.withdrawConfirmMs ?? 0,
     withdrawalEventType: options.withdrawalEventType ?? DEFAULT_DEPOSIT_EVENT_TYPE,
     webhookUrl: options.webhookUrl,
+    duplicateWalletReference: options.duplicateWalletReference ?? 'existing',
     now: options.now ?? Date.now,
   };
   const problems: string[] = [];
@@ -59,6 +60,9 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   }
   if (!isInt(resolved.businessErrorHttpStatus, 200) || resolved.businessErrorHttpStatus > 499) {
     problems.push('businessErrorHttpStatus must be an HTTP status from 200 to 499');
+  }
+  if (!['existing', 'error', 'create'].includes(resolved.duplicateWalletReference)) {
+    problems.push('duplicateWalletReference must be "existing", "error" or "create"');
   }
   if (problems.length > 0) throw new SimulatorError(400, `invalid simulator options: ${problems.join('; ')}`);
   return resolved;

@@ -25,6 +25,7 @@ import type { SimTrade, SimWithdrawal, WithdrawalStatus } from './payout-books.j
 import { changeWithdrawalStatus, viewWithdrawal } from './withdraw.js';
 import type { SimEvents } from './runtime.js';
 import type { CreateAccountInput, CreateWalletInput } from './state.js';
+import { SimulatorError } from './simulator-error.js';
 import type {
   CreditDepositInput,
   DeliveryResult,
@@ -169,6 +170,28 @@ export class Simulator {
     return this.context.state.creditDeposit(input);
   }
 
+  /**
+   * An on-chain deposit to a deposit address (the way a merchant's customer pays): the wallet, currency
+   * and chain are the address's. CLOSED (the default) credits the wallet now.
+   */
+  depositToAddress(input: {
+    address: string;
+    amount: string;
+    currency?: string;
+    status?: DepositStatus;
+  }): SimDeposit {
+    const target = this.context.state.walletByAddress(input.address);
+    if (target === undefined) throw new SimulatorError(404, `no wallet has the address ${input.address}`);
+    return this.context.state.creditDeposit({
+      walletId: target.walletId,
+      currency: input.currency ?? target.currency,
+      chain: target.chain,
+      address: input.address,
+      amount: input.amount,
+      ...(input.status ? { status: input.status } : {}),
+    });
+  }
+
   /** Moves a deposit to a status; the first CLOSED credits the wallet, exactly once. */
   setDepositStatus(depositId: string, status: DepositStatus): SimDeposit {
     return this.context.state.setDepositStatus(depositId, status);
@@ -252,6 +275,11 @@ export class Simulator {
       this.sent.push(record);
       this.events.emit('notification', { ...record });
     }
+  }
+
+  /** The receiver's webhook URL the simulator notifies on its own (withdrawals, deposits to addresses). */
+  get webhookUrl(): string | undefined {
+    return this.context.books.webhookUrl;
   }
 
   /** Where withdrawal status notifications go (the receiver's webhook URL); undefined stops them. */
@@ -380,6 +408,11 @@ export class Simulator {
 
   transferCount(): number {
     return this.context.state.transferCount();
+  }
+
+  /** The account's CryptoConnect wallets (master ones only, or none of them, when `master` is given). */
+  wallets(accountId: string, master?: boolean): CryptoConnectWallet[] {
+    return this.context.state.listWallets(accountId, master);
   }
 
   wallet(walletId: string): CryptoConnectWallet | undefined {

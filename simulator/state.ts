@@ -49,12 +49,22 @@ type WalletRecord = {
   addresses: Address[];
 };
 
-export type CreateAccountInput = { accountId?: string; usdAvailable?: string };
+export type CreateAccountInput = {
+  accountId?: string;
+  usdAvailable?: string;
+  /** Gateway mode (seed 000): the account comes with one master wallet per MASTER_CURRENCIES entry. */
+  masterWallets?: boolean;
+};
+
+/** The master wallets Interlace provisions after KYC in Gateway mode (seed 000: BTC, ETH, USDT, USDC). */
+export const MASTER_CURRENCIES = ['BTC', 'ETH', 'USDT', 'USDC'] as const;
 export type CreateWalletInput = {
   walletId?: string;
   nickname?: string;
   referenceId?: string;
   master?: boolean;
+  /** The balance lines it has; default WALLET_CURRENCIES (a master wallet has its one currency). */
+  currencies?: readonly string[];
 };
 
 /** The simulated Interlace books: accounts, Infinity wallets, CryptoConnect wallets, deposits, transfers. */
@@ -97,6 +107,11 @@ export class SimState {
     });
     const usd = make('USD', 0, usdAvailable);
     this.accounts.set(accountId, { accountId, infinity: [make('EUR', 0, '0'), make('USD', 1, '0'), usd] });
+    if (input.masterWallets === true) {
+      for (const currency of MASTER_CURRENCIES) {
+        this.createWallet(accountId, { master: true, nickname: 'Master Wallet', currencies: [currency] });
+      }
+    }
     return { accountId, infinityWalletId: usd.id };
   }
 
@@ -131,7 +146,10 @@ export class SimState {
       nickname: input.nickname ?? '',
       master: input.master ?? false,
       balances: new Map(
-        WALLET_CURRENCIES.map((c) => [c, { available: new Decimal(0), frozen: new Decimal(0) }]),
+        (input.currencies ?? WALLET_CURRENCIES).map((c) => [
+          c,
+          { available: new Decimal(0), frozen: new Decimal(0) },
+        ]),
       ),
       addresses: [],
     };
@@ -143,6 +161,15 @@ export class SimState {
   walletByReference(accountId: string, referenceId: string): CryptoConnectWallet | undefined {
     for (const record of this.wallets.values()) {
       if (record.accountId === accountId && record.referenceId === referenceId) return viewWallet(record);
+    }
+    return undefined;
+  }
+
+  /** The wallet holding a deposit address, with that address's currency and chain. */
+  walletByAddress(address: string): { walletId: string; currency: string; chain: string } | undefined {
+    for (const record of this.wallets.values()) {
+      const found = record.addresses.find((a) => a.address === address);
+      if (found) return { walletId: record.id, currency: found.currency, chain: found.chain };
     }
     return undefined;
   }

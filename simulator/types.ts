@@ -39,6 +39,12 @@ export type SimulatorOptions = {
   withdrawalEventType?: string;
   /** The receiver's callback URL for withdrawal status notifications; none are sent while unset. */
   webhookUrl?: string;
+  /**
+   * What `POST /cryptoconnect/wallets` does with a referenceId it has seen (Interlace's docs are silent,
+   * API-NOTES §9): answer the existing wallet (default), refuse with a business error, or (the worst
+   * case a client must survive) create another wallet.
+   */
+  duplicateWalletReference?: 'existing' | 'error' | 'create';
   /** The clock, in ms since the epoch; tests move it forward to expire tokens without waiting. */
   now?: () => number;
 };

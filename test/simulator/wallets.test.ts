@@ -250,3 +250,122 @@ describe('deposits', () => {
     ).toThrow(/already exists/);
   });
 });
+
+describe('wallets for the merchant API (issue #10)', () => {
+  it('provisions one master wallet per currency for a gateway account, each with its one currency', () => {
+    const { sim } = harness;
+    const { accountId } = sim.createAccount({ masterWallets: true });
+
+    const masters = sim.wallets(accountId, true);
+    expect(masters.map((w) => w.balances.map((b) => b.currency))).toEqual([
+      ['BTC'],
+      ['ETH'],
+      ['USDT'],
+      ['USDC'],
+    ]);
+    expect(masters.every((w) => w.nickname === 'Master Wallet')).toBe(true);
+  });
+
+  it('refuses an address in another currency on a master wallet', async () => {
+    const { sim, api } = harness;
+    const { accountId } = sim.createAccount({ masterWallets: true });
+    const usdc = sim.wallets(accountId, true).find((w) => w.balances[0]?.currency === 'USDC')!;
+    const path = `/cryptoconnect/wallets/${usdc.id}/addresses`;
+
+    const ok = await api.call('POST', path, { token, body: { currency: 'USDC', chain: 'ETH' } });
+    const refused = await api.call('POST', path, { token, body: { currency: 'BTC', chain: 'BTC' } });
+
+    expect(ok.body.code).toBe('000000');
+    expect(refused).toMatchObject({ status: 400, body: { code: '400000' } });
+  });
+
+  it.each([
+    ['existing', 'the same wallet', 1],
+    ['create', 'a second wallet (the worst reading)', 2],
+  ] as const)(
+    'answers a repeated referenceId under duplicateWalletReference=%s with %s',
+    async (mode, _label, count) => {
+      const local = await startSimulator({ duplicateWalletReference: mode });
+      try {
+        const localToken = await local.api.token();
+        const { accountId } = local.sim.createAccount();
+        const body = { referenceId: 'ref-dup', accountId, nickname: 'a' };
+        await local.api.call('POST', '/cryptoconnect/wallets', { token: localToken, body });
+        await local.api.call('POST', '/cryptoconnect/wallets', { token: localToken, body });
+        expect(local.sim.wallets(accountId)).toHaveLength(count);
+      } finally {
+        await local.sim.close();
+      }
+    },
+  );
+
+  it('refuses a repeated referenceId with a business error under duplicateWalletReference=error', async () => {
+    const local = await startSimulator({ duplicateWalletReference: 'error' });
+    try {
+      const localToken = await local.api.token();
+      const { accountId } = local.sim.createAccount();
+      const body = { referenceId: 'ref-dup', accountId, nickname: 'a' };
+      await local.api.call('POST', '/cryptoconnect/wallets', { token: localToken, body });
+      const again = await local.api.call('POST', '/cryptoconnect/wallets', { token: localToken, body });
+      expect(again.body.code).toBe('100100002');
+      expect(local.sim.wallets(accountId)).toHaveLength(1);
+    } finally {
+      await local.sim.close();
+    }
+  });
+
+  it('POST /_sim/addresses/:address/deposits pays to an address and sends the signed notification', async () => {
+    const { sim } = harness;
+    const received: { body: string; headers: Record<string, string | string[] | undefined> }[] = [];
+    const { createServer } = await import('node:http');
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ body, headers: req.headers });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/webhooks/interlace`;
+    try {
+      const { accountId } = sim.createAccount();
+      const wallet = sim.createWallet(accountId);
+      const made = await fetch(`${harness.url}/open-api/v3/cryptoconnect/wallets/${wallet.id}/addresses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-access-token': token },
+        body: JSON.stringify({ currency: 'USDT', chain: 'TRON' }),
+      });
+      const { data } = (await made.json()) as { data: { address: string } };
+
+      const paid = await fetch(`${harness.url}/_sim/addresses/${data.address}/deposits`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ amount: '7.25', url }),
+      });
+      const answer = (await paid.json()) as { deposit: { id: string }; deliveries: { status: number }[] };
+      const unknown = await fetch(`${harness.url}/_sim/addresses/Tnowhere/deposits`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ amount: '1' }),
+      });
+
+      expect(paid.status).toBe(201);
+      expect(answer.deliveries).toMatchObject([{ status: 200 }]);
+      expect(sim.deposit(answer.deposit.id)).toMatchObject({
+        walletId: wallet.id,
+        currency: 'USDT',
+        chain: 'TRON',
+        address: data.address,
+        amount: '7.25',
+        status: 'CLOSED',
+      });
+      expect(received).toHaveLength(1);
+      const envelope = JSON.parse(received[0]!.body) as { resource: string };
+      expect(JSON.parse(envelope.resource)).toMatchObject({ id: answer.deposit.id, walletId: wallet.id });
+      expect(unknown.status).toBe(404);
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});
