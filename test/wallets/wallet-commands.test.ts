@@ -1,0 +1,124 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDepositStore } from '../../src/deposits/deposit-store.js';
+import { InterlaceError } from '../../src/interlace/errors.js';
+import type { CryptoConnectWallet } from '../../src/interlace/types.js';
+import { createKeys } from '../../src/keys.js';
+import { ApiError } from '../../src/merchant-api/api-error.js';
+import { createWallet, type WalletCommandDeps } from '../../src/wallets/wallet-commands.js';
+import { createWalletStore } from '../../src/wallets/wallet-store.js';
+import { capturingLogger, testConfig } from '../helpers/config.js';
+import { connectTestRedis, deleteKeysWithPrefix, uniquePrefix } from '../helpers/redis.js';
+
+const prefix = uniquePrefix('wallet-commands');
+let redis: Redis;
+
+beforeAll(() => {
+  redis = connectTestRedis();
+});
+afterAll(async () => {
+  await deleteKeysWithPrefix(redis, prefix);
+  redis.disconnect();
+});
+
+const lost = () =>
+  new InterlaceError({
+    category: 'transient',
+    reason: 'network',
+    endpoint: 'POST /cryptoconnect/wallets',
+    message: 'reset',
+  });
+
+/** Deps with a scripted Interlace: `create` and `list` answer from the given functions, counted. */
+function depsWith(client: {
+  create: () => Promise<CryptoConnectWallet>;
+  list: () => Promise<{ list: CryptoConnectWallet[]; total: number | undefined }>;
+}) {
+  const keys = createKeys(prefix);
+  const calls = { create: 0, list: 0 };
+  const deps: WalletCommandDeps = {
+    config: testConfig({ MERCHANT_API_KEYS: `k:${'a'.repeat(64)}:read+write`, INTERLACE_ACCOUNT_ID: 'acct' }),
+    logger: capturingLogger().logger,
+    wallets: createWalletStore(redis, keys),
+    deposits: createDepositStore(redis, keys),
+    client: {
+      createCryptoConnectWallet: async () => {
+        calls.create += 1;
+        return client.create();
+      },
+      listCryptoConnectWalletsPage: async () => {
+        calls.list += 1;
+        return client.list();
+      },
+      getCryptoConnectWallet: async () => {
+        throw new Error('not used');
+      },
+      createWalletAddress: async () => {
+        throw new Error('not used');
+      },
+    },
+  };
+  return { deps, calls };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ApiError);
+    return error as ApiError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('createWallet against an Interlace whose list may be incomplete', () => {
+  it('answers 503 and never sends a second create when a partial list does not show the wallet', async () => {
+    const { deps, calls } = depsWith({
+      create: () => Promise.reject(lost()),
+      // Two wallets counted, one listed: the lost one may be the missing one.
+      list: () => Promise.resolve({ list: [], total: 2 }),
+    });
+
+    const error = await refusal(createWallet(deps, { name: 'n', external_id: 'partial-1' }));
+
+    expect(error.code).toBe('service_unavailable');
+    expect(calls).toEqual({ create: 1, list: 1 });
+    expect(await deps.wallets.findByExternalId('partial-1')).toMatchObject({
+      state: 'creating',
+      create_sent: true,
+      lease_until: 0,
+    });
+  });
+
+  it('creates again with the same referenceId once a complete list shows no such wallet', async () => {
+    const references: string[] = [];
+    let first = true;
+    const { deps, calls } = depsWith({
+      create: () => {
+        if (first) {
+          first = false;
+          return Promise.reject(lost());
+        }
+        return Promise.resolve({
+          id: 'w-1',
+          accountId: 'acct',
+          master: false,
+          balances: [],
+          addresses: [],
+        } as CryptoConnectWallet);
+      },
+      list: () => Promise.resolve({ list: [], total: 0 }),
+    });
+    const spy = deps.client.createCryptoConnectWallet;
+    deps.client.createCryptoConnectWallet = async (body) => {
+      references.push(body.referenceId);
+      return spy(body);
+    };
+
+    const { wallet } = await createWallet(deps, { name: 'n', external_id: 'complete-1' });
+
+    expect(wallet).toMatchObject({ wallet_id: 'w-1', state: 'active' });
+    expect(calls).toEqual({ create: 2, list: 1 });
+    expect(new Set(references).size).toBe(1);
+  });
+});
