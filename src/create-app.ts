@@ -8,6 +8,11 @@ export type AppDeps = ReceiverDeps & {
   /** Mounted before the 404 handler when present (the Bull Board dashboard). */
   extraRouters?: express.Router[];
   /**
+   * The merchant API (/wallets, /payouts, /openapi.json; docs/wallets.md), on the public surface: the
+   * merchant's backend calls it like Interlace calls the webhook. Absent when no API key is configured.
+   */
+  merchantApi?: express.Router;
+  /**
    * Which routes: `all` (the default, one port); with ADMIN_PORT, `public` (the webhook and /healthz) on
    * the public port and `admin` (everything but the webhook) on the admin port.
    */
@@ -15,7 +20,8 @@ export type AppDeps = ReceiverDeps & {
 };
 
 /**
- * The receiver's HTTP app: the webhook, health, readiness, metrics and the optional dashboard.
+ * The receiver's HTTP app: the webhook, health, the merchant API when configured, readiness, metrics and
+ * the optional dashboard.
  * No side effects until listen.
  */
 export function createApp(deps: AppDeps): Express {
@@ -28,6 +34,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  if (deps.surface !== 'admin' && deps.merchantApi) app.use(deps.merchantApi);
   if (deps.surface === 'public') {
     app.use((_req, res) => {
       res.status(404).json({ error: 'not-found' });

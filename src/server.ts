@@ -17,6 +17,9 @@ import { isMainModule, runProcess } from './process-runner.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { closeAlerts, createAlerts } from './alerts/alerts.js';
 import { createPayoutStore } from './payouts/payout-store.js';
+import { createInterlaceClient, type InterlaceClient } from './interlace/client.js';
+import { createWalletStore } from './wallets/wallet-store.js';
+import { merchantApiRouter } from './merchant-api/merchant-api.js';
 
 export type Api = {
   app: Express;
@@ -76,10 +79,41 @@ export async function startApi(
   }
   const payouts = createPayoutStore(redis, keys, { eventLogMaxLen: config.eventLogMaxLen });
   const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts, payouts };
-  // With ADMIN_PORT the public port answers only the webhook and /healthz; metrics, readiness and the
-  // dashboard move to the admin port, which stays off the internet (ADMIN_HOST, default loopback).
-  const app = createApp({ ...deps, extraRouters, surface: config.admin ? 'admin' : 'all' });
-  const publicApp = config.admin ? createApp({ ...deps, surface: 'public' }) : app;
+  // The merchant API calls Interlace (wallets, addresses) from the receiver; off without API keys.
+  let client: InterlaceClient | undefined;
+  let merchantApi;
+  if (config.merchantApi.enabled) {
+    client = createInterlaceClient({
+      config,
+      redis,
+      keys,
+      logger: log,
+      observe: (call) => metrics.observeInterlaceCall(call),
+      onTokenRenewed: () => metrics.tokenRenewals.inc(),
+    });
+    const apiLog = logger.child({ component: 'merchant-api' });
+    merchantApi = merchantApiRouter({
+      logger: apiLog,
+      keys: config.merchantApi.keys,
+      wallets: { config, logger: apiLog, wallets: createWalletStore(redis, keys), deposits, client },
+      payouts: { config, logger: apiLog, payouts, payoutQueue: queues.payout, alerts },
+    });
+  } else {
+    log.info(
+      'merchant API off: set MERCHANT_API_KEYS (and INTERLACE_ACCOUNT_ID) to serve /wallets and /payouts',
+    );
+  }
+  // With ADMIN_PORT the public port answers only the webhook, /healthz and the merchant API; metrics,
+  // readiness and the dashboard move to the admin port, which stays off the internet (ADMIN_HOST).
+  const app = createApp({
+    ...deps,
+    extraRouters,
+    surface: config.admin ? 'admin' : 'all',
+    ...(merchantApi ? { merchantApi } : {}),
+  });
+  const publicApp = config.admin
+    ? createApp({ ...deps, surface: 'public', ...(merchantApi ? { merchantApi } : {}) })
+    : app;
   const server = createServer(publicApp);
   const url = await listen(server, config.port, config.host);
   const adminServer = config.admin ? createServer(app) : undefined;
@@ -105,6 +139,7 @@ export async function startApi(
     async close() {
       const grace = Math.min(config.shutdownTimeoutMs, 5_000);
       await Promise.all([closeServer(server, grace), adminServer && closeServer(adminServer, grace)]);
+      client?.close();
       await closeQueues(queues);
       await closeAlerts(alerts);
       await merchantEventQueue?.close().catch(() => undefined);

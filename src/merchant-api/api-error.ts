@@ -66,5 +66,20 @@ function toApiError(error: HttpError, maxBody: string): ApiError {
     return new ApiError('invalid_request', `the body exceeds ${maxBody}`);
   if (error.status !== undefined && error.status >= 400 && error.status < 500)
     return new ApiError('invalid_request', 'the request could not be read');
+  if (isRedisUnavailable(error))
+    return new ApiError('service_unavailable', 'storage is unavailable now; retry later', {
+      upstream: 'redis',
+    });
   return new ApiError('server_error', 'internal error');
+}
+
+/**
+ * Whether an error is the receiver's Redis connection refusing a command (down, reconnecting, or out
+ * of retries): the producer connection fails fast (src/redis.ts), so these come at once, not after a hang.
+ */
+export function isRedisUnavailable(error: Error): boolean {
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|LOADING|CLUSTERDOWN|TRYAGAIN/.test(
+    error.message,
+  );
 }

@@ -6,6 +6,7 @@ import express, {
   type Router,
 } from 'express';
 import { z } from 'zod';
+import { isRedisUnavailable } from '../merchant-api/api-error.js';
 import { PAYOUT_STATES } from '../policy/payout-policy.js';
 import {
   createPayout,
@@ -137,5 +138,9 @@ function toAnswer(error: HttpError): ApiAnswerError | undefined {
   if (error.status !== undefined && error.status >= 400 && error.status < 500) {
     return new ApiAnswerError('invalid_request', 'the request could not be read');
   }
+  if (isRedisUnavailable(error))
+    return new ApiAnswerError('service_unavailable', 'storage is unavailable now; retry later', {
+      upstream: 'redis',
+    });
   return new ApiAnswerError('server_error', 'internal error');
 }
