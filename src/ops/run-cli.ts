@@ -9,6 +9,7 @@ import { eventCommands } from './commands/event-commands.js';
 import { sweepCommands } from './commands/sweep-commands.js';
 import { payoutCommands } from './commands/payout-commands.js';
 import { apiKeyCommands } from './commands/api-key-commands.js';
+import { walletCommands } from './commands/wallet-commands.js';
 import { reconcileCommands } from './commands/reconcile-commands.js';
 import type { CliIo, CliRuntime, GlobalOptions, Output, Progress } from './cli-runtime.js';
 import { openOps, type OpsDeps } from './ops-context.js';
@@ -26,6 +27,7 @@ const GROUPS = [
   sweepCommands,
   reconcileCommands,
   payoutCommands,
+  walletCommands,
   apiKeyCommands,
   auditCommands,
 ];
@@ -75,7 +77,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 function createProgram(runtime: CliRuntime, io: CliIo): Command {
   const program = new Command(NAME)
     .description(
-      'inspect and repair interlace-sweep: deposits, dead letters, replays, the sweep queue, reconciliation, payouts',
+      'inspect and repair interlace-sweep: deposits, dead letters, replays, the sweep queue, reconciliation, payouts, wallets and API keys',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--json', 'machine-readable output')
