@@ -130,7 +130,7 @@ const schema = z
     EVENT_LOG_MAX_LEN: int(100_000, 100, 100_000_000),
     LEDGER_RETENTION_DAYS: int(90, 1, 3_650),
     WEBHOOK_TIMEOUT_MS: int(3_000, 100, 4_500),
-    DASHBOARD_READ_ONLY: bool(false),
+    DASHBOARD_READ_ONLY: bool(true),
     DASHBOARD_ENVIRONMENT: z.string().max(40).optional(),
     ALERT_WEBHOOK_URL: z.url().optional(),
     // A deposit into a wallet this service did not create (no owner record; a master wallet in MoR

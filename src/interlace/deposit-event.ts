@@ -22,19 +22,21 @@ export type DepositEvent = {
 
 export type ParsedNotification =
   | { kind: 'deposit'; deposit: DepositEvent }
-  | { kind: 'ignored'; reason: 'event-type' | 'direction-out' }
+  | { kind: 'ignored'; reason: 'event-type' | 'direction-out' | 'not-a-deposit' }
   | { kind: 'invalid'; reason: string; depositId?: string };
 
 // Ids become Redis keys and BullMQ job ids: a narrow alphabet keeps both safe (no ':' or spaces).
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 letters, digits, . _ -');
 const text = z.string().max(256);
+const WITHDRAWAL_KEYS = ['source', 'destination', 'idempotencyKey'];
 
 const resourceSchema = z.object({
   id,
   accountId: id,
   walletId: id,
-  // ASSUMED (API-NOTES §6): a missing direction is taken as IN; OUT (a withdrawal) is not ours to sweep.
-  direction: z.enum(['IN', 'OUT']).optional(),
+  // Only the signed resource says what the money is: a deposit says IN (API-NOTES §6). A missing or
+  // unknown direction is not IN (a dead letter for an operator, never swept); OUT is not ours to sweep.
+  direction: z.enum(['IN', 'OUT'], { message: 'must be IN or OUT (only IN is a deposit)' }),
   currency: z
     .string()
     .regex(/^[A-Za-z0-9]{2,12}$/, 'must be a currency code')
@@ -79,6 +81,14 @@ export function parseDepositNotification(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { kind: 'invalid', reason: 'resource is not a JSON object' };
   }
+  // The envelope's eventType is not signed: a resource shaped like a withdrawal (a blockchain transfer
+  // with a source, a destination or an idempotency key, or an amount object) is never a deposit,
+  // whatever event type it came under.
+  if (
+    WITHDRAWAL_KEYS.some((key) => Object.hasOwn(raw, key)) ||
+    typeof (raw as { amount?: unknown }).amount === 'object'
+  )
+    return { kind: 'ignored', reason: 'not-a-deposit' };
   const parsed = resourceSchema.safeParse(raw);
   const maybeId = (raw as { id?: unknown }).id;
   const depositId = typeof maybeId === 'string' && id.safeParse(maybeId).success ? maybeId : undefined;

@@ -8,12 +8,18 @@ import { appendAudit } from './audit-log.js';
 import { allDeadLetters, findDeadLetter, reasonMatches } from './dead-letters.js';
 import { feedNotification, parseStoredBody, predictNotification } from './notification-replay.js';
 import { ensureSweepJob, sweepJobInfo } from './sweep-job.js';
+import { storedSignatureIsValid } from '../interlace/stored-notification.js';
 
 export type ReplayInput = {
   refs: readonly string[];
   all: boolean;
   reason?: string;
   dryRun: boolean;
+  /**
+   * Replay an invalid notification whose stored signature is missing or no longer valid (the operator's
+   * explicit decision, named in the audit entry). Without it such a letter is refused.
+   */
+  allowUnsigned?: boolean;
   /** With --all or --reason: at most this many letters, oldest first. */
   limit?: number;
   onProgress?: (done: number, total: number) => void;
@@ -70,7 +76,7 @@ export async function replayDeadLetters(deps: OpsDeps, input: ReplayInput): Prom
       const outcome =
         target.job.data.kind === 'sweep-failed'
           ? await replaySweep(deps, target.job, input.dryRun)
-          : await replayNotification(deps, target.job, input.dryRun);
+          : await replayNotification(deps, target.job, input.dryRun, input.allowUnsigned === true);
       outcomes.push({ ...base, ...outcome });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -79,7 +85,10 @@ export async function replayDeadLetters(deps: OpsDeps, input: ReplayInput): Prom
   }
   input.onProgress?.(outcomes.length, targets.length);
   if (!input.dryRun) {
-    const refs = input.refs.length > 0 ? input.refs : [input.all ? '--all' : `--reason ${input.reason}`];
+    const refs = [
+      ...(input.refs.length > 0 ? input.refs : [input.all ? '--all' : `--reason ${input.reason}`]),
+      ...(input.allowUnsigned ? ['--allow-unsigned'] : []),
+    ];
     await appendAudit(deps, { command: 'dlq replay', targets: refs, result: outcomes, dryRun: false });
   }
   return outcomes;
@@ -142,12 +151,24 @@ async function replayNotification(
   deps: OpsDeps,
   letter: Job<DeadLetterData>,
   dryRun: boolean,
+  allowUnsigned: boolean,
 ): Promise<Outcome> {
   const body = letter.data.notification?.body;
   const depositId = letter.data.depositId;
   const known = depositId ? { depositId } : {};
   if (body === undefined)
     return { ...known, outcome: 'refused', message: 'dead letter holds no notification' };
+  // A dead letter is data anyone with access to Redis or the dashboard could have written: only a body
+  // whose stored signature still verifies is fed back, unless the operator says otherwise (audited).
+  const signed = storedSignatureIsValid(body, deps.config.interlace.webhookSecret);
+  if (!signed && !allowUnsigned)
+    return {
+      ...known,
+      outcome: 'refused',
+      message:
+        'the stored notification has no valid signature (INTERLACE_WEBHOOK_SECRET must be set for the CLI ' +
+        'to check it); --allow-unsigned replays it anyway, audited',
+    };
   const parsed = parseStoredBody(body);
   if (!parsed.ok) {
     if (!dryRun) await letter.updateData({ ...letter.data, reason: parsed.reason });

@@ -4,6 +4,7 @@ import getRawBody from 'raw-body';
 import { StorageUnavailableError, withTimeout } from '../errors.js';
 import { envelopeSchema } from '../interlace/deposit-event.js';
 import { verifyResourceSignature } from '../interlace/webhook-signature.js';
+import { signatureFromHeaders, storedNotificationBody } from '../interlace/stored-notification.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
 import type { WebhookOutcome } from '../metrics/metrics.js';
 import { acceptNotification, type ReceiverDeps } from './accept-notification.js';
@@ -19,7 +20,7 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
 
 type RequestIds = { reqId: string; notificationId: string; eventType: string };
 
-type Refusal = { status: number; error: string; message: string; outcome: WebhookOutcome };
+type Refusal = { status: number; error: string; message: string; outcome: WebhookOutcome; bare?: boolean };
 
 /**
  * The `POST /webhooks/interlace` route: read the body (256 KiB at most), verify, validate, store,
@@ -38,10 +39,16 @@ export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
     });
     res.end(body);
   };
-  const refuse = (req: Request, res: Response, { status, error, message, outcome }: Refusal) => {
+  const refuse = (req: Request, res: Response, { status, error, message, outcome, bare }: Refusal) => {
     // A client mistake (or a probe): who sent it is what an operator needs to tell the two apart.
     if (status < 500) deps.logger.warn({ ...remoteAddress(req), status, error, message }, 'webhook rejected');
-    reply(res, status, JSON.stringify({ received: false, error, message }), outcome);
+    // Before the signature is checked the caller is nobody: the log has the details, the answer none.
+    reply(
+      res,
+      status,
+      JSON.stringify(bare ? { received: false, error } : { received: false, error, message }),
+      outcome,
+    );
   };
 
   async function handle(req: Request, res: Response, raw: string): Promise<void> {
@@ -54,6 +61,7 @@ export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
         error: 'invalid-json',
         message: 'body is not valid JSON',
         outcome: 'bad_request',
+        bare: true,
       });
       return;
     }
@@ -62,7 +70,13 @@ export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
       const message = envelope.error.issues
         .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
         .join('; ');
-      refuse(req, res, { status: 400, error: 'invalid-envelope', message, outcome: 'bad_request' });
+      refuse(req, res, {
+        status: 400,
+        error: 'invalid-envelope',
+        message,
+        outcome: 'bad_request',
+        bare: true,
+      });
       return;
     }
     // The notification id is this request's id: every line logged for it carries it (also as
@@ -75,15 +89,23 @@ export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
       reply(res, 401, UNAUTHORIZED, 'unauthorized');
       return;
     }
-    await store(req, res, ids, envelope.data as WebhookEnvelope, raw);
+    const verified = envelope.data as WebhookEnvelope;
+    // Only the signed resource, its signature headers and the envelope's id and type are stored.
+    await store(req, res, ids, verified, storedNotificationBody(verified, signatureFromHeaders(req.headers)));
   }
 
-  async function store(req: Request, res: Response, ids: RequestIds, envelope: WebhookEnvelope, raw: string) {
+  async function store(
+    req: Request,
+    res: Response,
+    ids: RequestIds,
+    envelope: WebhookEnvelope,
+    stored: string,
+  ) {
     const log = deps.logger;
     try {
       const stopTimer = deps.metrics?.webhookStoreSeconds.startTimer();
       const result = await withTimeout(
-        acceptNotification(deps, envelope, raw),
+        acceptNotification(deps, envelope, stored),
         deps.config.webhookTimeoutMs,
         () => new Error(`storing the notification took over ${deps.config.webhookTimeoutMs} ms`),
       );

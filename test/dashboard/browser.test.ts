@@ -51,6 +51,8 @@ describe.skipIf(!available && !inCi)('the Bull Board dashboard in a real browser
     profile = mkdtempSync(join(tmpdir(), 'isweep-chromium-'));
     stack = await startStack('browser', {
       env: {
+        // Writes opted in: the test shows that even then the board offers no Retry of a sweep.
+        DASHBOARD_READ_ONLY: 'false',
         DASHBOARD_USER: USER,
         DASHBOARD_PASSWORD: PASSWORD,
         DASHBOARD_ENVIRONMENT: 'production',

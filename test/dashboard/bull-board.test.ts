@@ -100,7 +100,9 @@ describe('Bull Board at /admin/queues', () => {
 
 describe('recovery belongs to the CLI', () => {
   it('refuses a Retry of a sweep job and any change to a dead letter, naming the CLI, and keeps the rest', async () => {
+    // With writes opted in (DASHBOARD_READ_ONLY=false): recovery stays refused.
     const { api } = await start({
+      DASHBOARD_READ_ONLY: 'false',
       DASHBOARD_USER: 'ops',
       DASHBOARD_PASSWORD: 's3cret-pass',
       OPS_COMMAND_HINT: 'docker compose exec worker interlace-sweep-ops',

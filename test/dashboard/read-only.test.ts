@@ -89,8 +89,18 @@ describe('DASHBOARD_READ_ONLY=true', () => {
     expect(await page.text()).toContain('staging');
   });
 
-  it('leaves writes to Bull Board when not read-only', async () => {
+  it('is the default: without DASHBOARD_READ_ONLY a write is refused', async () => {
     const { api, queue } = await start({});
+    const response = await fetch(`${api.url}/admin/queues/api/queues/sweep/pause`, {
+      method: 'PUT',
+      headers: auth,
+    });
+    expect(response.status).toBe(403);
+    expect(await queue.isPaused()).toBe(false);
+  });
+
+  it('leaves writes to Bull Board when DASHBOARD_READ_ONLY=false (opt-in)', async () => {
+    const { api, queue } = await start({ DASHBOARD_READ_ONLY: 'false' });
     await queue.add('sweep', { depositId: 'd-2' }, { jobId: 'deposit-d-2' });
     const response = await fetch(`${api.url}/admin/queues/api/queues/sweep/pause`, {
       method: 'PUT',

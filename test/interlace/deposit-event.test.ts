@@ -53,6 +53,39 @@ describe('parseDepositNotification', () => {
   });
 
   it.each([
+    [
+      'a withdrawal (blockchain transfer) resource',
+      {
+        source: { type: 'cryptoconnect_wallet', id: 'w' },
+        destination: { type: 'blockchain', chain: 'ETH', address: '0x1' },
+      },
+    ],
+    ['an idempotency key', { idempotencyKey: 'k-1' }],
+    ['an amount object', { amount: { amount: '10', currency: 'USDC' } }],
+  ])(
+    'never takes a resource with %s for a deposit, whatever the (unsigned) event type says',
+    (_name, patch) => {
+      expect(parseDepositNotification(envelope({ ...deposit, ...patch }), TYPES)).toEqual({
+        kind: 'ignored',
+        reason: 'not-a-deposit',
+      });
+    },
+  );
+
+  it.each([
+    ['no direction', undefined],
+    ['an unknown direction', 'INBOUND'],
+    ['a lower-case direction', 'in'],
+  ])(
+    'does not take a resource with %s for an incoming deposit: a dead letter, never swept',
+    (_name, direction) => {
+      const parsed = parseDepositNotification(envelope({ ...deposit, direction }), TYPES);
+      expect(parsed).toMatchObject({ kind: 'invalid', depositId: deposit.id });
+      expect(parsed.kind === 'invalid' ? parsed.reason : '').toMatch(/direction: .*only IN is a deposit/);
+    },
+  );
+
+  it.each([
     ['amount in exponent form', { amount: '1e3' }, 'not a plain decimal'],
     ['negative amount', { amount: '-1' }, 'not a plain decimal'],
     ['NaN amount', { amount: 'NaN' }, 'not a plain decimal'],

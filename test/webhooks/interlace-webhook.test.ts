@@ -11,6 +11,20 @@ import { capturingLogger, testConfig, TEST_CLIENT_SECRET } from '../helpers/conf
 import { depositResource, post, signedNotification } from '../helpers/notifications.js';
 import { freePort } from '../helpers/ports.js';
 
+/** What the receiver stores of a signed notification: the signed resource, its signature headers, id, type. */
+function stored(notification: { id: string; resource: string; headers: Record<string, string> }) {
+  return JSON.stringify({
+    eventType: 'CRYPTO_CONNECT_TRANSFER.UPDATED',
+    id: notification.id,
+    resource: notification.resource,
+    signature: {
+      signature: notification.headers.signature,
+      method: 'HMAC-SHA256',
+      timestamp: notification.headers.timestamp,
+    },
+  });
+}
+
 const prefix = uniquePrefix('webhook');
 const keys = createKeys(prefix);
 let api: Api;
@@ -74,7 +88,7 @@ describe('POST /webhooks/interlace', () => {
     const job = await sweepJob(resource.id);
     expect(job?.data).toEqual({ depositId: resource.id });
     const [entry] = await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1);
-    expect(entry?.[1]).toEqual(expect.arrayContaining(['id', notification.id, 'body', notification.body]));
+    expect(entry?.[1]).toEqual(expect.arrayContaining(['id', notification.id, 'body', stored(notification)]));
   });
 
   it('turns the same notification sent 5 times at once into one job', async () => {
@@ -150,9 +164,52 @@ describe('POST /webhooks/interlace', () => {
     );
     expect(dead?.data).toMatchObject({
       kind: 'invalid-notification',
-      notification: { body: notification.body },
+      notification: { body: stored(notification) },
     });
     expect(dead?.data.reason).toMatch(/invalid deposit notification/);
+  });
+
+  it('stores only the signed resource, its signature headers, the envelope id and type: never unsigned padding', async () => {
+    const resource = depositResource();
+    const notification = signedNotification(resource, { secret });
+    const padded = JSON.stringify({
+      ...(JSON.parse(notification.body) as object),
+      message: 'm'.repeat(4_000),
+      pad: 'x'.repeat(200 * 1024),
+    });
+
+    expect((await post(url, padded, notification.headers)).status).toBe(200);
+
+    const [entry] = await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1);
+    const fields = entry![1];
+    const body = fields[fields.indexOf('body') + 1]!;
+    expect(body).toBe(stored(notification));
+    expect(body).not.toContain('xxxx');
+    expect(body.length).toBeLessThan(1_000);
+    // Also in a dead letter.
+    const invalid = depositResource({ amount: '1e3' });
+    const signedInvalid = signedNotification(invalid, { secret });
+    const paddedInvalid = JSON.stringify({
+      ...(JSON.parse(signedInvalid.body) as object),
+      pad: 'y'.repeat(100_000),
+    });
+    expect((await post(url, paddedInvalid, signedInvalid.headers)).status).toBe(200);
+    const letter = (await deadQueue.getJobs(['waiting'])).find(
+      (job) => job.data.notification?.id === signedInvalid.id,
+    );
+    expect(letter?.data.notification?.body).toBe(stored(signedInvalid));
+  });
+
+  it('answers an unauthenticated caller a bare 400, never the schema messages', async () => {
+    for (const body of [
+      JSON.stringify({ eventType: 'X', id: '1' }),
+      JSON.stringify({ eventType: 'X'.repeat(500), id: '1', resource: '{}' }),
+      '{"eventType":',
+    ]) {
+      const response = await post(url, body, { 'content-type': 'application/json' });
+      expect(response.status).toBe(400);
+      expect(Object.keys(response.body).sort()).toEqual(['error', 'received']);
+    }
   });
 
   describe('refuses bad requests with a 4xx, stores nothing, and keeps serving', () => {

@@ -11,7 +11,13 @@ import { usageError } from '../ops-error.js';
 import { parseCount } from '../parse-time.js';
 import { resolveDeadLetterRef } from '../resolve-ref.js';
 
-type ReplayOptions = { all?: boolean; reason?: string; dryRun?: boolean; limit?: number };
+type ReplayOptions = {
+  all?: boolean;
+  reason?: string;
+  dryRun?: boolean;
+  limit?: number;
+  allowUnsigned?: boolean;
+};
 
 /** `dlq list|show|replay|purge`: the dead letters an operator must decide on. */
 export function dlqCommands(cli: CliRuntime): Command {
@@ -51,6 +57,10 @@ export function dlqCommands(cli: CliRuntime): Command {
       parseCount(value, '--limit'),
     )
     .option('--dry-run', 'say what would happen; change nothing')
+    .option(
+      '--allow-unsigned',
+      'also replay notifications whose stored signature is missing or invalid (named in the audit trail)',
+    )
     .action((refs: string[], options: ReplayOptions, command: Command) =>
       cli.run(command, async (deps, { progress }) => {
         const dryRun = options.dryRun === true;
@@ -60,6 +70,7 @@ export function dlqCommands(cli: CliRuntime): Command {
           ...(options.reason === undefined ? {} : { reason: options.reason }),
           ...(options.limit === undefined ? {} : { limit: options.limit }),
           dryRun,
+          allowUnsigned: options.allowUnsigned === true,
           onProgress: progress,
         });
         const failed = outcomes.some((o) =>
