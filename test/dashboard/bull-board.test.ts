@@ -74,7 +74,9 @@ describe('Bull Board at /admin/queues', () => {
   });
 
   it('also shows the merchant events when they are on, and leaves their replay to the CLI', async () => {
+    // Writes opted in (DASHBOARD_READ_ONLY=false): a replay is still refused, naming the CLI.
     const { api } = await start({
+      DASHBOARD_READ_ONLY: 'false',
       DASHBOARD_USER: 'ops',
       DASHBOARD_PASSWORD: 's3cret-pass',
       MERCHANT_WEBHOOK_URL: 'http://127.0.0.1:9/hooks/merchant',
