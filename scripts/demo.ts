@@ -11,6 +11,10 @@
  * DEMO_PORT (receiver port, default ephemeral), LOG_LEVEL (default warn).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import type { MerchantEventBody } from '../src/merchant-events/merchant-event.js';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../src/config.js';
@@ -36,6 +40,7 @@ import { createPayoutStore } from '../src/payouts/payout-store.js';
 import type { PayoutRecord } from '../src/payouts/payout-record.js';
 import { PAYOUT_QUEUE, payoutJobId, type PayoutJobData } from '../src/queues/names.js';
 import type { Logger } from '../src/logger.js';
+import { apiKeyEntry, generateApiKey } from '../src/merchant-api/api-keys.js';
 
 const KEEP = process.argv.slice(2).includes('--keep');
 const CLIENT_ID = 'demo-client';
@@ -47,6 +52,21 @@ const SWEEP_WAIT_MS = 20_000;
 /** The demo's payout: swept USD out of Infinity, converted, and sent to an external address. */
 const PAYOUT_USD = '25.00';
 const PAYOUT_ADDRESS = '0x89F9Cfaa0dA076351DdfC6E320bD8df8b538dB17';
+/** The merchant's backend calls the merchant API with this key (configured hashed, as an operator would). */
+const API_KEY = generateApiKey();
+
+/** The merchant's two customers: each gets a wallet and a deposit address through the merchant API. */
+const CUSTOMERS = [
+  { externalId: 'cust-alice', name: 'Alice', currency: 'USDC', chain: 'ETH' },
+  { externalId: 'cust-bob', name: 'Bob', currency: 'USDT', chain: 'TRON' },
+] as const;
+
+/** The signing secret shared with the merchant's backend (Standard Webhooks' whsec_ form). */
+const MERCHANT_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+const EVENTS_WAIT_MS = 10_000;
+
+/** A customer as the merchant API answered: this service's wallet id and the address to pay to. */
+type Customer = { externalId: string; name: string; walletId: string; address: string; chain: string };
 
 /** Exit code once the report is printed; a Ctrl-C before that exits 130. */
 let verdictCode: number | undefined;
@@ -70,11 +90,19 @@ type Stack = {
   sweepQueue: Queue;
   deadQueue: Queue<DeadLetterData>;
   queueEvents: QueueEvents;
+  /** The merchant API (the receiver's public port). */
+  apiUrl: string;
+  /** Filled in by createCustomers, before the deposits. */
+  customers: Customer[];
+  /** The merchant's backend: the signed events it verified, and how many it refused. */
+  merchant: { events: MerchantEventBody[]; refused: number };
 };
 
 type Scenario = {
   label: string;
   wallet: 0 | 1;
+  /** Paid by a customer to their own deposit address (instead of into treasury wallet `wallet`). */
+  customer?: 0 | 1;
   currency: string;
   /** The amount on chain; `notified` overrides what the notification says (a bad upstream value). */
   amount: string;
@@ -147,7 +175,9 @@ async function startStack(cleanup: Cleanup): Promise<Stack> {
     sim.createWallet(accountId, { nickname: 'treasury-2' }).id,
   ];
 
-  const config = demoConfig(redis.url, prefix, simUrl, clientSecret, accountId, walletIds[0]);
+  const merchant = await startMerchantBackend();
+  cleanup.add('stop the merchant backend', () => merchant.close());
+  const config = demoConfig(redis.url, prefix, simUrl, clientSecret, accountId, walletIds[0], merchant.url);
   const logger = createLogger({ level: config.logLevel, name: 'demo' }, readableLogs());
   const workers = await startWorkers(config, logger);
   cleanup.add('stop worker', () => workers.close());
@@ -181,6 +211,49 @@ async function startStack(cleanup: Cleanup): Promise<Stack> {
     sweepQueue,
     deadQueue,
     queueEvents,
+    apiUrl: api.url,
+    customers: [],
+    merchant: merchant.received,
+  };
+}
+
+/**
+ * The merchant's backend, as small as one can be: it verifies each event's signature with the
+ * standardwebhooks package over the raw body (docs/merchant-events.md) and keeps what it verified.
+ */
+async function startMerchantBackend() {
+  const webhook = new Webhook(MERCHANT_SECRET);
+  const received = { events: [] as MerchantEventBody[], refused: 0 };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(
+            (entry): entry is [string, string] => typeof entry[1] === 'string',
+          ),
+        );
+        const event = webhook.verify(Buffer.concat(chunks).toString('utf8'), headers) as MerchantEventBody;
+        // At least once: a repeat (same webhook-id) is recognised and acknowledged, not counted twice.
+        if (!received.events.some((known) => known.id === event.id)) received.events.push(event);
+        res.writeHead(204).end();
+      } catch {
+        received.refused += 1;
+        res.writeHead(401).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks/interlace-sweep`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -191,6 +264,7 @@ function demoConfig(
   clientSecret: string,
   accountId: string,
   payoutWalletId: string,
+  merchantWebhookUrl: string,
 ): Config {
   return loadConfig({
     PAYOUT_ACCOUNT_ID: accountId,
@@ -209,8 +283,13 @@ function demoConfig(
     DASHBOARD_PASSWORD: randomBytes(12).toString('base64url'),
     SWEEP_BACKOFF_MS: '200',
     SWEEP_MIN_AMOUNT: '1',
-    // The demo's scripted deposits go to simulator wallets made directly, not through POST /wallets.
+    // The customers' wallets are made through the merchant API; the scripted scenarios' deposits go to
+    // two treasury wallets made directly in the simulator, swept as the demo always did.
     UNKNOWN_WALLET_DEPOSITS: 'sweep',
+    MERCHANT_API_KEYS: apiKeyEntry('demo-backend', API_KEY, ['read', 'write']),
+    INTERLACE_ACCOUNT_ID: accountId,
+    MERCHANT_WEBHOOK_URL: merchantWebhookUrl,
+    MERCHANT_WEBHOOK_SECRET: MERCHANT_SECRET,
     SHUTDOWN_TIMEOUT_MS: '5000',
     LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
   });
@@ -256,6 +335,23 @@ async function post(stack: Stack, notification: BuiltNotification, times = 1): P
 const notifyOnce = (stack: Stack, depositId: string) => post(stack, stack.sim.buildNotification(depositId));
 
 const SCENARIOS: Scenario[] = [
+  {
+    label: 'Alice pays to her address',
+    wallet: 0,
+    customer: 0,
+    currency: 'USDC',
+    amount: '120',
+    expected: 'swept',
+  },
+  { label: 'Alice pays again', wallet: 0, customer: 0, currency: 'USDC', amount: '30.5', expected: 'swept' },
+  {
+    label: 'Bob pays to his address',
+    wallet: 0,
+    customer: 1,
+    currency: 'USDT',
+    amount: '75',
+    expected: 'swept',
+  },
   {
     label: 'PENDING, then CLOSED',
     wallet: 0,
@@ -333,12 +429,19 @@ const SCENARIOS: Scenario[] = [
 
 /** The deposit appears on chain in the simulator, then Interlace notifies the receiver. */
 async function send(stack: Stack, scenario: Scenario): Promise<string> {
-  const { id } = stack.sim.creditDeposit({
-    walletId: stack.walletIds[scenario.wallet],
-    currency: scenario.currency,
-    amount: scenario.amount,
-    status: scenario.status ?? 'CLOSED',
-  });
+  const customer = scenario.customer === undefined ? undefined : stack.customers[scenario.customer];
+  const { id } = customer
+    ? stack.sim.depositToAddress({
+        address: customer.address,
+        amount: scenario.amount,
+        status: scenario.status ?? 'CLOSED',
+      })
+    : stack.sim.creditDeposit({
+        walletId: stack.walletIds[scenario.wallet],
+        currency: scenario.currency,
+        amount: scenario.amount,
+        status: scenario.status ?? 'CLOSED',
+      });
   await (scenario.deliver ?? notifyOnce)(stack, id);
   return id;
 }
@@ -378,6 +481,155 @@ async function waitForSweep(stack: Stack, depositId: string): Promise<string> {
   } catch (error) {
     return `failed: ${message(error)}`;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Customers (the merchant API)
+
+/** Calls the merchant API as the merchant's backend does; throws with the answer unless it is 2xx. */
+async function merchantApi<T>(
+  stack: Stack,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers: { 'x-api-key': API_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+/** Each customer's wallet (POST /wallets) and deposit address (POST /wallets/{id}/addresses). */
+async function createCustomers(stack: Stack): Promise<Customer[]> {
+  console.log('Customers: a wallet and a deposit address each, made through the merchant API');
+  const customers: Customer[] = [];
+  for (const customer of CUSTOMERS) {
+    const wallet = await merchantApi<{ id: string; wallet_id: string }>(stack, 'POST', '/wallets', {
+      name: customer.name,
+      external_id: customer.externalId,
+    });
+    const address = await merchantApi<{ address: string; chain: string }>(
+      stack,
+      'POST',
+      `/wallets/${wallet.id}/addresses`,
+      { currency: customer.currency, chain: customer.chain },
+    );
+    customers.push({
+      externalId: customer.externalId,
+      name: customer.name,
+      walletId: wallet.id,
+      address: address.address,
+      chain: address.chain,
+    });
+    console.log(
+      `  ${pad(customer.externalId, 11)} ${pad(customer.name, 6)} wallet ${short(wallet.id)} ` +
+        `(Interlace ${short(wallet.wallet_id)}), pays ${customer.currency} on ${address.chain} to ${address.address}`,
+    );
+  }
+  return customers;
+}
+
+type ApiDeposit = {
+  id: string;
+  external_id: string;
+  state: string;
+  currency: string;
+  amount: string;
+  net_usd: string | null;
+  fee: string | null;
+};
+
+/**
+ * What the merchant's backend sees per customer (GET /wallets/{id}/deposits), checked against the
+ * scenarios paid to each customer's address. Answers whether every deposit was attributed.
+ */
+async function printCustomers(stack: Stack, cases: Case[]): Promise<boolean> {
+  console.log("\nPer customer (GET /wallets/{id}/deposits; every deposit carries its wallet's external_id)");
+  let attributed = true;
+  for (const [index, customer] of stack.customers.entries()) {
+    const { data } = await merchantApi<{ data: ApiDeposit[] }>(
+      stack,
+      'GET',
+      `/wallets/${customer.walletId}/deposits`,
+    );
+    const paid = cases.filter((item) => SCENARIOS[item.n - 1]?.customer === index);
+    const swept = data.filter((deposit) => deposit.state === 'swept');
+    const gross = swept.reduce((sum, deposit) => sum.plus(deposit.amount), new Decimal(0));
+    const net = swept.reduce((sum, deposit) => sum.plus(deposit.net_usd ?? '0'), new Decimal(0));
+    const currencies = [...new Set(swept.map((deposit) => deposit.currency))].join('+');
+    const ids = new Set(data.map((deposit) => deposit.id));
+    attributed &&=
+      data.length === paid.length &&
+      paid.every((item) => ids.has(item.depositId)) &&
+      data.every((deposit) => deposit.external_id === customer.externalId);
+    console.log(
+      `  ${pad(customer.externalId, 11)} ${pad(customer.name, 6)} ${data.length} deposit(s), ${swept.length} swept: ` +
+        `${gross.toFixed()} ${currencies || ''} received, ${usd(net)} USD net credited to Infinity`.replace(
+          '  ',
+          ' ',
+        ),
+    );
+  }
+  console.log(`  ${pad('every deposit attributed', 32)} ${attributed ? 'yes' : 'NO'}`);
+  return attributed;
+}
+
+/**
+ * The signed events the merchant's backend verified, waited for (a deadline, polled) until every
+ * recorded deposit has its deposit.received and the event of the state it ended in. Answers whether
+ * all arrived, each verified, each customer's with its external_id.
+ */
+async function printMerchantEvents(stack: Stack, cases: Case[]): Promise<boolean> {
+  const records = await Promise.all(
+    cases.map(
+      async (item) => [item, await stack.client.hget(stack.keys.deposit(item.depositId), 'state')] as const,
+    ),
+  );
+  const expected = records.flatMap(([item, state]) => {
+    if (state === null) return [];
+    const ending = {
+      swept: 'deposit.swept',
+      held: 'deposit.held',
+      failed: 'deposit.failed',
+      dead: 'deposit.failed',
+    }[state];
+    return [`${item.depositId}/deposit.received`, ...(ending ? [`${item.depositId}/${ending}`] : [])];
+  });
+  const got = () => new Set(stack.merchant.events.map((event) => `${event.data.deposit_id}/${event.type}`));
+  const until = Date.now() + EVENTS_WAIT_MS;
+  while (expected.some((key) => !got().has(key)) && Date.now() < until)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const missing = expected.filter((key) => !got().has(key));
+  const byType = new Map<string, number>();
+  for (const event of stack.merchant.events) byType.set(event.type, (byType.get(event.type) ?? 0) + 1);
+  console.log(
+    '\nMerchant events (signed, to MERCHANT_WEBHOOK_URL; the backend verified each with standardwebhooks)',
+  );
+  console.log(
+    `  ${pad('received by the backend', 32)} ${stack.merchant.events.length}: ${[...byType].map(([type, n]) => `${n} ${type}`).join(', ')}`,
+  );
+  const customersOk = stack.customers.every((customer, index) => {
+    const paid = cases
+      .filter((item) => SCENARIOS[item.n - 1]?.customer === index)
+      .map((item) => item.depositId);
+    const theirs = stack.merchant.events.filter((event) => paid.includes(event.data.deposit_id));
+    console.log(
+      `  ${pad(customer.externalId, 32)} ${theirs.map((event) => `${event.type} ${event.data.amount} ${event.data.currency}`).join(', ')}`,
+    );
+    return (
+      theirs.length === paid.length * 2 &&
+      theirs.every((event) => event.data.external_id === customer.externalId)
+    );
+  });
+  const ok = missing.length === 0 && stack.merchant.refused === 0 && customersOk;
+  console.log(
+    `  ${pad('every event arrived and verified', 32)} ${ok ? 'yes' : `NO${missing.length ? `: missing ${missing.join(', ')}` : ''}${stack.merchant.refused ? `; ${stack.merchant.refused} refused` : ''}`}`,
+  );
+  return ok;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -725,13 +977,13 @@ function printIntro(stack: Stack): void {
   console.log('interlace-sweep demo\n');
   console.log(`  Redis      ${redact(stack.redis.url)} (${where}); keys under "${stack.prefix}:", ${keys}`);
   console.log(
-    `  Interlace  simulator ${stack.simUrl} (seed ${SIM_SEED}); 1 account, 2 CryptoConnect wallets`,
+    `  Interlace  simulator ${stack.simUrl} (seed ${SIM_SEED}); 1 account, 2 treasury CryptoConnect wallets`,
   );
   console.log(`  Receiver   ${stack.webhookUrl}`);
+  console.log(`  API        ${stack.apiUrl}/wallets (the merchant API, X-API-Key)`);
   console.log(
     `  Worker     in-process; Interlace timeout ${INTERLACE_TIMEOUT_MS} ms, first retry after ~200 ms`,
   );
-  console.log('\nSending signed deposit notifications to the receiver (service logs, if any, on stderr)');
 }
 
 async function demo(cleanup: Cleanup, stopped: Promise<void>): Promise<number> {
@@ -744,6 +996,9 @@ async function demo(cleanup: Cleanup, stopped: Promise<void>): Promise<number> {
     return 1;
   }
   printIntro(stack);
+  console.log('');
+  stack.customers = await createCustomers(stack);
+  console.log('Sending signed deposit notifications to the receiver (service logs, if any, on stderr)');
   const balanceBefore = stack.sim.infinityWallet(stack.accountId)?.available ?? '0';
   const started = Date.now();
   const { cases, outcomes } = await runScenarios(stack);
@@ -753,8 +1008,10 @@ async function demo(cleanup: Cleanup, stopped: Promise<void>): Promise<number> {
   console.log(`All sweeps finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const [id, outcome] of unfinished) console.log(`  sweep of ${short(id)}: ${outcome}`);
   const reported = await report(stack, cases, balanceBefore);
+  const attributed = await printCustomers(stack, cases);
+  const told = await printMerchantEvents(stack, cases);
   const paidOut = await payoutDemo(stack);
-  verdictCode = reported && paidOut ? 0 : 1;
+  verdictCode = reported && attributed && told && paidOut ? 0 : 1;
   if (KEEP) {
     console.log(`\nStill serving (--keep). Ctrl-C stops everything and removes the demo keys.`);
     console.log(`  webhook    ${stack.webhookUrl}`);

@@ -77,6 +77,17 @@ describe('npm run demo (scripts/demo.ts)', () => {
     expect(run.stdout).toContain('exactly once: OK');
     expect(run.stdout).toMatch(/confirmed +Closed, tx \S+: 24\.68 USDC arrived/);
     expect(run.stdout).toContain('payout exactly once: OK');
+    // Two customers' wallets made through the merchant API, paid to their addresses, totalled per customer.
+    const customers = section(run.stdout, 'Per customer', 'Payout:');
+    expect(customers).toMatch(
+      /cust-alice +Alice +2 deposit\(s\), 2 swept: 150\.5 USDC received, \d+\.\d\d USD net/,
+    );
+    expect(customers).toMatch(/cust-bob +Bob +1 deposit\(s\), 1 swept: 75 USDT received, \d+\.\d\d USD net/);
+    expect(customers).toMatch(/every deposit attributed +yes/);
+    // Every deposit's signed events reached a receiver that verified them with standardwebhooks.
+    expect(section(run.stdout, 'Merchant events', 'Payout:')).toMatch(
+      /every event arrived and verified +yes/,
+    );
     expect(run.stdout).toMatch(/http:\/\/demo:[A-Za-z0-9_-]+@127\.0\.0\.1:\d+\/admin\/queues/);
     const swept = /swept deposits\s+(\d+)/.exec(run.stdout)?.[1];
     const transfers = /transfers in Interlace ledger\s+(\d+)/.exec(run.stdout)?.[1];
