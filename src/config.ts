@@ -174,7 +174,9 @@ const schema = z
     ),
     PAYOUT_ATTEMPTS: int(8, 1, 100),
     PAYOUT_CONFIRM_TIMEOUT_MS: int(2 * 3_600_000, 1_000, 7 * 86_400_000),
-    PAYOUT_IDEMPOTENCY_WINDOW_DAYS: int(89, 1, 89),
+    // Safely inside Interlace's 90 days, as the sweep's window (a day's clock skew or a late retry can
+    // never make a resend land on a forgotten idempotency value).
+    PAYOUT_IDEMPOTENCY_WINDOW_DAYS: int(85, 1, 89),
     PAYOUT_EVENT_TYPES: list(DEFAULT_DEPOSIT_EVENT_TYPES.join(',')),
     // Where the docs disagree or are silent (API-NOTES §8/§9): the documented example is the default.
     PAYOUT_FUNDING_TO: z.enum(['account', 'wallet']).default('account'),

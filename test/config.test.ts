@@ -135,6 +135,22 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('keeps both idempotency windows 85 days by default, and never 90 or more (Interlace keeps 90)', () => {
+    const day = 86_400_000;
+    expect(load().sweep.idempotencyWindowMs).toBe(85 * day);
+    expect(load().payout.idempotencyWindowMs).toBe(85 * day);
+    expect(load({ SWEEP_IDEMPOTENCY_WINDOW_DAYS: '60' }).sweep.idempotencyWindowMs).toBe(60 * day);
+    const error = configError({
+      ...REQUIRED,
+      SWEEP_IDEMPOTENCY_WINDOW_DAYS: '90',
+      PAYOUT_IDEMPOTENCY_WINDOW_DAYS: '90',
+    });
+    expect(error.problems.map((problem) => problem.split(':')[0]).sort()).toEqual([
+      'PAYOUT_IDEMPOTENCY_WINDOW_DAYS',
+      'SWEEP_IDEMPOTENCY_WINDOW_DAYS',
+    ]);
+  });
+
   it('normalises SWEEP_MIN_AMOUNT to a plain decimal string', () => {
     expect(load({ SWEEP_MIN_AMOUNT: '0.50' }).sweep.minAmount).toBe('0.5');
     expect(load({ SWEEP_MIN_AMOUNT: '007' }).sweep.minAmount).toBe('7');

@@ -250,7 +250,7 @@ export function createPayoutStore(
           calledAtField: fields.calledAt,
           requestField: fields.request,
           step,
-          windowMs: options.windowMs ?? 89 * 86_400_000,
+          windowMs: options.windowMs ?? 85 * 86_400_000,
           reservation: options.reservation
             ? `${options.reservation.currency}:${options.reservation.amount}`
             : '',
