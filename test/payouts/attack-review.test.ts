@@ -137,6 +137,21 @@ describe('3. a resend after a config change', () => {
   });
 });
 
+describe('3b. a payout begun before request bodies were stored', () => {
+  it('is resent with the body rebuilt as that version did, same idempotencyKey, never a second transfer', async () => {
+    const { s, payoutId } = await heldWithWithdrawalInDoubt('attack-legacy-body');
+    stack = s;
+    // What a payout held across the upgrade looks like: the step begun, no stored body.
+    await s.redis.hdel(s.keys.payout(payoutId), 'withdrawRequest');
+
+    await retryPayout(s.commands, payoutId, 'alice');
+    await expect.poll(() => s.stepCallsFor(payoutId, 'send').length, { timeout: 15_000 }).toBe(2);
+    const [first, resend] = s.stepCallsFor(payoutId, 'send');
+    expect(JSON.stringify(resend!.body)).toBe(JSON.stringify(first!.body));
+    expect(s.committedFor(payoutId, 'send')).toHaveLength(1);
+  });
+});
+
 describe('4. cancel racing step 1', () => {
   it('is refused when it lands while the step-1 transfer is in flight, and the payout goes on', async () => {
     stack = await startPayoutStack('attack-cancel-race', { env: { PAYOUT_REQUIRE_APPROVAL: 'true' } });
