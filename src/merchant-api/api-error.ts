@@ -38,6 +38,10 @@ export class ApiError extends Error {
 
 /** Writes an ApiError; the message and details are ours, never an upstream body or a stack. */
 export function sendApiError(res: Response, error: ApiError): void {
+  // Interlace's own Retry-After (a 429) is passed on, so the merchant's client waits as long.
+  const retryAfter = error.details.retry_after_s;
+  if (error.status === 503 && typeof retryAfter === 'number')
+    res.setHeader('Retry-After', String(retryAfter));
   res.status(error.status).json({
     error: { code: error.code, message: error.message, details: error.details },
   });

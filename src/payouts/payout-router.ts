@@ -1,12 +1,7 @@
-import express, {
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-  type Router,
-} from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { isRedisUnavailable } from '../merchant-api/api-error.js';
+import type { ApiKeyAuth } from '../merchant-api/api-key-auth.js';
 import { PAYOUT_STATES } from '../policy/payout-policy.js';
 import {
   createPayout,
@@ -16,11 +11,8 @@ import {
   type PayoutCommandDeps,
 } from './payout-commands.js';
 
-/** A scope of the merchant API's keys (issue #10): reading, or also moving money. */
-export type ApiScope = 'read' | 'write';
-
-/** The merchant API's authentication: a middleware requiring the given scopes (the wallets' API-key auth). */
-export type ApiAuth = (scopes: readonly ApiScope[]) => RequestHandler;
+/** The merchant API's authentication (src/merchant-api/api-key-auth.ts): a middleware requiring scopes. */
+export type ApiAuth = ApiKeyAuth;
 
 /** Seed 002's error codes, as merchants match on them. */
 type ApiCode =

@@ -133,6 +133,34 @@ describe('POST /wallets', () => {
     expect(referencesOf('r-1')).toHaveLength(1);
   });
 
+  it('finds the wallet when the answer never comes (commit, then the call times out)', async () => {
+    // INTERLACE_TIMEOUT_MS is 1000 in the test stack: the answer is held longer than that.
+    stack.sim.faults.enqueue('cryptoconnect', { kind: 'timeout-after-commit', delayMs: 1_500 }, 1);
+    const answer = await stack.call<Wallet>('POST', '/wallets', { name: 'Customer t-1', external_id: 't-1' });
+
+    expect(answer.status).toBe(201);
+    expect(stack.simWallets().filter((w) => w.nickname === 'Customer t-1')).toHaveLength(1);
+    expect(referencesOf('t-1')).toHaveLength(1);
+  });
+
+  it("answers 503 with Interlace's Retry-After when it rate-limits, and creates nothing twice", async () => {
+    stack.sim.faults.enqueue('cryptoconnect', { kind: 'rate-limit', retryAfterSeconds: 7 }, 1);
+    const limited = await stack.call<ErrorBody>('POST', '/wallets', {
+      name: 'Customer q-1',
+      external_id: 'q-1',
+    });
+    expect(limited.status).toBe(503);
+    expect(limited.headers.get('retry-after')).toBe('7');
+    expect(limited.body.error.details).toMatchObject({ upstream: 'rate-limited', retry_after_s: 7 });
+
+    const retried = await stack.call<Wallet>('POST', '/wallets', {
+      name: 'Customer q-1',
+      external_id: 'q-1',
+    });
+    expect(retried.status).toBe(201);
+    expect(stack.simWallets().filter((w) => w.nickname === 'Customer q-1')).toHaveLength(1);
+  });
+
   it.each([
     ['no name', { external_id: 'v-1' }, 'name'],
     ['an empty external_id', { name: 'n', external_id: '' }, 'external_id'],

@@ -2,23 +2,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { payoutRouter, type ApiAuth } from '../../src/payouts/payout-router.js';
+import { apiKeyAuth } from '../../src/merchant-api/api-key-auth.js';
+import { apiKeyEntry, parseApiKeys } from '../../src/merchant-api/api-keys.js';
+import { payoutRouter } from '../../src/payouts/payout-router.js';
 import { ETH_ADDRESS, startPayoutStack, type PayoutStack } from '../helpers/payouts.js';
 
-// Stands in for the merchant API's key auth (issue #10): the key names its scopes.
-const auth: ApiAuth = (scopes) => (req, res, next) => {
-  const key = req.headers['x-api-key'];
-  const granted = key === 'writer' ? ['read', 'write'] : key === 'reader' ? ['read'] : undefined;
-  if (granted === undefined) {
-    res.status(401).json({ error: { code: 'unauthorized', message: 'no key', details: {} } });
-    return;
-  }
-  if (!scopes.every((scope) => granted.includes(scope))) {
-    res.status(403).json({ error: { code: 'forbidden', message: 'scope', details: {} } });
-    return;
-  }
-  next();
-};
+// The merchant API's key auth (issue #10), with two keys named after their scopes.
+const auth = apiKeyAuth(
+  parseApiKeys(`${apiKeyEntry('w', 'writer', ['read', 'write'])},${apiKeyEntry('r', 'reader', ['read'])}`),
+);
 
 let stack: PayoutStack;
 let server: Server;
