@@ -12,6 +12,8 @@ export function createKeys(prefix: string) {
     deposit: (depositId: string) => `${prefix}:deposit:${depositId}`,
     depositNotifications: (depositId: string) => `${prefix}:deposit:${depositId}:notifications`,
     depositAttempts: (depositId: string) => `${prefix}:deposit:${depositId}:attempts`,
+    /** The service's policy (currencies, minimum, maximum, mode) as published at boot, for the CLI. */
+    policy: `${prefix}:policy`,
     /** Sorted sets of deposit ids by first-seen time: all, and per CryptoConnect wallet. */
     depositsByTime: `${prefix}:deposits:by-time`,
     depositsByWallet: (walletId: string) => `${prefix}:deposits:by-wallet:${walletId}`,

@@ -19,6 +19,7 @@ import { closeAlerts, createAlerts } from './alerts/alerts.js';
 import { createPayoutStore } from './payouts/payout-store.js';
 import { createInterlaceClient, type InterlaceClient } from './interlace/client.js';
 import { createWalletStore } from './wallets/wallet-store.js';
+import { publishServicePolicy } from './policy/service-policy.js';
 import { merchantApiRouter } from './merchant-api/merchant-api.js';
 
 export type Api = {
@@ -46,6 +47,7 @@ export async function startApi(
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   await waitForRedis(redis, 30_000);
   const keys = createKeys(config.queuePrefix);
+  await publishServicePolicy(redis, keys, config, log);
   const deposits = createDepositStore(redis, keys, {
     retentionMs: config.ledgerRetentionMs,
     merchantEvents: config.merchantWebhook !== undefined,

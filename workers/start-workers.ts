@@ -19,6 +19,7 @@ import { closeAlerts, createAlerts, sendAlert } from '../src/alerts/alerts.js';
 import { startAlertWorker } from './alert-worker.js';
 import { afterFinalFailure, isFinalFailure } from '../src/policy/deposit-policy.js';
 import { startReconcileWorker } from './reconcile-worker.js';
+import { publishServicePolicy } from '../src/policy/service-policy.js';
 import { readReconcileReport } from '../src/reconcile/run-reconcile.js';
 import { createMerchantEventQueue } from '../src/merchant-events/merchant-event-queue.js';
 import { startMerchantEventWorker, type MerchantEventWorker } from './merchant-event-worker.js';
@@ -53,6 +54,7 @@ export async function startWorkers(
   const redis = createRedis(config.redisUrl, 'worker', 'interlace-sweep:worker');
   redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error'));
   const keys = createKeys(config.queuePrefix);
+  await publishServicePolicy(redis, keys, config, log);
   const deposits = createDepositStore(redis, keys, {
     retentionMs: config.ledgerRetentionMs,
     transferWindowMs: config.sweep.idempotencyWindowMs,

@@ -9,6 +9,7 @@ import { closeQueues, createQueues, type Queues } from '../queues/create-queues.
 import { DEAD_LETTER_QUEUE, SWEEP_QUEUE } from '../queues/names.js';
 import type { ReceiverDeps } from '../webhooks/accept-notification.js';
 import { OpsError } from './ops-error.js';
+import { readServicePolicy, withServicePolicy, type ServicePolicy } from '../policy/service-policy.js';
 
 /** Everything an operator command works with; `operator` is who gets named in the audit stream. */
 export type OpsDeps = {
@@ -26,21 +27,24 @@ export type OpsContext = OpsDeps & { close(): Promise<void> };
 
 /** Connects to the service's Redis (fail fast: an operator wants an answer, not a hang). */
 export async function openOps(
-  config: Config,
+  shellConfig: Config,
   options: { operator: string; stderr: { write(text: string): unknown } },
 ): Promise<OpsContext> {
-  const redis = createRedis(config.redisUrl, 'producer', 'interlace-sweep:ops');
+  const redis = createRedis(shellConfig.redisUrl, 'producer', 'interlace-sweep:ops');
   // Connection errors surface through waitForRedis; the event itself must not crash the process.
   redis.on('error', () => undefined);
   try {
     await waitForRedis(redis, 5_000);
   } catch {
     redis.disconnect();
-    throw new OpsError(`Redis is not reachable at ${redactUrl(config.redisUrl)}`);
+    throw new OpsError(`Redis is not reachable at ${redactUrl(shellConfig.redisUrl)}`);
   }
-  const keys = createKeys(config.queuePrefix);
+  const keys = createKeys(shellConfig.queuePrefix);
+  let config: Config;
   try {
     await assertServiceData(redis, keys);
+    // The service's rules, never the operator's shell: a command applies what the service applies.
+    config = withServicePolicy(shellConfig, await servicePolicy(redis, keys));
   } catch (error) {
     redis.disconnect();
     throw error;
@@ -72,6 +76,25 @@ export async function openOps(
       await closeRedis(redis);
     },
   };
+}
+
+/**
+ * The policy the service published at boot (currencies, minimum, maximum, mode). None means the
+ * service never started under this QUEUE_PREFIX with this version, or the prefix is mistyped: refused,
+ * rather than applying the operator's shell settings.
+ */
+async function servicePolicy(redis: Redis, keys: Keys): Promise<ServicePolicy> {
+  let policy: ServicePolicy | undefined;
+  try {
+    policy = await readServicePolicy(redis, keys);
+  } catch (error) {
+    throw new OpsError((error as Error).message);
+  }
+  if (policy !== undefined) return policy;
+  throw new OpsError(
+    `no service policy under QUEUE_PREFIX "${keys.prefix}" (the service publishes it when it starts): ` +
+      'check QUEUE_PREFIX against the service, or restart the service',
+  );
 }
 
 /**

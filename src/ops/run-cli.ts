@@ -34,7 +34,7 @@ const GROUPS = [
 
 const HELP_FOOTER = `
 T is an ISO date, ms since the epoch, or a duration ago (30m, 24h, 7d).
-Connects with REDIS_URL and QUEUE_PREFIX; needs no Interlace credentials.
+Connects with REDIS_URL and QUEUE_PREFIX and applies the policy the service published there; needs no Interlace credentials.
 Exit codes: 0 ok, 1 failed (refused, not found, Redis or configuration), 2 bad command line.`;
 
 /**
