@@ -44,7 +44,16 @@ export async function startMerchantEventWorker(deps: {
         'merchant event delivered',
       );
     },
-    { connection: deps.redis, prefix: deps.config.queuePrefix, concurrency: 4 },
+    {
+      connection: deps.redis,
+      prefix: deps.config.queuePrefix,
+      concurrency: 4,
+      // A worker killed mid-delivery leaves its job active: the sweep's lock and stalled check bring it
+      // back as quickly, and a few stalls (kills) do not dead-letter an event that was never refused.
+      lockDuration: deps.config.sweep.lockMs,
+      stalledInterval: deps.config.sweep.stalledIntervalMs,
+      maxStalledCount: 5,
+    },
   );
   worker.on('error', (error) => log.warn({ err: error }, 'merchant event worker error'));
   worker.on('failed', (job, error) => {

@@ -37,6 +37,13 @@ import { freePort } from '../local-redis.js';
 import { buildDelivery, buildPlan, type Delivery } from './plan.js';
 import { ServiceProcess } from './processes.js';
 import { ledgerStates, openJobCounts, TERMINAL_STATES, verify } from './verify.js';
+import {
+  drainMerchantEvents,
+  startChaosMerchant,
+  verifyMerchantEvents,
+  type MerchantVerdict,
+} from './merchant-events.js';
+import { MERCHANT_EVENT_QUEUE, type MerchantEventJobData } from '../../src/merchant-events/merchant-event.js';
 
 export type ChaosOptions = {
   deposits: number;
@@ -120,7 +127,9 @@ export type ChaosReport = {
     payoutsFailed: number;
     /** Per step of the payout chain: calls, commits, payouts that lost or doubled money there. */
     payoutSteps: Record<PayoutStepName, StepVerdict>;
-    /** Deposits and payout steps together. */
+    /** The merchant's signed deposit events (relayed and delivered by the workers being killed). */
+    merchantEvents: MerchantVerdict;
+    /** Deposits, payout steps and merchant events together. */
     lost: number;
     doubled: number;
   };
@@ -222,6 +231,16 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     deadQueue.on('error', () => {});
     cleanups.push(() => Promise.allSettled([sweepQueue.close(), deadQueue.close()]));
 
+    // The merchant's backend: a seeded 10% of deliveries refused, so retries happen under the kills too.
+    const merchant = await startChaosMerchant(createPrng(deriveSeed(options.seed, 404)), 0.1);
+    cleanups.push(() => merchant.close());
+    const merchantQueue = new Queue<MerchantEventJobData>(MERCHANT_EVENT_QUEUE, {
+      connection: redis,
+      prefix,
+    });
+    merchantQueue.on('error', () => {});
+    cleanups.push(() => merchantQueue.close());
+
     const clientSecret = randomBytes(16).toString('hex');
     const sim = createSimulator({ clientId: CLIENT_ID, clientSecret, seed: options.seed });
     const { url: simUrl } = await sim.listen(0);
@@ -253,6 +272,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       RECONCILE_ENABLED: 'false',
       // The soak's deposits go to simulator wallets nobody created through the merchant API: swept.
       UNKNOWN_WALLET_DEPOSITS: 'sweep',
+      ...merchant.env,
       METRICS_PORT: '0',
       LOG_LEVEL: 'info',
       ...payoutSetup.env,
@@ -442,6 +462,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       log(`drain took longer than the ${DRAIN_TARGET_MS} ms crash-recovery target`);
     // Faults off for the read-back: the verdict reads the books, not the API.
     sim.faults.clear();
+    const undelivered = await drainMerchantEvents(
+      redis,
+      keys,
+      merchantQueue,
+      Math.max(deadline, Date.now() + 15_000),
+    );
+    if (undelivered !== undefined) violations.push(`merchant events: not all delivered (${undelivered})`);
 
     // --- verdict ---------------------------------------------------------------------------------
     const verifyStart = Date.now();
@@ -462,6 +489,12 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       externalIds: payoutPlan.map((p) => p.externalId),
       violation: (kind, text) => violations.push(`${kind}: ${text}`),
     });
+    const finalStates = await ledgerStates(redis, keys, ids);
+    const merchantEvents = verifyMerchantEvents(
+      merchant,
+      new Map(ids.map((id, index) => [id, finalStates[index] ?? null])),
+      (text) => violations.push(text),
+    );
     const payoutLost = PAYOUT_STEPS.reduce((sum, step) => sum + payoutVerdict.steps[step].lost, 0);
     const payoutDoubled = PAYOUT_STEPS.reduce((sum, step) => sum + payoutVerdict.steps[step].doubled, 0);
     if (counters.redisRestarts !== 1) violations.push('chaos: the Redis restart did not happen');
@@ -507,8 +540,9 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       payoutsHeld: payoutVerdict.held,
       payoutsFailed: payoutVerdict.failed,
       payoutSteps: payoutVerdict.steps,
-      lost: verdict.lost + payoutLost,
-      doubled: verdict.doubled + payoutDoubled,
+      merchantEvents,
+      lost: verdict.lost + payoutLost + merchantEvents.lost,
+      doubled: verdict.doubled + payoutDoubled + merchantEvents.doubled,
     };
     timings.totalMs = Date.now() - started;
     const ok = violations.length === 0;
@@ -522,6 +556,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         (step) =>
           `${step}(lost=${figures.payoutSteps[step].lost} doubled=${figures.payoutSteps[step].doubled})`,
       ).join(' ') +
+      ` merchant_events(delivered=${merchantEvents.delivered} lost=${merchantEvents.lost} doubled=${merchantEvents.doubled})` +
       ` lost=${figures.lost} doubled=${figures.doubled}`;
     return {
       ok,

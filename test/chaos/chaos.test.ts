@@ -32,6 +32,13 @@ describe('chaos soak (short run)', () => {
     for (const step of ['fund', 'convert', 'send'] as const)
       expect(report.figures.payoutSteps[step].committed).toBeGreaterThan(0);
 
+    // The merchant's signed events, relayed and delivered by the workers being killed, through a
+    // backend that refuses some: every one arrived (verified), none under two ids.
+    expect(report.figures.merchantEvents).toMatchObject({ lost: 0, doubled: 0 });
+    expect(report.figures.merchantEvents.delivered).toBeGreaterThanOrEqual(report.figures.deposits);
+    expect(report.figures.merchantEvents.refused).toBeGreaterThan(0);
+    expect(report.line).toMatch(/merchant_events\(delivered=\d+ lost=0 doubled=0\)/);
+
     // A soak that injected nothing proves nothing.
     expect(report.figures.faults).toBeGreaterThan(0);
     expect(report.figures.kills).toBeGreaterThanOrEqual(1);
