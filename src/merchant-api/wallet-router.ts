@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { ApiError } from './api-error.js';
-import type { ApiKeyAuth } from './api-key-auth.js';
+import type { ApiKeyAuth, AuthenticatedKey } from './api-key-auth.js';
 import { isWalletCursor } from '../wallets/wallet-store.js';
 import {
   createAddress,
@@ -35,7 +35,7 @@ export function walletRouter(deps: WalletCommandDeps & { auth: ApiKeyAuth }): Ro
   const json = express.json({ limit: MAX_WALLET_BODY });
 
   router.post('/wallets', deps.auth(['read', 'write']), json, async (req, res) => {
-    const { wallet } = await createWallet(deps, req.body);
+    const { wallet } = await createWallet(deps, req.body, `api:${keyName(res)}`);
     res.status(201).json(wallet);
   });
   router.get('/wallets', deps.auth(['read']), async (req, res) => {
@@ -63,4 +63,9 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : 'query');
   throw new ApiError('invalid_request', `${field}: ${issue.message}`, { field });
+}
+
+/** The name of the key that authenticated the request (set by the API-key auth), for records and logs. */
+export function keyName(res: express.Response): string {
+  return (res.locals.apiKey as AuthenticatedKey | undefined)?.name ?? 'unknown';
 }

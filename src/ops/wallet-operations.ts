@@ -79,7 +79,7 @@ export async function createWalletCommand(deps: OpsDeps, input: { name: string; 
     throw new OpsError('wallets create needs INTERLACE_ACCOUNT_ID: the account the wallet is created in');
   try {
     const { wallet } = await withWalletDeps(deps, (command) =>
-      createWallet(command, { name: input.name, external_id: input.externalId }),
+      createWallet(command, { name: input.name, external_id: input.externalId }, `cli:${deps.operator}`),
     );
     await appendAudit(deps, {
       command: 'wallets create',

@@ -61,7 +61,10 @@ export function payoutRouter(deps: PayoutCommandDeps & { auth: ApiAuth }): Route
         'the body must be a JSON object (Content-Type: application/json)',
       );
     }
-    const { created, payout } = await createPayout(deps, req.body as Record<string, unknown>, 'api');
+    // The key's name (never the key) says who asked, as `api:<name>`.
+    const apiKey = res.locals.apiKey as { name?: string } | undefined;
+    const createdBy = `api:${apiKey?.name ?? 'unknown'}`;
+    const { created, payout } = await createPayout(deps, req.body as Record<string, unknown>, createdBy);
     res.status(created ? 201 : 200).json(publicPayout(payout));
   });
   router.get('/payouts', deps.auth(['read']), async (req, res) => {

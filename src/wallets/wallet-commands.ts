@@ -88,6 +88,7 @@ export const MAX_LIST_LIMIT = 200;
 export async function createWallet(
   deps: WalletCommandDeps,
   body: unknown,
+  createdBy: string,
 ): Promise<{ created: true; wallet: WalletDetail }> {
   const { mode, accountId } = deps.config.merchantApi;
   if (mode === 'gateway') {
@@ -107,6 +108,7 @@ export async function createWallet(
     referenceId: randomUUID(),
     accountId,
     mode,
+    createdBy,
     now,
     leaseMs,
   });
@@ -123,6 +125,10 @@ export async function createWallet(
   const record = await deps.wallets.get(reserved.id);
   if (record === undefined) throw new Error(`wallet ${reserved.id} vanished after its reservation`);
   const wallet = await provision(deps, record, sent, now + leaseMs);
+  deps.logger.info(
+    { walletId: wallet.id, externalId: wallet.external_id, interlaceWalletId: wallet.wallet_id, createdBy },
+    'wallet created',
+  );
   return { created: true, wallet };
 }
 

@@ -29,6 +29,8 @@ export type WalletRecord = {
   create_sent: boolean;
   /** Until when a request holds the creation (epoch ms); 0 when no one does. */
   lease_until: number;
+  /** Who asked for it: `api:<key name>`, `cli:<operator>`, or '' (adopted). */
+  created_by: string;
 };
 
 /** What the owner index keeps per Interlace wallet: who the deposits into that wallet belong to. */
@@ -60,6 +62,8 @@ export function createWalletStore(redis: Redis, keys: Keys) {
       referenceId: string;
       accountId: string;
       mode: WalletMode;
+      /** Who asked: `api:<key name>` or `cli:<operator>` (never a key). */
+      createdBy?: string;
       now: number;
       leaseMs: number;
     }): Promise<ReserveOutcome> {
@@ -83,6 +87,8 @@ export function createWalletStore(redis: Redis, keys: Keys) {
           input.mode,
           'wallet_id',
           '',
+          'created_by',
+          input.createdBy ?? '',
         ],
       });
       return { outcome: outcome as 'created' | 'exists', id };
@@ -247,5 +253,6 @@ function parseRecord(hash: Record<string, string>): WalletRecord | undefined {
     updated: Number(hash.updated),
     create_sent: hash.create_sent === '1',
     lease_until: Number(hash.lease_until ?? '0'),
+    created_by: hash.created_by ?? '',
   };
 }

@@ -52,6 +52,8 @@ describe('POST /wallets', () => {
     expect(atInterlace?.referenceId).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
+    // Who asked is the key's name, never the key.
+    expect(await stack.redis.hget(stack.keys.wallet(answer.body.id), 'created_by')).toBe('api:backend');
     // The owner index names the customer for deposits into that wallet.
     expect(await stack.redis.hgetall(stack.keys.walletOwner(answer.body.wallet_id))).toEqual({
       id: answer.body.id,

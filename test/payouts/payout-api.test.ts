@@ -69,6 +69,8 @@ describe('POST /payouts', () => {
       funds: { at: 'infinity', amount: '25.00', currency: 'USD' },
     });
     expect(again).toMatchObject({ status: 200, body: { payoutId: created.body.payoutId } });
+    // Who asked is the key's name, never the key.
+    expect((created.body as { createdBy?: string }).createdBy).toBe('api:w');
     expect(other.status).toBe(400);
     expect(other.body.error).toMatchObject({
       code: 'duplicate_external_id',

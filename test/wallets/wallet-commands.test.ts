@@ -79,7 +79,7 @@ describe('createWallet against an Interlace whose list may be incomplete', () =>
       list: () => Promise.resolve({ list: [], total: 2 }),
     });
 
-    const error = await refusal(createWallet(deps, { name: 'n', external_id: 'partial-1' }));
+    const error = await refusal(createWallet(deps, { name: 'n', external_id: 'partial-1' }, 'test'));
 
     expect(error.code).toBe('service_unavailable');
     expect(calls).toEqual({ create: 1, list: 1 });
@@ -115,7 +115,7 @@ describe('createWallet against an Interlace whose list may be incomplete', () =>
       return spy(body);
     };
 
-    const { wallet } = await createWallet(deps, { name: 'n', external_id: 'complete-1' });
+    const { wallet } = await createWallet(deps, { name: 'n', external_id: 'complete-1' }, 'test');
 
     expect(wallet).toMatchObject({ wallet_id: 'w-1', state: 'active' });
     expect(calls).toEqual({ create: 2, list: 1 });
