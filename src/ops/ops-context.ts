@@ -41,17 +41,21 @@ export async function openOps(
   }
   const keys = createKeys(shellConfig.queuePrefix);
   let config: Config;
+  let policy: ServicePolicy;
   try {
     await assertServiceData(redis, keys);
     // The service's rules, never the operator's shell: a command applies what the service applies.
-    config = withServicePolicy(shellConfig, await servicePolicy(redis, keys));
+    policy = await servicePolicy(redis, keys);
+    config = withServicePolicy(shellConfig, policy);
   } catch (error) {
     redis.disconnect();
     throw error;
   }
   const deposits = createDepositStore(redis, keys, {
     retentionMs: config.ledgerRetentionMs,
-    merchantEvents: config.merchantWebhook !== undefined,
+    // As the service writes them: an operator's replay that changes a deposit tells the merchant too,
+    // whether or not the operator's shell has MERCHANT_WEBHOOK_URL.
+    merchantEvents: policy.merchantEvents,
   });
   const queues = createQueues(redis, config, { skipMetasUpdate: true });
   for (const queue of [queues.sweep, queues.dead]) queue.on('error', () => undefined);

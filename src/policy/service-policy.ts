@@ -15,6 +15,8 @@ export const servicePolicySchema = z.object({
   unknownWalletDeposits: z.enum(['sweep', 'hold']),
   mode: z.enum(['mor', 'gateway']),
   depositEventTypes: z.array(z.string()).min(1),
+  /** Whether state changes write merchant events (MERCHANT_WEBHOOK_URL); absent in older policies. */
+  merchantEvents: z.boolean().default(false),
   publishedAt: z.string(),
 });
 
@@ -31,6 +33,7 @@ export function policyOf(config: Config, now: number): ServicePolicy {
     unknownWalletDeposits: config.unknownWalletDeposits,
     mode: config.merchantApi.mode,
     depositEventTypes: [...config.interlace.depositEventTypes],
+    merchantEvents: config.merchantWebhook !== undefined,
     publishedAt: new Date(now).toISOString(),
   };
 }

@@ -247,6 +247,25 @@ describe('merchant events: signed, at least once', () => {
       await queue.close();
     }
   });
+  it("an operator's replay tells the merchant as the service would, whatever the operator's shell says", async () => {
+    const depositId = stack.deposit('15', 'USDC', 'FAIL');
+    await stack.notify(depositId);
+    await endpoint.delivered((b) => b.type === 'deposit.failed' && b.data.deposit_id === depositId);
+    // Its record is gone (expired, deleted); the event log still has its notification.
+    await stack.redis.del(stack.keys.deposit(depositId));
+
+    const shell = { ...stack.env, MERCHANT_WEBHOOK_URL: undefined, MERCHANT_WEBHOOK_SECRET: undefined };
+    const run = await cli(shell, 'events', 'replay', '--since', '1h', '--operator', 'op', '--json');
+    expect(run.code, run.err).toBe(0);
+
+    // Rebuilt from its notification, the record is new again: the merchant hears of it again.
+    await vi.waitFor(() => {
+      const received = forDeposit(endpoint.deliveries, depositId).filter(
+        (d) => d.verified?.type === 'deposit.received' && d.status === 204,
+      );
+      expect(new Set(received.map((d) => d.headers['webhook-id'])).size).toBe(2);
+    }, WAIT);
+  });
 });
 
 describe('merchant events: no event lost across a crash between the state change and the relay', () => {
