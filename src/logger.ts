@@ -20,6 +20,10 @@ export const REDACT_PATHS = [
   '*.token',
   'req.headers.authorization',
   'req.headers["x-access-token"]',
+  // The merchant API's keys (docs/wallets.md), should a request's headers ever be logged.
+  'req.headers["x-api-key"]',
+  'headers["x-api-key"]',
+  'headers.authorization',
   'req.headers.signature',
   'headers["x-access-token"]',
   'config.headers["x-access-token"]',

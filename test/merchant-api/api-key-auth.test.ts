@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeyAuth } from '../../src/merchant-api/api-key-auth.js';
+import { capturingLogger } from '../helpers/config.js';
 import { apiKeyEntry, generateApiKey, hashApiKey, parseApiKeys } from '../../src/merchant-api/api-keys.js';
 
 const WRITER = generateApiKey();
@@ -75,6 +76,19 @@ describe('merchant API key auth', () => {
       status: 403,
       body: { error: { code: 'forbidden', details: { required: ['read', 'write'], granted: ['read'] } } },
     });
+  });
+});
+
+describe('merchant API keys in logs', () => {
+  it('are redacted from logged request headers, in either header', () => {
+    const { logger, lines } = capturingLogger();
+    logger.info({ req: { headers: { 'x-api-key': WRITER, authorization: `Bearer ${READER}` } } }, 'request');
+    logger.info({ headers: { 'x-api-key': WRITER, authorization: `Bearer ${READER}` } }, 'request');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line).not.toContain(WRITER);
+      expect(line).not.toContain(READER);
+    }
   });
 });
 
