@@ -102,6 +102,41 @@ describe('2. retry never resets doubt', () => {
   });
 });
 
+describe('2b. what puts a step in doubt', () => {
+  const refusal = {
+    kind: 'business-error',
+    code: '010021',
+    message: 'account balance does not exist',
+  } as const;
+
+  it('a call without an answer (503): a later refusal of the resend holds the payout, never fails it', async () => {
+    stack = await startPayoutStack('attack-doubt-503', { env: { SWEEP_BACKOFF_MS: '100' } });
+    stack.sim.faults.enqueue('transfer', 'http-503');
+    stack.sim.faults.enqueue('transfer', refusal);
+    const { payout } = await createPayout(stack.commands, stack.request('d-503'), 'test');
+
+    expect(await stack.finished(payout.payoutId)).toMatchObject({
+      state: 'held',
+      stage: 'none',
+      doubt: 'fund',
+    });
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD'])).toEqual({ USD: '10' });
+  });
+
+  it('a 429 proves nothing moved: a refusal after it fails the payout and releases the reservation', async () => {
+    stack = await startPayoutStack('attack-doubt-429', { env: { SWEEP_BACKOFF_MS: '100' } });
+    stack.sim.faults.enqueue('transfer', { kind: 'rate-limit', retryAfterSeconds: 0 });
+    stack.sim.faults.enqueue('transfer', refusal);
+    const { payout } = await createPayout(stack.commands, stack.request('d-429'), 'test');
+
+    const record = await stack.finished(payout.payoutId);
+    expect(record).toMatchObject({ state: 'failed', stage: 'none', doubt: '' });
+    expect(record.reason).toMatch(/010021|balance/);
+    expect(await stack.payouts.reserved(PAYOUT_WALLET, ['USD'])).toEqual({});
+    expect(stack.committedFor(payout.payoutId, 'fund')).toHaveLength(0);
+  });
+});
+
 describe('3. a resend after a config change', () => {
   it('sends the stored request body byte for byte, not one rebuilt from the new settings', async () => {
     const { s, payoutId } = await heldWithWithdrawalInDoubt('attack-config-change');
