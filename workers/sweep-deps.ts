@@ -15,7 +15,7 @@ export type SweepDeps = {
   keys: Keys;
   deposits: DepositStore;
   queues: Queues;
-  client: Pick<InterlaceClient, 'createInternalTransfer' | 'listInfinityWallets'>;
+  client: Pick<InterlaceClient, 'createInternalTransfer' | 'listInfinityWallets' | 'getCryptoConnectWallet'>;
   infinityWallets: InfinityWalletResolver;
   /** Pauses the whole queue (BullMQ rate limit) when Interlace answers 429. */
   rateLimit: (ms: number) => Promise<void>;

@@ -10,6 +10,8 @@ import {
   judgeTransferStatus,
   recheckBeforeTransfer,
 } from '../src/policy/deposit-policy.js';
+import { isOperatorSweep, recheckOperatorSweep } from '../src/policy/reconcile-policy.js';
+import { reservedIn, snapshotWallet } from '../src/reconcile/run-reconcile.js';
 import { buildSweepTransfer, transferOutcome } from '../src/sweep/sweep-transfer.js';
 import { deadLetterDeposit, ensureDeadLetter } from './dead-letter-deposit.js';
 import type { SweepDeps } from './sweep-deps.js';
@@ -45,6 +47,10 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
   if (recheck.kind === 'stop') return stop(deps, deposit, recheck.event, recheck.reason);
 
   try {
+    if (isOperatorSweep(deposit)) {
+      const refusal = await recheckOperatorSweepLive(deps, deposit);
+      if (refusal !== undefined) return await stop(deps, deposit, 'recheck-unexplained', refusal);
+    }
     const infinityWalletId = await deps.infinityWallets.resolve(deposit.accountId);
     const body = buildSweepTransfer(deposit, infinityWalletId);
     log.debug({ clientTransactionId: body.clientTransactionId, amount: body.amount }, 'sweeping');
@@ -95,6 +101,46 @@ async function stop(
   deps.logger.warn({ depositId: deposit.depositId, state, reason }, 'sweep refused by the policy re-check');
   if (state === 'held') await alertStopped(deps, deposit.depositId, state, reason, deposit);
   return { outcome: 'stopped', state, reason };
+}
+
+/**
+ * An operator's reconcile sweep moves money no notification proves, so whoever sent it here (the command,
+ * `dlq replay`, `sweep enqueue`, a retry) it is checked again against the wallet as it is now: ledger and
+ * reservations first, then the balance (a sweep finishing in between makes the balance smaller, never
+ * larger). Answers the refusal's reason, or undefined when the money is still unexplained.
+ */
+async function recheckOperatorSweepLive(
+  deps: ObservedSweepDeps,
+  deposit: DepositRecord,
+): Promise<string | undefined> {
+  const entries = await snapshotWallet(deps.redis, deps.keys, deposit.walletId);
+  const reserved = (await reservedIn(deps.redis, deps.keys, deposit.walletId, [deposit.currency]))[
+    deposit.currency
+  ];
+  const wallet = await deps.client.getCryptoConnectWallet(deposit.walletId);
+  const available = wallet.balances.find((b) => b.currency === deposit.currency)?.available ?? '0';
+  const verdict = recheckOperatorSweep({
+    depositId: deposit.depositId,
+    amount: deposit.amount,
+    currency: deposit.currency,
+    master: wallet.master === true,
+    available: /^\d+(\.\d+)?$/.test(available) ? available : '0',
+    ...(reserved !== undefined ? { reserved } : {}),
+    entries,
+    policy: deps.config.sweep,
+  });
+  if (verdict.ok) return undefined;
+  // A transfer called by an earlier claim may have committed (its answer lost), which would also explain
+  // a smaller balance: the operator looks it up at Interlace before anything else is done with it.
+  const firstCall = await deps.redis.hget(
+    deps.keys.transferFirstAttempts(deposit.depositId),
+    deposit.depositId,
+  );
+  const calledBefore = firstCall !== null && Number(firstCall) < Number(deposit.sweepingAt ?? Infinity);
+  return (
+    `re-checked before the transfer (${verdict.refusal}): ${verdict.message}` +
+    (calledBefore ? '; its transfer was called before: look it up at Interlace' : '')
+  );
 }
 
 /** Throws unless the transfer's status is on the success allow-list (the failure policy decides then). */

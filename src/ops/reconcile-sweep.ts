@@ -1,5 +1,6 @@
 import {
   compareBalance,
+  deadOperatorSweeps,
   decideOperatorSweep,
   operatorSweepDepositId,
   OPERATOR_SWEEP_STATUS,
@@ -7,7 +8,11 @@ import {
 } from '../policy/reconcile-policy.js';
 import { readReconcileReport, reservedIn, snapshotWallet } from '../reconcile/run-reconcile.js';
 import { scripts } from '../redis-scripts.js';
+import { UNSET_CREDENTIAL } from '../config.js';
+import { createInterlaceClient } from '../interlace/client.js';
+import { createLogger } from '../logger.js';
 import { checkAmount } from '../sweep/amounts.js';
+import { Decimal } from '../sweep/decimal.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import { appendAudit } from './audit-log.js';
 import type { OpsDeps } from './ops-context.js';
@@ -24,15 +29,20 @@ export type OperatorSweepResult = {
   reference: string;
   /** The deposit's state when it already existed (the same command ran before). */
   state?: string;
-  /** The balance picture the amount was checked against: the report's balance, today's ledger. */
+  /**
+   * The balance picture the amount was checked against: the wallet's balance read now (or, when the CLI
+   * has no Interlace credentials, the report's, only while the reservations are as the report saw them)
+   * and today's ledger.
+   */
   line?: BalanceLine;
   reportAt: number;
 };
 
 /**
  * `reconcile sweep <wallet> <currency> <amount>`: an operator's decision to move money no notification
- * explains. Checked against the latest reconciliation report's balance and the ledger as it is now
- * (decideOperatorSweep), then recorded as a deposit whose id is derived from the command and a
+ * explains, for a wallet and currency the latest reconciliation report lists. Checked against the ledger,
+ * the reservations and the wallet's balance as they are now (decideOperatorSweep; the sweep worker
+ * checks again right before the transfer), then recorded as a deposit whose id is derived from the command and a
  * reference (the report entry's id by default), so repeating the command never moves the money twice.
  * The normal sweep worker moves it. Every refusal and every sweep is audited; a dry run writes nothing.
  */
@@ -95,22 +105,33 @@ async function sweep(
       };
     }
   }
-  // Today's ledger against the report's balance: a deposit notified since the report explains its money.
+  // The ledger and the reservations are read BEFORE the balance (as runReconcile does): a sweep or a
+  // payout finishing in between makes the balance smaller, never larger, than they say. The report's
+  // old balance is never combined with today's reservations: a reservation released since the report
+  // would count its (gone) money as unexplained, and the sweep would take a later payout's money.
   const entries = await snapshotWallet(deps.redis, deps.keys, input.walletId);
   const reserved = (await reservedIn(deps.redis, deps.keys, input.walletId, [currency]))[currency];
+  const live = await readLiveBalance(deps, input.walletId, currency);
+  if (live === undefined && !new Decimal(reserved ?? 0).eq(entry.reserved))
+    throw new OpsError(
+      `refused (reservations-changed): payout reservations in wallet ${input.walletId} changed since the ` +
+        `report (${entry.reserved} then, ${reserved ?? '0'} now): wait for the next run, or give the CLI ` +
+        'Interlace credentials so it reads the balance itself',
+    );
   const line = compareBalance({
     currency,
-    available: entry.available,
+    available: live?.available ?? entry.available,
     entries,
     ...(reserved !== undefined ? { reserved } : {}),
-    // The balance was read during that run: what was swept since is no longer in the wallet.
-    balanceReadAt: report.startedAt,
+    // The report's balance was read during that run: what was swept since is no longer in the wallet.
+    ...(live === undefined ? { balanceReadAt: report.startedAt } : {}),
   });
   const decision = decideOperatorSweep({
     amount: input.amount,
     currency,
-    master: entry.master,
+    master: entry.master || live?.master === true,
     line,
+    deadSweeps: deadOperatorSweeps(entries, currency),
     policy: {
       currencies: deps.config.sweep.currencies,
       minAmount: deps.config.sweep.minAmount,
@@ -178,4 +199,34 @@ async function sweep(
   }
   await ensureSweepJob(deps.queues, depositId);
   return { ...result, outcome: 'queued', state: 'queued' };
+}
+
+const PLAIN = /^\d+(\.\d+)?$/;
+
+/** The wallet's balance in `currency` read from Interlace now; undefined when the CLI has no credentials. */
+async function readLiveBalance(
+  deps: OpsDeps,
+  walletId: string,
+  currency: string,
+): Promise<{ available: string; master: boolean } | undefined> {
+  if (deps.config.interlace.clientId === UNSET_CREDENTIAL) return undefined;
+  const client = createInterlaceClient({
+    config: deps.config,
+    redis: deps.redis,
+    keys: deps.keys,
+    logger: createLogger({ level: 'silent' }),
+  });
+  try {
+    const wallet = await client.getCryptoConnectWallet(walletId).catch((error: unknown) => {
+      throw new OpsError(
+        `could not read wallet ${walletId}'s balance from Interlace: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+    const available = wallet.balances.find((b) => b.currency === currency)?.available ?? '0';
+    if (typeof available !== 'string' || !PLAIN.test(available))
+      throw new OpsError(`wallet ${walletId}'s ${currency} balance is not a plain decimal`);
+    return { available, master: wallet.master === true };
+  } finally {
+    client.close();
+  }
 }

@@ -45,6 +45,7 @@ export const SWEEP_EVENTS = [
   'recheck-dust',
   'recheck-unsupported',
   'recheck-over-limit',
+  'recheck-unexplained',
   'transfer-confirmed',
   'sweep-dead',
   'operator-requeue',
@@ -88,6 +89,9 @@ const DESCRIBE_EVENT: Record<DepositEventName, string> = {
   'recheck-dust': 'Right before the transfer, the policy re-check finds the amount below the minimum.',
   'recheck-unsupported': 'Right before the transfer, the currency is no longer in `SWEEP_CURRENCIES`.',
   'recheck-over-limit': 'Right before the transfer, the amount is above `SWEEP_MAX_AMOUNT`.',
+  'recheck-unexplained':
+    "Right before an operator's reconcile sweep's transfer, the wallet's live balance, less what the " +
+    'ledger explains and payouts reserve, no longer covers it (recheckOperatorSweep): held.',
   'transfer-confirmed':
     'Interlace answered the transfer with a success status (`SWEEP_TRANSFER_SUCCESS_STATUSES`).',
   'sweep-dead': 'The failure policy declared the sweep finally failed.',
@@ -208,6 +212,7 @@ export const DEPOSIT_TRANSITIONS = defineTransitionTable<DepositStateOrNew, Depo
     ...rowsOf('recheck-dust', (from) => recheckCell('dust', from)),
     ...rowsOf('recheck-unsupported', (from) => recheckCell('unsupported', from)),
     ...rowsOf('recheck-over-limit', (from) => recheckCell('held', from)),
+    ...rowsOf('recheck-unexplained', (from) => recheckCell('held', from)),
     ...rowsOf('transfer-confirmed', confirmedCell),
     ...rowsOf('sweep-dead', deadCell),
     ...rowsOf('operator-requeue', requeueCell),

@@ -142,6 +142,7 @@ export type OperatorSweepRefusal =
   | 'unsupported-currency'
   | 'below-minimum'
   | 'above-maximum'
+  | 'dead-operator-sweep'
   | 'above-unexplained';
 
 export type OperatorSweepDecision =
@@ -159,6 +160,12 @@ export function decideOperatorSweep(input: {
   master: boolean;
   line: BalanceLine;
   policy: { currencies: readonly string[]; minAmount: string; maxAmount?: string | undefined };
+  /**
+   * Dead operator sweeps of this wallet and currency (deadOperatorSweeps). Their money is still counted
+   * as unexplained, so a new sweep of "the same" money would let a later replay of the dead one move it
+   * a second time: the operator replays or retires the dead one first.
+   */
+  deadSweeps?: readonly string[];
 }): OperatorSweepDecision {
   const amount = checkAmount(input.amount, input.currency);
   if (!amount.ok || new Decimal(amount.amount).lte(0))
@@ -178,6 +185,13 @@ export function decideOperatorSweep(input: {
     return refuse('below-minimum', `${amount.amount} is below the minimum ${input.policy.minAmount}`);
   if (input.policy.maxAmount !== undefined && isAbove(amount.amount, input.policy.maxAmount))
     return refuse('above-maximum', `${amount.amount} is above the maximum ${input.policy.maxAmount}`);
+  const dead = input.deadSweeps ?? [];
+  if (dead.length > 0)
+    return refuse(
+      'dead-operator-sweep',
+      `an earlier operator sweep of ${input.currency} from this wallet is dead (${dead.join(', ')}): ` +
+        'replay it first (`dlq replay`: re-checked against the live balance, held if its money is gone)',
+    );
   if (isAbove(amount.amount, input.line.sweepable))
     return refuse(
       'above-unexplained',
@@ -186,6 +200,50 @@ export function decideOperatorSweep(input: {
         `held ${input.line.held}, reserved ${input.line.reserved})`,
     );
   return { ok: true, amount: amount.amount };
+}
+
+/** The wallet's dead operator sweeps (`reconcile-…`) in a currency, by id. */
+export function deadOperatorSweeps(entries: readonly LedgerEntry[], currency: string): string[] {
+  return entries
+    .filter((e) => e.currency === currency && e.state === 'dead' && e.depositId.startsWith('reconcile-'))
+    .map((e) => e.depositId);
+}
+
+/** Whether a deposit is an operator's reconciliation sweep (money moved from a balance, not a notification). */
+export function isOperatorSweep(deposit: { depositId: string; upstreamStatus?: string }): boolean {
+  return deposit.depositId.startsWith('reconcile-') || deposit.upstreamStatus === OPERATOR_SWEEP_STATUS;
+}
+
+/**
+ * The sweep worker's re-check of an operator's sweep right before its transfer call, against the
+ * wallet as it is NOW (ledger and reservations read first, then the balance): whoever sent it there (the
+ * command, `dlq replay`, `sweep enqueue`, a retry), it may move only money nothing else explains. The
+ * deposit's own entry is left out of the ledger: its money is what is being checked.
+ */
+export function recheckOperatorSweep(input: {
+  depositId: string;
+  amount: string;
+  currency: string;
+  master: boolean;
+  available: string;
+  reserved?: string;
+  entries: readonly LedgerEntry[];
+  policy: { currencies: readonly string[]; minAmount: string; maxAmount?: string | undefined };
+}): OperatorSweepDecision & { line: BalanceLine } {
+  const line = compareBalance({
+    currency: input.currency,
+    available: input.available,
+    entries: input.entries.filter((e) => e.depositId !== input.depositId),
+    ...(input.reserved !== undefined ? { reserved: input.reserved } : {}),
+  });
+  const decision = decideOperatorSweep({
+    amount: input.amount,
+    currency: input.currency,
+    master: input.master,
+    line,
+    policy: input.policy,
+  });
+  return { ...decision, line };
 }
 
 function refuse(refusal: OperatorSweepRefusal, message: string): OperatorSweepDecision {

@@ -116,7 +116,7 @@ describe('the ledger scripts carry out the policy table', () => {
     expect(events).toEqual(merchantEventsFor(from, to));
   });
 
-  it.each(rowsOf(['recheck-dust', 'recheck-unsupported', 'recheck-over-limit']))(
+  it.each(rowsOf(['recheck-dust', 'recheck-unsupported', 'recheck-over-limit', 'recheck-unexplained']))(
     'move: %s × %s → %s',
     async (from, event, to) => {
       const depositId = await depositIn(from);

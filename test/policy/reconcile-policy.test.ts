@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   compareBalance,
+  deadOperatorSweeps,
   decideOperatorSweep,
   historyDepositId,
+  isOperatorSweep,
+  recheckOperatorSweep,
   isDiscrepancy,
   operatorSweepDepositId,
   reconcileEntryId,
@@ -163,6 +166,78 @@ describe("an operator's reconcile sweep", () => {
       state: 'held',
     });
   });
+});
+
+describe('an operator sweep while an earlier one is dead (attack review round 2, item 2)', () => {
+  const policy = { currencies: ['USDC', 'USDT'], minAmount: '1', maxAmount: '1000' };
+  const dead = entry('dead', '5', { depositId: 'reconcile-aaa' });
+
+  it.each([
+    // [entries, currency, dead ids]
+    [[dead], 'USDC', ['reconcile-aaa']],
+    [[dead], 'USDT', []],
+    // A dead deposit from a notification is not an operator's sweep.
+    [[entry('dead', '5')], 'USDC', []],
+    [[entry('queued', '5', { depositId: 'reconcile-bbb' })], 'USDC', []],
+  ] as const)('finds the dead operator sweeps of %j in %s', (entries, currency, ids) => {
+    expect(deadOperatorSweeps(entries, currency)).toEqual(ids);
+  });
+
+  it('refuses a new one (a replay of the dead one could move that money again), naming it', () => {
+    const decision = decideOperatorSweep({
+      amount: '5',
+      currency: 'USDC',
+      master: false,
+      line: compareBalance({ currency: 'USDC', available: '5', entries: [dead] }),
+      policy,
+      deadSweeps: ['reconcile-aaa'],
+    });
+    expect(decision).toMatchObject({ ok: false, refusal: 'dead-operator-sweep' });
+    expect(decision.ok ? '' : decision.message).toContain('reconcile-aaa');
+  });
+
+  it.each([
+    { depositId: 'reconcile-abc', upstreamStatus: 'CLOSED', operator: true },
+    { depositId: 'dep-1', upstreamStatus: 'operator:reconcile', operator: true },
+    { depositId: 'dep-1', upstreamStatus: 'CLOSED', operator: false },
+  ])('knows an operator sweep: $depositId $upstreamStatus → $operator', ({ operator, ...deposit }) => {
+    expect(isOperatorSweep(deposit)).toBe(operator);
+  });
+});
+
+describe("the worker's re-check of an operator sweep against the live balance", () => {
+  const policy = { currencies: ['USDC'], minAmount: '1', maxAmount: '1000' };
+  const self = entry('sweeping', '5', { depositId: 'reconcile-self' });
+  const recheck = (available: string, entries: LedgerEntry[], reserved?: string) =>
+    recheckOperatorSweep({
+      depositId: 'reconcile-self',
+      amount: '5',
+      currency: 'USDC',
+      master: false,
+      available,
+      ...(reserved !== undefined ? { reserved } : {}),
+      entries,
+      policy,
+    });
+
+  it.each([
+    // [available, entries, reserved, ok, refusal]
+    // Its own money is still there: its own (sweeping) entry does not explain it away.
+    ['5', [self], undefined, true, undefined],
+    ['12', [self, entry('queued', '7')], undefined, true, undefined],
+    // The money left another way; what is there is a payout's.
+    ['10', [self], '10', false, 'above-unexplained'],
+    // What is there is another deposit's.
+    ['5', [self, entry('queued', '5')], undefined, false, 'above-unexplained'],
+    ['0', [self], undefined, false, 'above-unexplained'],
+  ] as const)(
+    'available %s, ledger %j, reserved %s: ok %s (%s)',
+    (available, entries, reserved, ok, refusal) => {
+      const verdict = recheck(available, [...entries], reserved);
+      expect(verdict.ok).toBe(ok);
+      if (!verdict.ok) expect(verdict.refusal).toBe(refusal);
+    },
+  );
 });
 
 describe('the deposit id of a transfer from a history source', () => {
