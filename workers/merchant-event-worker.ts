@@ -8,6 +8,7 @@ import { createMerchantEventDelivery } from '../src/merchant-events/deliver-merc
 import { MERCHANT_EVENT_QUEUE, type MerchantEventJobData } from '../src/merchant-events/merchant-event.js';
 import { RELAY_BATCH, relayOutbox } from '../src/merchant-events/merchant-event-queue.js';
 import { isFinalFailure } from '../src/policy/deposit-policy.js';
+import { sendAlert, type Alerts } from '../src/alerts/alerts.js';
 
 /** How often an idle relay looks at the outbox (a full batch is followed at once by the next). */
 export const RELAY_INTERVAL_MS = 200;
@@ -26,6 +27,8 @@ export async function startMerchantEventWorker(deps: {
   keys: Keys;
   queue: Queue<MerchantEventJobData>;
   logger: Logger;
+  /** The alert queue (ALERT_WEBHOOK_URL): a dead-lettered event is alerted. */
+  alerts?: Alerts | undefined;
   relayIntervalMs?: number;
 }): Promise<MerchantEventWorker> {
   const log = deps.logger.child({ component: 'merchant-events' });
@@ -70,8 +73,21 @@ export async function startMerchantEventWorker(deps: {
       attempt: job.attemptsMade,
       err: error,
     };
-    if (final) log.error(fields, 'merchant event dead-lettered: every delivery attempt failed');
-    else log.warn(fields, 'merchant event delivery failed; will retry');
+    if (!final) {
+      log.warn(fields, 'merchant event delivery failed; will retry');
+      return;
+    }
+    log.error(fields, 'merchant event dead-lettered: every delivery attempt failed');
+    void sendAlert(
+      { alerts: deps.alerts, logger: log },
+      {
+        kind: 'merchant-event-dead',
+        eventId: job.data.eventId,
+        type: job.data.type,
+        depositId: job.data.depositId,
+        reason: error.message,
+      },
+    );
   });
   worker.on('closed', () => delivery.close());
   await worker.waitUntilReady();

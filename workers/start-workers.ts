@@ -145,6 +145,7 @@ export async function startWorkers(
           keys,
           queue: merchantEventQueue,
           logger,
+          alerts,
         })
       : undefined;
   metrics.watchReconcile({

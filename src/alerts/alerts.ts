@@ -38,6 +38,14 @@ export type Alert =
       currency: string;
     }
   | {
+      /** A merchant event used every delivery attempt: the merchant's backend has not heard of it. */
+      kind: 'merchant-event-dead';
+      eventId: string;
+      type: string;
+      depositId: string;
+      reason: string;
+    }
+  | {
       /** Reconciliation found money no deposit, hold or payout explains (report only: nothing moved). */
       kind: 'reconcile-discrepancy';
       accountId: string;
@@ -158,6 +166,24 @@ export function formatAlert(
         ],
       };
     }
+    case 'merchant-event-dead':
+      return {
+        text:
+          `:rotating_light: ${env} Merchant event ${escape(alert.eventId)} (${escape(alert.type)} of deposit ` +
+          `${escape(alert.depositId)}) was not delivered after every attempt. Last error: ${escape(alert.reason)}. ` +
+          `When the merchant's endpoint is fixed: \`${escape(opsCommand)} events merchant replay ${escape(alert.eventId)}\``,
+        attachments: [
+          {
+            color: 'danger',
+            fields: [
+              field('Event', alert.eventId),
+              field('Type', alert.type),
+              field('Deposit', alert.depositId),
+              field('Last error', alert.reason, false),
+            ],
+          },
+        ],
+      };
     case 'payout-attention': {
       const money = moneyOf(alert.amount, alert.currency);
       const next = alert.fundsAt === 'cryptoconnect-wallet' ? 'refund or retry' : 'inspect';

@@ -10,6 +10,7 @@ import { MERCHANT_EVENT_QUEUE, type MerchantEventJobData } from '../../src/merch
 import type { AuditEntry } from '../../src/ops/audit-log.js';
 import type { MerchantEventSummary } from '../../src/ops/merchant-events.js';
 import { startMerchantEndpoint, type Delivery } from './merchant-endpoint.js';
+import { startSlackEndpoint } from '../alerts/slack-endpoint.js';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const WAIT = { timeout: 15_000, interval: 25 };
@@ -43,14 +44,19 @@ const forDeposit = (deliveries: Delivery[], depositId: string) =>
 
 describe('merchant events: signed, at least once', () => {
   let endpoint: Awaited<ReturnType<typeof startMerchantEndpoint>>;
+  let slack: Awaited<ReturnType<typeof startSlackEndpoint>>;
   let stack: Stack;
   beforeAll(async () => {
     endpoint = await startMerchantEndpoint(SECRET);
-    stack = await startStack('merchant-events', { env: merchantEnv(endpoint.url) });
+    slack = await startSlackEndpoint();
+    stack = await startStack('merchant-events', {
+      env: { ...merchantEnv(endpoint.url), ALERT_WEBHOOK_URL: slack.url },
+    });
   });
   afterAll(async () => {
     await stack?.close();
     await endpoint?.close();
+    await slack?.close();
   });
 
   it('tells the merchant a deposit was received and swept: signed, with the customer, amounts and fees', async () => {
@@ -176,6 +182,12 @@ describe('merchant events: signed, at least once', () => {
       expect(dead.map((e) => e.eventId).sort()).toEqual([...ids].sort());
       expect(dead[0]).toMatchObject({ state: 'failed', attempts: 3 });
       expect(dead[0]!.lastError).toContain('HTTP 503');
+      // The operator is alerted, with the command that sends it again.
+      for (const id of ids) {
+        const alert = await slack.next((message) => message.text.includes(id));
+        expect(alert.body.text).toContain(`events merchant replay ${id}`);
+        expect(alert.body.text).toContain('HTTP 503');
+      }
 
       endpoint.failAll(undefined);
       const eventId = dead.find((e) => e.type === 'deposit.failed')!.eventId;
