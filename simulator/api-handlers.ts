@@ -102,7 +102,16 @@ export const listWallets: ApiHandler = (context, call) => {
   if (master !== undefined && master !== 'true' && master !== 'false')
     return invalid('master must be true or false');
   const list = context.state.listWallets(accountId, master === undefined ? undefined : master === 'true');
-  return ok({ list, total: String(list.length) });
+  // Pagination is undocumented (API-NOTES §9): `page` (from 1) and `limit` are the simulator's reading,
+  // applied only when `limit` is given; `total` always counts every wallet.
+  const limit = call.query['limit'];
+  if (limit === undefined) return ok({ list, total: String(list.length) });
+  const page = call.query['page'] ?? '1';
+  if (typeof limit !== 'string' || !/^[1-9]\d{0,2}$/.test(limit)) return invalid('limit must be 1-999');
+  if (typeof page !== 'string' || !/^[1-9]\d{0,5}$/.test(page))
+    return invalid('page must be a positive integer');
+  const start = (Number(page) - 1) * Number(limit);
+  return ok({ list: list.slice(start, start + Number(limit)), total: String(list.length) });
 };
 
 /** `POST /cryptoconnect/wallets/:walletId/addresses {currency, chain}` */

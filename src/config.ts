@@ -205,6 +205,7 @@ const schema = z
     INTERLACE_ACCOUNT_ID: z.string().optional(),
     WALLET_CREATE_ATTEMPTS: int(3, 1, 10),
     WALLET_LIST_DEFAULT_LIMIT: int(50, 1, 200),
+    WALLET_LOOKUP_PAGE_SIZE: int(0, 0, 500),
     DASHBOARD_USER: optionalSecret,
     DASHBOARD_PASSWORD: optionalSecret,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -387,6 +388,8 @@ export type MerchantApiConfig = Readonly<{
   /** Create calls one POST /wallets makes (each after looking up the last one's lost answer). */
   createAttempts: number;
   defaultListLimit: number;
+  /** Page size of the look-up of a lost wallet creation (`page`/`limit`, ASSUMED); 0 = one plain call. */
+  lookupPageSize: number;
 }>;
 
 /** Placeholder the `ops` role puts in place of missing Interlace credentials. */
@@ -543,6 +546,7 @@ export function loadConfig(
       accountId: e.INTERLACE_ACCOUNT_ID ?? '',
       createAttempts: e.WALLET_CREATE_ATTEMPTS,
       defaultListLimit: e.WALLET_LIST_DEFAULT_LIMIT,
+      lookupPageSize: e.WALLET_LOOKUP_PAGE_SIZE,
     },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

@@ -48,7 +48,7 @@ export type InterlaceClient = {
   listCryptoConnectWallets(accountId: string, options?: { master?: boolean }): Promise<CryptoConnectWallet[]>;
   listCryptoConnectWalletsPage(
     accountId: string,
-    options?: { master?: boolean },
+    options?: { master?: boolean; page?: number; limit?: number },
   ): Promise<{ list: CryptoConnectWallet[]; total: number | undefined }>;
   createCryptoConnectWallet(body: CreateWalletRequest): Promise<CryptoConnectWallet>;
   createWalletAddress(walletId: string, body: { currency: string; chain: string }): Promise<WalletAddress>;
@@ -181,12 +181,17 @@ export function createInterlaceClient(deps: InterlaceClientDeps): InterlaceClien
   /** One `GET /cryptoconnect/wallets` (every wallet of the account, or its master wallets). */
   async function listWalletsPage(
     accountId: string,
-    options: { master?: boolean } = {},
+    options: { master?: boolean; page?: number; limit?: number } = {},
   ): Promise<{ list: CryptoConnectWallet[]; total: number | undefined }> {
     const data = await call<List<CryptoConnectWallet>>('GET /cryptoconnect/wallets', {
       method: 'GET',
       path: '/cryptoconnect/wallets',
-      query: { accountId, ...(options.master === undefined ? {} : { master: String(options.master) }) },
+      query: {
+        accountId,
+        ...(options.master === undefined ? {} : { master: String(options.master) }),
+        // Paging parameters are ASSUMED (API-NOTES §9: pagination undocumented), sent only when asked for.
+        ...(options.limit === undefined ? {} : { page: options.page ?? 1, limit: options.limit }),
+      },
     });
     if (!Array.isArray(data?.list))
       throw badResponse('GET /cryptoconnect/wallets', 'no data.list in the answer');

@@ -147,9 +147,9 @@ async function provision(
     if (clock(deps) >= leaseUntil) break;
     try {
       if (sent) {
-        const found = await findByReference(deps, record);
+        const found = await findByReference(deps, record, leaseUntil);
         if (found === 'unknown') {
-          lastError = new Error('the account lists more wallets than one answer holds');
+          lastError = new Error('the look-up could not see every wallet of the account');
           break;
         }
         if (found !== undefined) return await finish(deps, record, found);
@@ -197,18 +197,38 @@ async function provision(
   throw unavailable(lastError, 'the wallet could not be created at Interlace now', details);
 }
 
-/** The account's wallet carrying the record's referenceId; 'unknown' if the list may be incomplete. */
+/**
+ * The account's wallet carrying the record's referenceId; 'unknown' if the answers may not hold every
+ * wallet. With WALLET_LOOKUP_PAGE_SIZE the list is walked page by page (`page`/`limit`, ASSUMED) until
+ * the wallet is found or every wallet `total` counts has been seen.
+ */
 async function findByReference(
   deps: WalletCommandDeps,
   record: WalletRecord,
+  leaseUntil: number,
 ): Promise<CryptoConnectWallet | undefined | 'unknown'> {
-  const { list, total } = await deps.client.listCryptoConnectWalletsPage(record.account_id);
-  const found = list.find((wallet) => wallet.referenceId === record.reference_id);
-  if (found !== undefined) return found;
-  // Pagination of this list is undocumented (API-NOTES §9): a partial answer proves nothing, and
-  // creating again could make a second wallet. The request fails instead and says so.
-  return total !== undefined && total > list.length ? 'unknown' : undefined;
+  const pageSize = deps.config.merchantApi.lookupPageSize;
+  let seen = 0;
+  for (let page = 1; ; page += 1) {
+    const { list, total } = await deps.client.listCryptoConnectWalletsPage(
+      record.account_id,
+      pageSize > 0 ? { page, limit: pageSize } : {},
+    );
+    const found = list.find((wallet) => wallet.referenceId === record.reference_id);
+    if (found !== undefined) return found;
+    seen += list.length;
+    // Pagination of this list is undocumented (API-NOTES §9): an answer that proves nothing (fewer
+    // wallets than `total`, and no way to ask for the rest) fails the request rather than create
+    // again, which could make a second wallet.
+    if (total === undefined || seen >= total) return undefined;
+    if (pageSize === 0 || list.length === 0 || page >= MAX_LOOKUP_PAGES) return 'unknown';
+    // Past the lease another request may take the creation over: stop reading, prove nothing.
+    if (clock(deps) >= leaseUntil) return 'unknown';
+  }
 }
+
+/** The most pages one look-up reads (at 500 a page, a million wallets). */
+const MAX_LOOKUP_PAGES = 2_000;
 
 async function finish(
   deps: WalletCommandDeps,
@@ -469,7 +489,7 @@ function asUpstreamError(error: unknown, message: string): Error {
  * Interlace deadline, and a token renewal. Past it, a retry may take the creation over.
  */
 export function creationLeaseMs(config: Config): number {
-  return (2 * config.merchantApi.createAttempts + 2) * config.interlace.timeoutMs;
+  return (2 * config.merchantApi.createAttempts + 4) * config.interlace.timeoutMs;
 }
 
 function clock(deps: WalletCommandDeps): number {

@@ -321,3 +321,31 @@ describe('POST /wallets/{id}/addresses', () => {
     });
   });
 });
+
+describe('POST /wallets on an account with more wallets than one list answer holds', () => {
+  it('walks the pages (WALLET_LOOKUP_PAGE_SIZE) to find the wallet a lost answer created', async () => {
+    const paged = await startMerchantStack('wallet-api-paged', {
+      env: { WALLET_LOOKUP_PAGE_SIZE: '10' },
+      simulator: { duplicateWalletReference: 'create' },
+    });
+    try {
+      for (let i = 0; i < 25; i += 1) paged.sim.createWallet(paged.accountId, { nickname: `other ${i}` });
+      paged.sim.faults.enqueue('cryptoconnect', { kind: 'reset-after-commit' }, 1);
+
+      const answer = await paged.call<Wallet>('POST', '/wallets', {
+        name: 'Customer pg-1',
+        external_id: 'pg-1',
+      });
+
+      expect(answer.status).toBe(201);
+      expect(paged.simWallets().filter((w) => w.nickname === 'Customer pg-1')).toHaveLength(1);
+      const lists = paged.sim
+        .requests()
+        .filter((r) => r.method === 'GET' && r.path.endsWith('/cryptoconnect/wallets'));
+      expect(lists.map((r) => r.query.page)).toEqual(['1', '2', '3']);
+      expect(lists.every((r) => r.query.limit === '10')).toBe(true);
+    } finally {
+      await paged.close();
+    }
+  });
+});

@@ -122,3 +122,22 @@ describe('createWallet against an Interlace whose list may be incomplete', () =>
     expect(new Set(references).size).toBe(1);
   });
 });
+
+describe('createWallet with paged look-ups', () => {
+  it('answers 503 without a second create when the pages end before total is reached', async () => {
+    const { deps, calls } = depsWith({
+      create: () => Promise.reject(lost()),
+      // Every page empty although 30 wallets are counted: the look-up proves nothing.
+      list: () => Promise.resolve({ list: [], total: 30 }),
+    });
+    const paged = {
+      ...deps,
+      config: { ...deps.config, merchantApi: { ...deps.config.merchantApi, lookupPageSize: 10 } },
+    };
+
+    const error = await refusal(createWallet(paged, { name: 'n', external_id: 'paged-1' }, 'test'));
+
+    expect(error.code).toBe('service_unavailable');
+    expect(calls).toEqual({ create: 1, list: 1 });
+  });
+});
