@@ -57,12 +57,14 @@ export async function startApi(
     queue.on('error', (error) => log.warn({ err: error }, 'queue error'));
   // One registry per process (shared with the worker in the single-process deployment); served at /metrics.
   const metrics = options.metrics ?? createMetrics({ build: readBuildInfo(config.buildCommit) });
-  metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
+  // For the dashboard and the queue gauges only: the workers relay and deliver merchant events.
+  const merchantEventQueue = createMerchantEventQueue(redis, config);
+  merchantEventQueue?.on('error', (error) => log.warn({ err: error }, 'merchant event queue error'));
+  metrics.watchQueues({ ...queues, extra: merchantEventQueue ? [merchantEventQueue] : [] }, (error) =>
+    log.warn({ err: error }, 'could not read queue sizes for metrics'),
+  );
   const alerts = createAlerts(redis, config);
   alerts?.queue.on('error', (error) => log.warn({ err: error }, 'alert queue error'));
-  // Only for the dashboard: the workers relay and deliver merchant events.
-  const merchantEventQueue = config.dashboard ? createMerchantEventQueue(redis, config) : undefined;
-  merchantEventQueue?.on('error', (error) => log.warn({ err: error }, 'merchant event queue error'));
 
   const extraRouters = [];
   if (config.dashboard) {

@@ -62,7 +62,11 @@ export async function startWorkers(
   });
   const queues = createQueues(redis, config);
   const metrics = options.metrics ?? createMetrics({ build: readBuildInfo(config.buildCommit) });
-  metrics.watchQueues(queues, (error) => log.warn({ err: error }, 'could not read queue sizes for metrics'));
+  const merchantEventQueue = createMerchantEventQueue(redis, config);
+  merchantEventQueue?.on('error', (error) => log.warn({ err: error }, 'merchant event queue error'));
+  metrics.watchQueues({ ...queues, extra: merchantEventQueue ? [merchantEventQueue] : [] }, (error) =>
+    log.warn({ err: error }, 'could not read queue sizes for metrics'),
+  );
   const alerts = createAlerts(redis, config);
   alerts?.queue.on('error', (error) => log.warn({ err: error }, 'alert queue error'));
   const client = createInterlaceClient({
@@ -134,8 +138,6 @@ export async function startWorkers(
   // Components below take the process logger and name themselves: a child of `log` would repeat
   // its `component` key in every line (pino does not replace a bound key).
   const alertWorker = await startAlertWorker({ config, redis, logger });
-  const merchantEventQueue = createMerchantEventQueue(redis, config);
-  merchantEventQueue?.on('error', (error) => log.warn({ err: error }, 'merchant event queue error'));
   const merchantEvents =
     merchantEventQueue && config.merchantWebhook
       ? await startMerchantEventWorker({

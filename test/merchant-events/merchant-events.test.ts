@@ -182,6 +182,10 @@ describe('merchant events: signed, at least once', () => {
       expect(dead.map((e) => e.eventId).sort()).toEqual([...ids].sort());
       expect(dead[0]).toMatchObject({ state: 'failed', attempts: 3 });
       expect(dead[0]!.lastError).toContain('HTTP 503');
+      // Visible in the metrics (never the secret).
+      const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
+      expect(metrics).toMatch(/^isweep_queue_jobs\{queue="merchant-events",state="failed"\} [1-9]\d*$/m);
+      expect(metrics).not.toContain(SECRET);
       // The operator is alerted, with the command that sends it again.
       for (const id of ids) {
         const alert = await slack.next((message) => message.text.includes(id));
