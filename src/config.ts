@@ -128,6 +128,8 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
     WALLET_CACHE_TTL_S: int(3_600, 0, 604_800),
     EVENT_LOG_MAX_LEN: int(100_000, 100, 100_000_000),
+    EVENT_LOG_MAX_BYTES: int(256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
+    DEAD_LETTER_MAX_BODY_BYTES: int(64 * 1024, 1024, 1024 * 1024),
     LEDGER_RETENTION_DAYS: int(90, 1, 3_650),
     WEBHOOK_TIMEOUT_MS: int(3_000, 100, 4_500),
     DASHBOARD_READ_ONLY: bool(true),
@@ -301,6 +303,10 @@ export type Config = Readonly<{
   }>;
   shutdownTimeoutMs: number;
   eventLogMaxLen: number;
+  /** Bytes the event log stream may take in Redis (MEMORY USAGE); the oldest entries go past it. */
+  eventLogMaxBytes: number;
+  /** Bytes of a notification body a dead letter keeps; a longer one is replaced by its size and hash. */
+  deadLetterMaxBodyBytes: number;
   ledgerRetentionMs: number;
   webhookTimeoutMs: number;
   dashboard: Readonly<{ user: string; password: string }> | undefined;
@@ -485,6 +491,8 @@ export function loadConfig(
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     eventLogMaxLen: e.EVENT_LOG_MAX_LEN,
+    eventLogMaxBytes: e.EVENT_LOG_MAX_BYTES,
+    deadLetterMaxBodyBytes: e.DEAD_LETTER_MAX_BODY_BYTES,
     ledgerRetentionMs: e.LEDGER_RETENTION_DAYS * 86_400_000,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     dashboard:

@@ -20,6 +20,7 @@ import { createPayoutStore } from './payouts/payout-store.js';
 import { createInterlaceClient, type InterlaceClient } from './interlace/client.js';
 import { createWalletStore } from './wallets/wallet-store.js';
 import { publishServicePolicy } from './policy/service-policy.js';
+import { watchEventLog } from './webhooks/storage-caps.js';
 import { merchantApiRouter } from './merchant-api/merchant-api.js';
 
 export type Api = {
@@ -83,6 +84,8 @@ export async function startApi(
   }
   const payouts = createPayoutStore(redis, keys, { eventLogMaxLen: config.eventLogMaxLen });
   const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts, payouts };
+  // The event log's byte cap (its count cap is XADD's MAXLEN), checked by every receiver.
+  const eventLog = watchEventLog(deps, config.eventLogMaxBytes);
   // The merchant API calls Interlace (wallets, addresses) from the receiver; off without API keys.
   let client: InterlaceClient | undefined;
   let merchantApi;
@@ -143,6 +146,7 @@ export async function startApi(
     async close() {
       const grace = Math.min(config.shutdownTimeoutMs, 5_000);
       await Promise.all([closeServer(server, grace), adminServer && closeServer(adminServer, grace)]);
+      eventLog.stop();
       client?.close();
       await closeQueues(queues);
       await closeAlerts(alerts);

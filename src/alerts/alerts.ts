@@ -46,6 +46,14 @@ export type Alert =
       reason: string;
     }
   | {
+      /** A storage cap dropped data: event-log entries (count or bytes) or a dead letter's body. */
+      kind: 'storage-capped';
+      store: 'event-log' | 'dead-letter';
+      cap: 'count' | 'bytes';
+      /** What was dropped, in words (e.g. "1,204 entries since the last alert"). */
+      dropped: string;
+    }
+  | {
       /** Reconciliation found money no deposit, hold or payout explains (report only: nothing moved). */
       kind: 'reconcile-discrepancy';
       accountId: string;
@@ -199,6 +207,26 @@ export function formatAlert(
               field('Payout', alert.payoutId),
               field('Money', `${money} at ${alert.fundsAt}`),
               field('Reason', alert.reason, false),
+            ],
+          },
+        ],
+      };
+    }
+    case 'storage-capped': {
+      const what = alert.store === 'event-log' ? 'The event log' : 'A dead letter';
+      return {
+        text:
+          `:warning: ${env} ${what} reached its ${alert.cap} cap and dropped data: ${escape(alert.dropped)}. ` +
+          (alert.store === 'event-log'
+            ? 'Older notifications can no longer be replayed from it (EVENT_LOG_MAX_LEN, EVENT_LOG_MAX_BYTES).'
+            : 'Its notification body was replaced by its size and hash (DEAD_LETTER_MAX_BODY_BYTES).'),
+        attachments: [
+          {
+            color: 'warning',
+            fields: [
+              field('Store', alert.store),
+              field('Cap', alert.cap),
+              field('Dropped', alert.dropped, false),
             ],
           },
         ],

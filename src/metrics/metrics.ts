@@ -171,6 +171,17 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
     },
   });
 
+  const storageDropped = new Counter({
+    name: 'isweep_storage_dropped_total',
+    help: 'Entries a storage cap dropped: event-log entries (cap count or bytes), dead-letter bodies (bytes)',
+    labelNames: ['store', 'cap'] as const,
+    registers: [registry],
+  });
+  const eventLogBytes = new Gauge({
+    name: 'isweep_event_log_bytes',
+    help: 'Memory the event log stream takes in Redis (MEMORY USAGE, sampled), at the last cap check',
+    registers: [registry],
+  });
   let reconcileSource: ReconcileSource | undefined;
   const reconcileDiscrepancies = new Gauge({
     name: 'isweep_reconcile_discrepancies',
@@ -208,6 +219,8 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
 
   return {
     registry,
+    storageDropped,
+    eventLogBytes,
     reconcileDiscrepancies,
     reconcileUnexplained,
 

@@ -17,6 +17,7 @@ import {
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendAlert, type Alerts } from '../alerts/alerts.js';
+import { capDeadLetterBody } from './storage-caps.js';
 import type { PayoutStore } from '../payouts/payout-store.js';
 import { acceptPayoutNotification, payoutTransferResource } from '../payouts/accept-payout-notification.js';
 
@@ -109,7 +110,14 @@ export async function acceptNotification(
         ...(parsed.depositId ? { depositId: parsed.depositId } : {}),
         reason: `invalid deposit notification: ${parsed.reason}`,
         attempts: [],
-        notification: { id: envelope.id, eventType: envelope.eventType, body: rawBody },
+        notification: {
+          id: envelope.id,
+          eventType: envelope.eventType,
+          body: await capDeadLetterBody(deps, rawBody, deps.config.deadLetterMaxBodyBytes, {
+            id: envelope.id,
+            eventType: envelope.eventType,
+          }),
+        },
         deadAt: new Date(now).toISOString(),
       });
       return { outcome: 'dead-lettered', reason: parsed.reason };
