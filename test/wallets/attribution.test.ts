@@ -4,6 +4,7 @@ import { cli } from '../ops/cli-harness.js';
 import type { DepositRecord } from '../../src/deposits/deposit-state.js';
 import { loadConfig } from '../../src/config.js';
 import { createWalletStore } from '../../src/wallets/wallet-store.js';
+import { startSlackEndpoint } from '../alerts/slack-endpoint.js';
 
 // The wallet store writes one owner record per CryptoConnect wallet it created or adopted:
 // <prefix>:wallet-owner:<interlaceWalletId> = {id, external_id, name}. The wallet is stored here through
@@ -24,12 +25,17 @@ async function own(stack: Stack, walletId: string, owner: { id: string; external
 
 describe('deposit attribution and the unknown-wallet rule (UNKNOWN_WALLET_DEPOSITS=hold, the default)', () => {
   let stack: Stack;
+  let slack: Awaited<ReturnType<typeof startSlackEndpoint>>;
   beforeAll(async () => {
     // testEnv sets UNKNOWN_WALLET_DEPOSITS=sweep for the older tests; an empty value means "unset".
-    stack = await startStack('attribution-hold', { env: { UNKNOWN_WALLET_DEPOSITS: '' } });
+    slack = await startSlackEndpoint();
+    stack = await startStack('attribution-hold', {
+      env: { UNKNOWN_WALLET_DEPOSITS: '', ALERT_WEBHOOK_URL: slack.url },
+    });
   });
   afterAll(async () => {
     await stack?.close();
+    await slack?.close();
   });
 
   it('defaults to hold', () => {
@@ -81,6 +87,10 @@ describe('deposit attribution and the unknown-wallet rule (UNKNOWN_WALLET_DEPOSI
     expect(await stack.redis.zscore(stack.keys.depositsHeld, depositId)).not.toBeNull();
     expect(await stack.sweepQueue.getJob(`deposit-${depositId}`)).toBeUndefined();
     expect(stack.transferCallsFor(depositId)).toHaveLength(0);
+    // The operator is alerted, with the reason.
+    const alert = await slack.next((message) => message.text.includes(depositId));
+    expect(alert.body.text).toContain('held');
+    expect(alert.body.text).toContain('UNKNOWN_WALLET_DEPOSITS=hold');
     // A redelivery changes nothing.
     expect((await stack.notify(depositId)).status).toBe(200);
     expect((await stack.record(depositId)).state).toBe('held');
