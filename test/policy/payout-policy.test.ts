@@ -748,3 +748,46 @@ describe('checkPayoutRequest: each control, its edges and its words', () => {
     expect(check({ chain, address }, { allowedAddresses: ['unrelated', entry] }).ok).toBe(ok);
   });
 });
+
+describe('the address format of every payout chain', () => {
+  const controls = {
+    maxAmount: '1000',
+    currencies: ['USDC'],
+    chains: ['ETH', 'ARB', 'BSC', 'POLYGON', 'BASE', 'OP', 'ETH_SEPOLIA', 'TRON', 'SOL'],
+    allowedAddresses: [] as string[],
+  };
+  const request = (chain: string, address: string) => ({
+    external_id: 'inv-1',
+    amount: '1',
+    currency: 'USDC',
+    chain,
+    address,
+  });
+  const evm = `0x${'a'.repeat(40)}`;
+  const tron = `T${'1'.repeat(33)}`;
+
+  it.each(['ETH', 'ARB', 'BSC', 'POLYGON', 'BASE', 'OP', 'ETH_SEPOLIA'])(
+    '%s takes an EVM address',
+    (chain) => {
+      expect(checkPayoutRequest(request(chain, evm), controls).ok).toBe(true);
+      expect(checkPayoutRequest(request(chain, tron), controls)).toEqual({
+        ok: false,
+        field: 'address',
+        reason: `address is not a ${chain} address (0x followed by 40 hex digits)`,
+      });
+    },
+  );
+
+  it('anchors the TRON format at both ends', () => {
+    expect(checkPayoutRequest(request('TRON', `a${tron}`), controls).ok).toBe(false);
+    expect(checkPayoutRequest(request('TRON', `${tron}a`), controls).ok).toBe(false);
+  });
+
+  it('describes the SOL format when it refuses an address', () => {
+    expect(checkPayoutRequest(request('SOL', evm), controls)).toEqual({
+      ok: false,
+      field: 'address',
+      reason: 'address is not a SOL address (32 to 44 base58 characters)',
+    });
+  });
+});
