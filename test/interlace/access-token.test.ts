@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import { AccessTokenProvider, type IssuedToken } from '../../src/interlace/access-token.js';
 import { capturingLogger } from '../helpers/config.js';
@@ -328,5 +328,127 @@ describe('the shared access token: a rejected token', () => {
     // Its own cached token was not the rejected one: it keeps serving it.
     expect(await tokens.get()).toBe('t-1');
     expect(issued).toBe(1);
+  });
+});
+
+describe('the shared access token: its edges in time', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('renews at its renewal time exactly, not a millisecond later', async () => {
+    let issued = 0;
+    const { tokens, tokenKey } = provider(async () => {
+      issued += 1;
+      return { accessToken: `at-${issued}`, expiresInMs: 3_600_000 };
+    });
+    const now = Date.now();
+    vi.setSystemTime(now);
+    await redis.hset(tokenKey, { accessToken: 'due', expiresAt: now + 30_000, renewAt: now });
+    expect(await tokens.get()).toBe('at-1');
+  });
+
+  it('never hands out an expired token while another process renews: it waits, then gives up', async () => {
+    const { tokens, tokenKey, lockKey } = provider(
+      async () => ({ accessToken: 'mine', expiresInMs: 3_600_000 }),
+      { lockTtlMs: 40, pollMs: 5 },
+    );
+    const now = Date.now();
+    await redis.hset(tokenKey, { accessToken: 'expired', expiresAt: now - 1, renewAt: now - 1_000 });
+    await redis.set(lockKey, 'another-process', 'PX', 60_000);
+    await expect(tokens.get()).rejects.toThrow('timed out waiting for another process');
+  });
+
+  it('does not fall back to its own token once that has expired', async () => {
+    let calls = 0;
+    const { tokens, tokenKey } = provider(async () => {
+      calls += 1;
+      if (calls === 1) return { accessToken: 'held', expiresInMs: 3_600_000 };
+      throw new Error('Interlace is down');
+    });
+    expect(await tokens.get()).toBe('held');
+    const expiresAt = Number(await redis.hget(tokenKey, 'expiresAt'));
+    await redis.del(tokenKey);
+    vi.setSystemTime(expiresAt);
+    await expect(tokens.get()).rejects.toThrow('Interlace is down');
+  });
+
+  it('logs the error behind a fallback, and the lifetime of a renewed token', async () => {
+    const failing = provider(async () => {
+      throw new Error('Interlace is down');
+    });
+    const now = Date.now();
+    await redis.hset(failing.tokenKey, {
+      accessToken: 'still-good',
+      expiresAt: now + 30_000,
+      renewAt: now - 1,
+    });
+    expect(await failing.tokens.get()).toBe('still-good');
+    const warning = failing.lines.find((line) => line.includes('token renewal failed'));
+    expect(warning).toContain('Interlace is down');
+
+    const renewing = provider(async () => ({ accessToken: 'new', expiresInMs: 3_600_000 }));
+    await renewing.tokens.get();
+    const info = renewing.lines.find((line) => line.includes('Interlace access token renewed'));
+    expect(JSON.parse(info!)).toMatchObject({ expiresInMs: 3_600_000 });
+    expect(renewing.lines.some((line) => line.includes('outlived its lock'))).toBe(false);
+  });
+});
+
+describe('the shared access token: the lock', () => {
+  it('warns when its renewal outlived the lock, and only then', async () => {
+    const { tokens, lockKey, lines } = provider(async () => {
+      await redis.set(lockKey, 'another-process', 'PX', 60_000);
+      return { accessToken: 'mine', expiresInMs: 3_600_000 };
+    });
+    expect(await tokens.get()).toBe('mine');
+    expect(
+      lines.some((line) =>
+        line.includes('token renewal outlived its lock: the new token is used here, not shared'),
+      ),
+    ).toBe(true);
+  });
+
+  it('re-reads the token under the lock: one another process stored meanwhile is used, not renewed', async () => {
+    let issued = 0;
+    const tokenKey = `${prefix}:token:raced`;
+    const lockKey = `${prefix}:lock:raced`;
+    // Between this process's first read and its lock, another process stores a fresh token.
+    const racing = new Proxy(redis, {
+      get(target, property) {
+        if (property === 'set') {
+          return async (...args: Parameters<Redis['set']>) => {
+            await target.hset(tokenKey, {
+              accessToken: 'theirs',
+              expiresAt: Date.now() + 3_600_000,
+              renewAt: Date.now() + 3_000_000,
+            });
+            return (target.set as (...values: unknown[]) => Promise<unknown>)(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const tokens = new AccessTokenProvider({
+      redis: racing,
+      tokenKey,
+      lockKey,
+      issue: async () => {
+        issued += 1;
+        return { accessToken: 'mine', expiresInMs: 3_600_000 };
+      },
+      renewBeforeMs: 60_000,
+      logger: capturingLogger().logger,
+    });
+    expect(await tokens.get()).toBe('theirs');
+    expect(issued).toBe(0);
+  });
+
+  it('forgets a rejected token even when it holds none itself', async () => {
+    const { tokens, tokenKey } = provider(async () => ({ accessToken: 'x', expiresInMs: 3_600_000 }));
+    await redis.hset(tokenKey, { accessToken: 'rejected', expiresAt: Date.now() + 60_000, renewAt: 0 });
+    await tokens.invalidate('rejected');
+    expect(await redis.exists(tokenKey)).toBe(0);
   });
 });
