@@ -505,3 +505,73 @@ describe('deposit ledger listing', () => {
     expect(await ids({ limit: 1 })).toEqual(['t-3']);
   });
 });
+
+describe('deposit ledger: wallets, customers and merchant events', () => {
+  const keys = createKeys(prefix);
+  const own = (walletId: string, externalId: string) =>
+    redis.hset(keys.walletOwner(walletId), {
+      id: `own-${walletId}`,
+      external_id: externalId,
+      name: 'A customer',
+    });
+  const into = (depositId: string, walletId: string, patch: Partial<AcceptInput> = {}) =>
+    notification(depositId, 'CLOSED', {
+      fields: { depositId, walletId, accountId: 'acc-1', currency: 'USDC', amount: '10' },
+      ...patch,
+    });
+
+  it('answers whether the service created the wallet', async () => {
+    await own('w-owned', 'cust-owned');
+    expect(await store.accept(into('o-1', 'w-owned'))).toMatchObject({ walletOwned: true });
+    expect(await store.accept(into('o-2', 'w-stranger'))).toMatchObject({ walletOwned: false });
+  });
+
+  it('holds a deposit into a wallet it did not create under UNKNOWN_WALLET_DEPOSITS=hold, and only then', async () => {
+    await own('w-owned-2', 'cust-2');
+    expect((await store.accept(into('o-3', 'w-stranger-2', { unknownWallets: 'hold' }))).state).toBe('held');
+    expect((await store.get('o-3'))?.reason).toContain('UNKNOWN_WALLET_DEPOSITS=hold');
+    expect((await store.accept(into('o-4', 'w-owned-2', { unknownWallets: 'hold' }))).state).toBe('queued');
+    expect((await store.accept(into('o-5', 'w-stranger-2', { unknownWallets: 'sweep' }))).state).toBe(
+      'queued',
+    );
+    expect((await store.accept(into('o-6', 'w-stranger-2'))).state).toBe('queued');
+  });
+
+  it("lists a customer's deposits by external id, narrowed by wallet when one is given", async () => {
+    await own('w-cust-a', 'cust-list');
+    await store.accept(into('o-7', 'w-cust-a'));
+    expect((await store.list({ externalId: 'cust-list' })).map((d) => d.depositId)).toEqual(['o-7']);
+    expect(await store.list({ externalId: 'cust-list', walletId: 'w-elsewhere' })).toEqual([]);
+    expect(await store.list({ externalId: 'cust-nobody' })).toEqual([]);
+  });
+
+  it('writes merchant events to the outbox only when they are switched on', async () => {
+    const quiet = await redis.xlen(keys.merchantOutbox);
+    await store.accept(into('o-8', 'w-events'));
+    expect(await redis.xlen(keys.merchantOutbox)).toBe(quiet);
+    const emitting = createDepositStore(redis, keys, { merchantEvents: true });
+    await emitting.accept(into('o-9', 'w-events'));
+    const [last] = await redis.xrevrange(keys.merchantOutbox, '+', '-', 'COUNT', 1);
+    expect(last?.[1]).toEqual(expect.arrayContaining(['type', 'deposit.received', 'depositId', 'o-9']));
+  });
+
+  it('counts nothing for a notification that brings no event', async () => {
+    const counters = await redis.hgetall(keys.eventCounts);
+    await store.accept(into('o-10', 'w-quiet'));
+    expect(await redis.hgetall(keys.eventCounts)).toEqual(counters);
+  });
+
+  it('answers a claimed record with exactly the stored fields', async () => {
+    await store.accept(into('o-11', 'w-claim'));
+    const claimed = await store.claim('o-11');
+    const stored = await store.get('o-11');
+    expect(claimed.outcome === 'claimed' ? claimed.record : undefined).toStrictEqual(stored);
+  });
+
+  it('skips index entries whose record is gone when listing everything', async () => {
+    const at = Date.now() + 5_000_000;
+    await store.accept(into('o-12', 'w-gone', { now: at }));
+    await redis.zadd(keys.depositsByTime, at + 1, 'o-gone');
+    expect((await store.list({ since: at, until: at + 1 })).map((d) => d.depositId)).toEqual(['o-12']);
+  });
+});
