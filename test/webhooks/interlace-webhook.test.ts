@@ -287,6 +287,84 @@ describe('POST /webhooks/interlace', () => {
   });
 });
 
+/** Sends raw HTTP/1.1 (fetch always adds a Content-Type to a string body) and answers status and text. */
+async function rawRequest(head: string, chunks: string[]): Promise<{ status: number; text: string }> {
+  const socket = connect(Number(new URL(api.url).port), '127.0.0.1');
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+  const closed = once(socket, 'close');
+  socket.write(head);
+  for (const chunk of chunks) socket.write(chunk);
+  // The answer is complete once its declared body length has arrived; then the test closes.
+  const deadline = Date.now() + 5_000;
+  while (!/\r\n\r\n[\s\S]*\}$/.test(answer) && Date.now() < deadline)
+    await new Promise((r) => setImmediate(r));
+  socket.end();
+  await closed;
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), text: answer };
+}
+
+describe('POST /webhooks/interlace: content type, encoding and chunked bodies', () => {
+  it('answers 415 to a request with no Content-Type header at all, and stores nothing', async () => {
+    const notification = signedNotification(depositResource(), { secret });
+    const before = await snapshot();
+
+    const response = await rawRequest(
+      'POST /webhooks/interlace HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
+        `Signature: ${notification.headers.signature}\r\nContent-Length: ${Buffer.byteLength(notification.body)}\r\n\r\n`,
+      [notification.body],
+    );
+
+    expect(response.status).toBe(415);
+    expect(response.text).toContain('"error":"unsupported-media-type"');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each(['deflate', 'br', 'GZIP', 'gzip, identity'])(
+    'answers 415 to Content-Encoding %s, and stores nothing',
+    async (encoding) => {
+      const notification = signedNotification(depositResource(), { secret });
+      const before = await snapshot();
+      const response = await post(url, notification.body, {
+        ...notification.headers,
+        'content-encoding': encoding,
+      });
+      expect(response).toMatchObject({ status: 415, body: { error: 'unsupported-encoding' } });
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+
+  it('accepts Content-Encoding identity (the body as is)', async () => {
+    const resource = depositResource();
+    const notification = signedNotification(resource, { secret });
+    const response = await post(url, notification.body, {
+      ...notification.headers,
+      'content-encoding': 'identity',
+    });
+    expect(response).toEqual({ status: 200, body: { received: true } });
+    expect(await redis.hget(keys.deposit(resource.id), 'state')).toBe('queued');
+  });
+
+  it('accepts a chunked body under the limit (the limit is on the bytes received, not a missing length)', async () => {
+    const resource = depositResource();
+    const notification = signedNotification(resource, { secret });
+    const half = Math.floor(notification.body.length / 2);
+    const parts = [notification.body.slice(0, half), notification.body.slice(half)];
+
+    const response = await rawRequest(
+      'POST /webhooks/interlace HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n' +
+        `Signature: ${notification.headers.signature}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      [...parts.map((part) => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`), '0\r\n\r\n'],
+    );
+
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('{"received":true}');
+    expect(await redis.hget(keys.deposit(resource.id), 'state')).toBe('queued');
+  });
+});
+
 describe('POST /webhooks/interlace, the connection and the logs', () => {
   it('answers 413 to a chunked body as soon as it passes 256 KiB, and closes the connection', async () => {
     const before = await snapshot();
