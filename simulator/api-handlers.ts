@@ -141,7 +141,10 @@ export const postEstimateQuote: ApiHandler = (context, call) => estimateQuote(co
 
 /** `POST /cryptoconnect/convert/trades` */
 export const postTrade: ApiHandler = (context, call) => {
-  const { reply, created } = createTrade(context, call.body, call.fault === 'trade-failed');
+  const { reply, created } = createTrade(context, call.body, {
+    failed: call.fault === 'trade-failed',
+    ...(call.status ? { status: call.status } : {}),
+  });
   if (created !== null) context.events.emit('trade', created);
   return reply;
 };

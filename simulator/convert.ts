@@ -86,13 +86,16 @@ export function estimateQuote(books: Books, body: unknown): Reply {
  * `POST /cryptoconnect/convert/trades`: re-quotes at the current rate (no quote id in the body) and
  * moves the balances of the account's default CryptoConnect wallet. `referenceId` makes a repeat
  * answer the original trade; a different body with the same referenceId is refused. A `trade-failed`
- * fault records a FAILED trade that moved nothing.
+ * fault records a FAILED trade that moved nothing; a `transfer-status` fault on the trade endpoint answers
+ * with its status, moving the money unless `commit: false` (default: not for FAIL*, yes otherwise).
  */
 export function createTrade(
   books: Books,
   body: unknown,
-  failed: boolean,
+  outcome: { failed: boolean; status?: { status: string; commit?: boolean | undefined } },
 ): { reply: Reply; created: SimTrade | null } {
+  const forced = outcome.status;
+  const failed = outcome.failed || !(forced?.commit ?? !/^fail/i.test(forced?.status ?? ''));
   const answer = (reply: Reply) => ({ reply, created: null });
   const parsed = parseRequest(tradeSchema, body);
   if ('reply' in parsed) return answer(parsed.reply);
@@ -127,7 +130,7 @@ export function createTrade(
     symbol: p.symbol,
     baseWalletId: wallet.id,
     ...amounts(p),
-    status: failed ? 'FAILED' : 'COMPLETE',
+    status: forced?.status ?? (failed ? 'FAILED' : 'COMPLETE'),
     referenceId: request.referenceId,
     createTime: now,
     completeTime: now,

@@ -15,7 +15,7 @@ export type SimTrade = {
   rate: string;
   fee: string;
   feeCurrency: string;
-  status: 'COMPLETE' | 'FAILED';
+  status: string; // COMPLETE, FAILED (trade-failed), or what a transfer-status fault forced
   referenceId: string;
   createTime: string;
   completeTime: string;

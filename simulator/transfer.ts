@@ -248,8 +248,14 @@ function fund(
       ...none,
     };
   }
-  source.available = source.available.minus(amount);
-  balance.available = balance.available.plus(amount);
+  // A transfer-status fault answers with that status; whether it moved the money follows `commit`
+  // (default: not for FAIL*, yes otherwise), as for the sweep's transfers.
+  const forced = call.status;
+  const commits = forced?.commit ?? !/^fail/i.test(forced?.status ?? '');
+  if (commits) {
+    source.available = source.available.minus(amount);
+    balance.available = balance.available.plus(amount);
+  }
   const leg = (legId: string, businessType: number, fees: InternalTransfer['from']['fees']) => ({
     id: legId,
     transferId: prng.uuid(),
@@ -262,12 +268,14 @@ function fund(
   const data: InternalTransfer = {
     clientTransactionId: request.clientTransactionId,
     id: prng.digits(19),
-    status: 'CLOSED',
+    status: forced?.status ?? 'CLOSED',
     accountTransferType: 'SAME_ACCOUNT',
     from: { ...leg(source.id, 0, [{ feeType: 0, amount: '0', currency: 'USD' }]), rate: 1 },
     to: leg(request.to.id, 2, []),
   };
   const reply = ok(data);
+  // A refused funding moved nothing and claims no id.
+  if (!commits) return { reply, ...none };
   const transfer = ledgerEntry(call, data, reply, options, {
     currency: 'USD',
     amount: request.amount,
@@ -297,7 +305,7 @@ function ledgerEntry(
     ...money,
     time: String(options.now()),
     replays: 0,
-    status: 'CLOSED',
+    status: data.status,
   };
 }
 

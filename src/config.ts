@@ -191,6 +191,13 @@ const schema = z
     PAYOUT_STATUS_CLOSED: list('Closed'),
     PAYOUT_STATUS_ON_HOLD: list('ON_HOLD'),
     PAYOUT_STATUS_FAILED: list('Failed,Fail'),
+    // Step 1 and the refund (internal transfers) and the trade: only a listed success status is done,
+    // only a listed failure status is a refusal (nothing moved); anything else holds the payout with
+    // the step in doubt (attack review round 2, item 4).
+    PAYOUT_TRANSFER_SUCCESS_STATUSES: list('CLOSED'),
+    PAYOUT_TRANSFER_FAILED_STATUSES: list('FAIL,FAILED,REJECTED'),
+    PAYOUT_TRADE_SUCCESS_STATUSES: list('COMPLETE'),
+    PAYOUT_TRADE_FAILED_STATUSES: list('FAIL,FAILED,REJECTED'),
     // The merchant API (issue #10; docs/wallets.md): off until at least one key is configured.
     MERCHANT_API_KEYS: z
       .string()
@@ -381,6 +388,11 @@ export type PayoutConfig = Readonly<{
     onHold: readonly string[];
     failed: readonly string[];
   }>;
+  /** Step 1 and refund answers (internal transfers), and trade answers: allow-lists (judgeStepStatus). */
+  stepStatuses: Readonly<{
+    transfer: Readonly<{ success: readonly string[]; failed: readonly string[] }>;
+    trade: Readonly<{ success: readonly string[]; failed: readonly string[] }>;
+  }>;
 }>;
 
 export type MerchantApiConfig = Readonly<{
@@ -545,6 +557,13 @@ export function loadConfig(
         closed: e.PAYOUT_STATUS_CLOSED,
         onHold: e.PAYOUT_STATUS_ON_HOLD,
         failed: e.PAYOUT_STATUS_FAILED,
+      },
+      stepStatuses: {
+        transfer: {
+          success: e.PAYOUT_TRANSFER_SUCCESS_STATUSES,
+          failed: e.PAYOUT_TRANSFER_FAILED_STATUSES,
+        },
+        trade: { success: e.PAYOUT_TRADE_SUCCESS_STATUSES, failed: e.PAYOUT_TRADE_FAILED_STATUSES },
       },
     },
     merchantApi: {

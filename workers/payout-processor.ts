@@ -12,6 +12,7 @@ import { payoutJobOptions } from '../src/queues/create-queues.js';
 import {
   fundingWallet,
   judgeFailure,
+  judgeStepStatus,
   mayResend,
   nextAction,
   planWithdrawal,
@@ -311,8 +312,8 @@ async function callStep(
     case 'fund': {
       const body = JSON.parse(request) as InternalTransferRequest;
       const transfer = await deps.client.createInternalTransfer(body, { idempotencyKey: id });
-      if (transfer.status === 'FAIL')
-        return refused(`funding-failed: transfer ${transfer.id} has status FAIL`);
+      const verdict = judgeStepStatus(transfer.status, payout.stepStatuses.transfer);
+      if (verdict.kind !== 'done') return notDone(step, verdict, `funding transfer ${transfer.id}`);
       return {
         event: 'funded',
         fields: { fundingTransferId: transfer.id, fundedAmount: transfer.to?.amount ?? record.amount },
@@ -321,8 +322,8 @@ async function callStep(
     case 'convert': {
       const trade = await deps.client.createTrade(JSON.parse(request) as TradeRequest);
       // The trade re-quotes: what was bought is the trade's baseAmount, never the preview's.
-      if (trade.status !== 'COMPLETE')
-        return refused(`trade-${trade.status.toLowerCase()}: trade ${trade.id} has status ${trade.status}`);
+      const verdict = judgeStepStatus(trade.status, payout.stepStatuses.trade);
+      if (verdict.kind !== 'done') return notDone(step, verdict, `trade ${trade.id}`);
       return {
         event: 'converted',
         fields: {
@@ -362,8 +363,8 @@ async function callStep(
     case 'refund': {
       const body = JSON.parse(request) as InternalTransferRequest;
       const transfer = await deps.client.createInternalTransfer(body, { idempotencyKey: id });
-      if (transfer.status === 'FAIL')
-        return refused(`refund-failed: transfer ${transfer.id} has status FAIL`);
+      const verdict = judgeStepStatus(transfer.status, payout.stepStatuses.transfer);
+      if (verdict.kind !== 'done') return notDone(step, verdict, `refund transfer ${transfer.id}`);
       const fees = (transfer.from?.fees ?? []).map((fee) => fee.amount);
       return {
         event: 'refunded',
@@ -377,8 +378,28 @@ async function callStep(
   }
 }
 
-function refused(reason: string): StepOutcome {
-  return { event: 'step-refused', fields: { reason } };
+/**
+ * An answered step whose status is not a success (judgeStepStatus): a listed failure status is a
+ * refusal (nothing moved); anything else leaves the step in doubt, held for an operator.
+ */
+function notDone(
+  step: PayoutStep,
+  verdict: Exclude<ReturnType<typeof judgeStepStatus>, { kind: 'done' }>,
+  what: string,
+): StepOutcome {
+  const name = { fund: 'funding', convert: 'trade', send: 'send', refund: 'refund' }[step];
+  if (verdict.kind === 'refused')
+    return {
+      event: 'step-refused',
+      fields: { reason: `${name}-${verdict.status.toLowerCase()}: ${what} has status ${verdict.status}` },
+    };
+  return {
+    event: 'outcome-unknown',
+    fields: {
+      doubt: step,
+      reason: `outcome-unknown: step ${step}: ${what} answered status ${verdict.status}, in no configured list`,
+    },
+  };
 }
 
 /**

@@ -32,8 +32,11 @@ export type PayoutStage = 'none' | 'funded' | 'converted' | 'sent' | 'confirmed'
 export const PAYOUT_EVENT_MEANINGS = {
   approve: 'An operator approves the payout (`payouts approve`), or the service does when approval is off.',
   cancel: 'An operator cancels it (`payouts cancel`). Guard `no-money-call-yet`.',
-  funded: 'Step 1 (`POST /business/transfer/internal`, 0 -> 2) answered with a status other than `FAIL`.',
-  converted: 'Step 3 (`POST /cryptoconnect/convert/trades`) answered `COMPLETE`.',
+  funded:
+    'Step 1 (`POST /business/transfer/internal`, 0 -> 2) answered with a success status ' +
+    '(`PAYOUT_TRANSFER_SUCCESS_STATUSES`; a status in neither list holds the payout with step 1 in doubt).',
+  converted:
+    'Step 3 (`POST /cryptoconnect/convert/trades`) answered a success status (`PAYOUT_TRADE_SUCCESS_STATUSES`).',
   sent: 'Step 5 (`POST /cryptoconnect/transfers`) answered, or notified, a pending status (`PAYOUT_STATUS_PENDING`).',
   confirmed:
     'The blockchain transfer is Closed (`PAYOUT_STATUS_CLOSED`), by its answer or its notification. Guard `withdraw-called`.',
@@ -59,7 +62,9 @@ export const PAYOUT_EVENT_MEANINGS = {
   refund:
     'An operator asks for the money back to Infinity (`payouts refund`). Guard `money-in-wallet`: never while a ' +
     'money-moving step is in doubt (its call went out and no answer proved what it did).',
-  refunded: 'The refund transfer (CryptoConnect -> Infinity) answered with a status other than `FAIL`.',
+  refunded:
+    'The refund transfer (CryptoConnect -> Infinity) answered with a success status ' +
+    '(`PAYOUT_TRANSFER_SUCCESS_STATUSES`; only `PAYOUT_TRANSFER_FAILED_STATUSES` is a refusal).',
 } as const;
 
 export type PayoutEvent = keyof typeof PAYOUT_EVENT_MEANINGS;
@@ -372,6 +377,29 @@ export function transferStatusEvent(
   if (is(names.onHold)) return 'on-hold';
   if (is(names.failed)) return 'transfer-failed';
   return 'status-unknown';
+}
+
+/** A step's configured success and failure statuses (PAYOUT_TRANSFER_* / PAYOUT_TRADE_*). */
+export type StepStatusRules = { success: readonly string[]; failed: readonly string[] };
+
+/** What an answer to step 1, the trade or the refund proves about the money. */
+export type StepVerdict =
+  { kind: 'done' } | { kind: 'refused'; status: string } | { kind: 'unknown'; status: string };
+
+/**
+ * What the status of an answered step 1, trade or refund means, by allow-list like the sweep's
+ * judgeTransferStatus (case-insensitive): a success status is done; only a listed failure status is a
+ * refusal (nothing moved); anything else (PENDING, PROCESSING, a status nobody listed, no status) may
+ * or may not have moved the money, so the payout is held with the step in doubt: never recorded done
+ * (a refund recorded `refunded` releases its reservation), never recorded refused (a retry could
+ * fund or refund twice).
+ */
+export function judgeStepStatus(status: unknown, rules: StepStatusRules): StepVerdict {
+  const text = typeof status === 'string' ? status : JSON.stringify(status ?? null);
+  const is = (list: readonly string[]) => list.some((name) => name.toLowerCase() === text.toLowerCase());
+  if (typeof status === 'string' && is(rules.success)) return { kind: 'done' };
+  if (typeof status === 'string' && is(rules.failed)) return { kind: 'refused', status: text };
+  return { kind: 'unknown', status: text.slice(0, 60) };
 }
 
 /** Where a payout's money is, and how much of it, from its stage and recorded amounts. */

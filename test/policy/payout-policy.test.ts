@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  judgeStepStatus,
   checkPayoutRequest,
   decideTransition,
   fitsDailyLimit,
@@ -789,5 +790,32 @@ describe('the address format of every payout chain', () => {
       field: 'address',
       reason: 'address is not a SOL address (32 to 44 base58 characters)',
     });
+  });
+});
+
+describe('what an answered step 1, trade or refund proves (judgeStepStatus, allow-lists)', () => {
+  const transfer = { success: ['CLOSED'], failed: ['FAIL', 'FAILED', 'REJECTED'] };
+  const trade = { success: ['COMPLETE'], failed: ['FAIL', 'FAILED', 'REJECTED'] };
+  it.each([
+    // [status, rules, verdict]
+    ['CLOSED', transfer, 'done'],
+    ['closed', transfer, 'done'],
+    ['FAIL', transfer, 'refused'],
+    ['Failed', transfer, 'refused'],
+    ['REJECTED', transfer, 'refused'],
+    // Not final, or nobody listed it: the money may have moved.
+    ['PENDING', transfer, 'unknown'],
+    ['PROCESSING', transfer, 'unknown'],
+    ['SOMETHING_NEW', transfer, 'unknown'],
+    ['', transfer, 'unknown'],
+    [undefined, transfer, 'unknown'],
+    [7, transfer, 'unknown'],
+    ['COMPLETE', transfer, 'unknown'],
+    ['COMPLETE', trade, 'done'],
+    ['FAILED', trade, 'refused'],
+    ['PROCESSING', trade, 'unknown'],
+    ['CLOSED', trade, 'unknown'],
+  ] as const)('%j → %s', (status, rules, kind) => {
+    expect(judgeStepStatus(status, rules as typeof transfer).kind).toBe(kind);
   });
 });
