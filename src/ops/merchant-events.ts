@@ -56,10 +56,16 @@ export async function listMerchantEvents(
   const queue = openQueue(deps);
   try {
     const states = input.state ? [input.state] : [...MERCHANT_EVENT_STATES];
-    const jobs = (await queue.getJobs(states, 0, input.limit - 1, false)).filter(Boolean);
+    // BullMQ pages each state on its own: the newest `limit` of every state, then merged by event time.
+    const jobs = (await queue.getJobs(states, 0, input.limit - 1, false))
+      .filter(Boolean)
+      .sort(
+        (a, b) =>
+          b.data.createdAt.localeCompare(a.data.createdAt) || b.data.eventId.localeCompare(a.data.eventId),
+      )
+      .slice(0, input.limit);
     const found: MerchantEventSummary[] = [];
-    for (const job of jobs.slice(0, input.limit))
-      found.push(summary(job, input.state ?? (await job.getState())));
+    for (const job of jobs) found.push(summary(job, input.state ?? (await job.getState())));
     return found;
   } finally {
     await queue.close();

@@ -182,6 +182,17 @@ describe('merchant events: signed, at least once', () => {
       expect(dead.map((e) => e.eventId).sort()).toEqual([...ids].sort());
       expect(dead[0]).toMatchObject({ state: 'failed', attempts: 3 });
       expect(dead[0]!.lastError).toContain('HTTP 503');
+      // Without --state: every state, newest first.
+      const all = (await cli(stack.env, 'events', 'merchant', 'list', '--limit', '100', '--json')).json<
+        MerchantEventSummary[]
+      >();
+      expect(all.map((e) => e.createdAt)).toEqual(
+        all
+          .map((e) => e.createdAt)
+          .sort()
+          .reverse(),
+      );
+      expect(new Set(all.map((e) => e.state))).toEqual(new Set(['completed', 'failed']));
       // Visible in the metrics (never the secret).
       const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
       expect(metrics).toMatch(/^isweep_queue_jobs\{queue="merchant-events",state="failed"\} [1-9]\d*$/m);
