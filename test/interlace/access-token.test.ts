@@ -233,10 +233,14 @@ describe('the shared access token: renewing', () => {
 describe('the shared access token: another process renewing', () => {
   it('uses the token inside its renewal window while another process holds the lock', async () => {
     let issued = 0;
-    const { tokens, tokenKey, lockKey } = provider(async () => {
-      issued += 1;
-      return { accessToken: 'mine', expiresInMs: 3_600_000 };
-    });
+    // A short lock time bounds the wait should the token not be used (a mutant): fail fast, not hang.
+    const { tokens, tokenKey, lockKey } = provider(
+      async () => {
+        issued += 1;
+        return { accessToken: 'mine', expiresInMs: 3_600_000 };
+      },
+      { lockTtlMs: 200, pollMs: 5 },
+    );
     const now = Date.now();
     await redis.hset(tokenKey, { accessToken: 'theirs', expiresAt: now + 30_000, renewAt: now - 1 });
     await redis.set(lockKey, 'another-process', 'PX', 60_000);
@@ -252,7 +256,7 @@ describe('the shared access token: another process renewing', () => {
         issued += 1;
         return { accessToken: 'mine', expiresInMs: 3_600_000 };
       },
-      { pollMs: 5 },
+      { lockTtlMs: 1_000, pollMs: 5 },
     );
     await redis.set(lockKey, 'another-process', 'PX', 60_000);
     const got = tokens.get();

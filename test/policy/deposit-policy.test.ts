@@ -616,3 +616,18 @@ describe('the rows the scripts get', () => {
     expect(describeDepositEvent('credited-dust')).toBe('A `CLOSED` notification below `SWEEP_MIN_AMOUNT`.');
   });
 });
+
+describe('the edges of the unowned-wallet rule and the transfer window', () => {
+  it('quotes at most 80 characters of a wallet id', () => {
+    const credited = notificationEvent('CLOSED', { kind: 'sweep' });
+    expect(unownedWalletEvent(credited, 'hold', 'w'.repeat(81)).reason).toBe(
+      `wallet ${'w'.repeat(80)} was not created by this service (no owner record): held for an operator ` +
+        '(UNKNOWN_WALLET_DEPOSITS=hold)',
+    );
+  });
+
+  it('measures the window from the first call, not from zero', () => {
+    expect(mayCallTransfer(1_000, 1_999, 1_000)).toBe(true);
+    expect(mayCallTransfer(1_000, 2_000, 1_000)).toBe(false);
+  });
+});

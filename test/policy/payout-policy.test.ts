@@ -819,3 +819,35 @@ describe('what an answered step 1, trade or refund proves (judgeStepStatus, allo
     expect(judgeStepStatus(status, rules as typeof transfer).kind).toBe(kind);
   });
 });
+
+describe('which events settle a step in doubt', () => {
+  // The events that tell what a step's call did; an approval, a cancel, a retry or a timeout tell nothing.
+  const settling = [
+    'funded',
+    'converted',
+    'sent',
+    'confirmed',
+    'on-hold',
+    'transfer-failed',
+    'status-unknown',
+    'step-refused',
+    'refunded',
+  ];
+  const moves = PAYOUT_TRANSITIONS.rows.filter((row) => row.action === 'move');
+
+  it.each(moves.map((row) => [row.from, row.event] as const))('%s × %s', (from, event) => {
+    const given = facts(from, { stage: 'funded', withdrawCalled: true });
+    const decision = decideTransition(given, event);
+    expect(decision).toMatchObject({ ok: true, settlesDoubt: settling.includes(event) });
+  });
+
+  it('names the step in doubt when it refuses a refund', () => {
+    expect(decideTransition(facts('failed', { stage: 'funded', stepInDoubt: 'convert' }), 'refund')).toEqual({
+      ok: false,
+      ignored: false,
+      reason:
+        'step convert is in doubt (sent without an answer): it may have moved the money; `payouts retry` ' +
+        'resends the same request, whose answer tells; or check at Interlace',
+    });
+  });
+});
