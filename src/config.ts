@@ -212,7 +212,8 @@ const schema = z
       }),
     INTERLACE_MODE: z.enum(['mor', 'gateway']).default('mor'),
     INTERLACE_ACCOUNT_ID: z.string().optional(),
-    WALLET_CREATE_ATTEMPTS: int(3, 1, 10),
+    // Unset: twice INTERLACE_TIMEOUT_MS (the loader derives it). Never below the client's deadline.
+    WALLET_CREATE_SETTLE_MS: z.coerce.number().int().min(100).max(600_000).optional(),
     WALLET_LIST_DEFAULT_LIMIT: int(50, 1, 200),
     WALLET_LOOKUP_PAGE_SIZE: int(0, 0, 500),
     DASHBOARD_USER: optionalSecret,
@@ -245,6 +246,14 @@ const schema = z
         code: 'custom',
         path: ['INTERLACE_ACCOUNT_ID'],
         message: 'is required when MERCHANT_API_KEYS is set (the account whose wallets the API manages)',
+      });
+    }
+    if (env.WALLET_CREATE_SETTLE_MS !== undefined && env.WALLET_CREATE_SETTLE_MS < env.INTERLACE_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WALLET_CREATE_SETTLE_MS'],
+        message:
+          'must be at least INTERLACE_TIMEOUT_MS: a create call Interlace commits after the client gave up must be found by the look-up',
       });
     }
     if (env.MERCHANT_WEBHOOK_URL !== undefined && env.MERCHANT_WEBHOOK_SECRET === undefined) {
@@ -403,8 +412,11 @@ export type MerchantApiConfig = Readonly<{
   mode: 'mor' | 'gateway';
   /** The Interlace account the wallets are created in and listed from; '' when unset. */
   accountId: string;
-  /** Create calls one POST /wallets makes (each after looking up the last one's lost answer). */
-  createAttempts: number;
+  /**
+   * How long after a create call was sent the account's wallets are listed to learn whether an
+   * unanswered create committed (WALLET_CREATE_SETTLE_MS): before that, a late commit may still come.
+   */
+  createSettleMs: number;
   defaultListLimit: number;
   /** Page size of the look-up of a lost wallet creation (`page`/`limit`, ASSUMED); 0 = one plain call. */
   lookupPageSize: number;
@@ -571,7 +583,7 @@ export function loadConfig(
       keys: e.MERCHANT_API_KEYS,
       mode: e.INTERLACE_MODE,
       accountId: e.INTERLACE_ACCOUNT_ID ?? '',
-      createAttempts: e.WALLET_CREATE_ATTEMPTS,
+      createSettleMs: e.WALLET_CREATE_SETTLE_MS ?? 2 * e.INTERLACE_TIMEOUT_MS,
       defaultListLimit: e.WALLET_LIST_DEFAULT_LIMIT,
       lookupPageSize: e.WALLET_LOOKUP_PAGE_SIZE,
     },

@@ -14,7 +14,14 @@ import {
 import { DELETE_TOKEN_IF_SAME, RELEASE_TOKEN_LOCK, WRITE_TOKEN_IF_LOCKED } from './interlace/access-token.js';
 import { BEGIN_STEP, CREATE_PAYOUT, DAILY_USED, NOTE, TRANSITION } from './payouts/payout-scripts.js';
 import { scriptRegistry } from './redis-script.js';
-import { ACTIVATE_WALLET, ADOPT_WALLET, CLAIM_WALLET, RESERVE_WALLET } from './wallets/wallet-scripts.js';
+import {
+  ACTIVATE_WALLET,
+  ADOPT_WALLET,
+  CLAIM_WALLET,
+  MARK_WALLET_CREATE_SENT,
+  RELEASE_WALLET_LEASE,
+  RESERVE_WALLET,
+} from './wallets/wallet-scripts.js';
 
 /** All Lua scripts, by name. */
 export const scripts = scriptRegistry({
@@ -38,4 +45,6 @@ export const scripts = scriptRegistry({
   walletClaim: CLAIM_WALLET,
   walletActivate: ACTIVATE_WALLET,
   walletAdopt: ADOPT_WALLET,
+  walletMarkCreateSent: MARK_WALLET_CREATE_SENT,
+  walletReleaseLease: RELEASE_WALLET_LEASE,
 });

@@ -342,6 +342,15 @@ describe('loadConfig: the merchant API', () => {
     ]);
   });
 
+  it('waits twice INTERLACE_TIMEOUT_MS for a lost create to settle unless told, and never less than it', () => {
+    expect(load().merchantApi.createSettleMs).toBe(20_000);
+    expect(load({ INTERLACE_TIMEOUT_MS: '3000' }).merchantApi.createSettleMs).toBe(6_000);
+    expect(load({ WALLET_CREATE_SETTLE_MS: '45000' }).merchantApi.createSettleMs).toBe(45_000);
+    expect(configError({ ...REQUIRED, WALLET_CREATE_SETTLE_MS: '9999' }).problems).toEqual([
+      expect.stringMatching(/^WALLET_CREATE_SETTLE_MS: must be at least INTERLACE_TIMEOUT_MS/),
+    ]);
+  });
+
   it('names MERCHANT_API_KEYS, not its value, when an entry is malformed', () => {
     const problems = configError({ ...REQUIRED, MERCHANT_API_KEYS: 'backend:secret-looking:read' }).problems;
     expect(problems).toEqual([expect.stringMatching(/^MERCHANT_API_KEYS: entry 1: the hash/)]);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import type { AttemptRecord } from '../queues/names.js';
@@ -10,11 +11,13 @@ import {
   depositRows,
   MERCHANT_EVENT_RULES,
   notificationEvent,
+  ownedWalletModes,
   unownedWalletEvent,
   DEFAULT_TRANSFER_WINDOW_MS,
   type CreditDecision,
   type SweepEvent,
   type UnknownWalletRule,
+  type WalletMode,
 } from '../policy/deposit-policy.js';
 
 const MAX_ATTEMPT_HISTORY = 25;
@@ -32,6 +35,13 @@ export type AcceptInput = {
    * it). Absent: ownership is recorded on the deposit but does not change its state.
    */
   unknownWallets?: UnknownWalletRule;
+  /** INTERLACE_MODE: which owner records count (ownedWalletModes); `mor` when absent. */
+  walletMode?: WalletMode;
+  /**
+   * The notification's signed resource, as received: the deposit's notification set deduplicates on its
+   * digest, never on the unsigned envelope id. Absent (a caller without it): the notification id.
+   */
+  resource?: string;
   /** What the event log and counters record of the notification (the receiver's part of the write). */
   event?: NotificationEvent;
   /** The deposit's sweep job hash, whose `finishedOn` the script reads along. */
@@ -135,12 +145,15 @@ export function createDepositStore(
       args: {
         now: String(input.now),
         noteId: input.notificationId,
+        noteKey: notificationKey(input),
         status: input.status,
         reason,
         rows: depositRows(event),
         // Only when the rule changes the event: '' tells the script to use `rows` either way.
         unownedRows: unowned.event === event ? '' : depositRows(unowned.event),
         unownedReason: unowned.reason,
+        ownerPrefix: keys.walletOwner(''),
+        ownedModes: ownedWalletModes(input.walletMode ?? 'mor').join(','),
         externalIndex: keys.depositsByExternalIdPrefix,
         ...emit,
         retention: retentionMs,
@@ -362,4 +375,14 @@ export function createDepositStore(
       return found;
     },
   };
+}
+
+/**
+ * What a deposit's notification set keeps of one notification: a digest of the signed resource (the
+ * signature is a function of the resource and the secret, so it adds nothing). Interlace's own
+ * redelivery is the same resource, a replay under a forged envelope id too: both are duplicates.
+ */
+function notificationKey(input: Pick<AcceptInput, 'resource' | 'notificationId'>): string {
+  if (input.resource === undefined) return input.notificationId;
+  return `sha256:${createHash('sha256').update(input.resource, 'utf8').digest('hex')}`;
 }

@@ -32,7 +32,9 @@ local function emitMerchant(from, to, depositId)
   for i = 1, #record, 2 do snapshot[record[i]] = record[i + 1] end
   local body = cjson.encode(snapshot)
   for _, kind in ipairs(kinds) do
-    redis.call('XADD', K.outbox, '*', 'type', kind, 'depositId', depositId, 'at', A.now, 'deposit', body)
+    -- The state entered names the event (its webhook-id) with the deposit id and type: the same change
+    -- made again, after Redis lost it, is the same event (src/merchant-events/merchant-event.ts).
+    redis.call('XADD', K.outbox, '*', 'type', kind, 'depositId', depositId, 'state', to, 'at', A.now, 'deposit', body)
   end
 end
 `;
@@ -85,11 +87,14 @@ export const ACCEPT_NOTIFICATION = defineScript({
   args: [
     'now',
     'noteId',
+    'noteKey',
     'status',
     'reason',
     'rows',
     'unownedRows',
     'unownedReason',
+    'ownerPrefix',
+    'ownedModes',
     'externalIndex',
     'emit',
     'merchantEvents',
@@ -115,13 +120,30 @@ local state = redis.call('HGET', K.deposit, 'state')
 local finishedOn = redis.call('HGET', K.job, 'finishedOn') or ''
 local sweptBy = (not state) and redis.call('HGET', K.sweptIds, depositId)
 -- The wallet's owner record (the wallet store's): who the deposit belongs to, and whether the service
--- created the wallet at all. Without one the policy's rows for an unowned wallet apply.
-local owner = redis.call('HMGET', K.owner, 'id', 'external_id', 'name')
-local owned = owner[1] and true or false
-local rows = A.rows
-if not owned and A.unownedRows ~= '' then rows, reason = A.unownedRows, A.unownedReason end
--- A swept deposit's notification ids are not kept (MARK_SWEPT drops them): a later one is a duplicate.
-local fresh = (state == 'swept') and 0 or redis.call('SADD', K.notes, noteId)
+-- created the wallet at all. Without one (or with one whose mode the policy's ownedModes does not
+-- count, e.g. a gateway master wallet after INTERLACE_MODE=mor) the policy's rows for an unowned
+-- wallet apply. The deposit's own wallet (the record's walletId: where its money is) decides, unless
+-- this notification's row takes its fields (create/replace); a conflicting notification naming another
+-- wallet never hands the deposit to that wallet's customer.
+local function ownerOf(key)
+  local o = redis.call('HMGET', key, 'id', 'external_id', 'name', 'mode')
+  local counted = o[1] and string.find(',' .. A.ownedModes .. ',', ',' .. (o[4] or '') .. ',', 1, true)
+  return o, counted and true or false
+end
+local function rowsFor(isOwned)
+  if not isOwned and A.unownedRows ~= '' then return A.unownedRows, A.unownedReason end
+  return A.rows, A.reason
+end
+local saidWallet = field('walletId') or ''
+local ownWallet = state and redis.call('HGET', K.deposit, 'walletId') or false
+if ownWallet == saidWallet then ownWallet = false end
+local owner, owned = ownerOf(ownWallet and (A.ownerPrefix .. ownWallet) or K.owner)
+local rows
+rows, reason = rowsFor(owned)
+-- Only the signed resource is deduplicated on (noteKey, a digest of it): the envelope id is not signed,
+-- and a captured notification replayed under new ids must not grow a held deposit's set without bound.
+-- A swept deposit's notification keys are not kept (MARK_SWEPT drops them): a later one is a duplicate.
+local fresh = (state == 'swept') and 0 or redis.call('SADD', K.notes, A.noteKey)
 if A.logEvent == '1' then
   redis.call('XADD', K.events, 'MAXLEN', '~', A.eventLogMaxLen, '*', 'id', noteId, 'eventType', A.eventType, 'receivedAt', now, 'body', A.body)
 end
@@ -130,6 +152,15 @@ if A.counterField ~= '' then redis.call('HINCRBY', K.eventCounts, A.counterField
 local from = state or (sweptBy and 'swept') or 'new'
 local to, action = row(from, rows)
 if not to then return redis.error_reply('no transition for ' .. from) end
+if ownWallet and (action == 'create' or action == 'replace') then
+  -- The row takes this notification's fields, its walletId included: its wallet's owner decides.
+  local o2, owned2 = ownerOf(K.owner)
+  local rows2, reason2 = rowsFor(owned2)
+  local to2, action2 = row(from, rows2)
+  if action2 == 'create' or action2 == 'replace' then
+    owner, owned, rows, reason, to, action = o2, owned2, rows2, reason2, to2, action2
+  end
+end
 
 -- One HSET per notification: the notification's fields when the row takes them, then the state's.
 local pairs = {}
@@ -176,6 +207,8 @@ if action == 'compare' and status == 'CLOSED' then
   end
 end
 redis.call('HSET', K.deposit, unpack(pairs))
+-- An unowned deposit names no customer, whatever an earlier notification or owner record said.
+if not owned then redis.call('HDEL', K.deposit, 'walletRecordId', 'externalId', 'walletName') end
 local now_state = (not state and sweptBy) and 'swept' or to
 retain(from, now_state, depositId)
 

@@ -45,10 +45,10 @@ export async function relayOutbox(
 ): Promise<number> {
   const entries = await deps.redis.xrange(deps.keys.merchantOutbox, '-', '+', 'COUNT', batch);
   if (entries.length === 0) return 0;
-  const events = entries.map(([id, fields]) => {
+  const events = entries.map(([, fields]) => {
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
-    return eventFromOutbox(id, record);
+    return eventFromOutbox(record);
   });
   const opts = merchantEventJobOptions(deps.webhook);
   await deps.queue.addBulk(

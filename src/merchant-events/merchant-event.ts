@@ -3,7 +3,8 @@
 // carry them out. docs/merchant-events.md is the receiver's side of this file.
 import { createHmac } from 'node:crypto';
 import type { DepositRecord } from '../deposits/deposit-state.js';
-import type { MerchantEventType } from '../policy/deposit-policy.js';
+import { merchantEventName, merchantReason, type MerchantEventType } from '../policy/deposit-policy.js';
+import { nameBasedUuid } from '../sweep/transaction-id.js';
 
 /** BullMQ queue (under QUEUE_PREFIX) of events waiting for, or given up on, delivery. */
 export const MERCHANT_EVENT_QUEUE = 'merchant-events';
@@ -52,28 +53,29 @@ export type MerchantDeposit = {
 };
 
 /**
- * The event id of an outbox entry: its stream id, unique and increasing within the outbox. Also the
- * delivery job's id, so relaying an entry twice (a crash between enqueue and delete) adds one job.
+ * The event id (webhook-id): a name-based UUID of (deposit, type, state entered), the policy's
+ * merchantEventName. Never the outbox stream id: the same state change written again after Redis lost
+ * it (a failover, a restore) must reach the merchant under the same id. Also the delivery job's id, so
+ * relaying an entry twice (a crash between enqueue and delete) adds one job.
  */
-export function merchantEventId(streamId: string): string {
-  return `evt_${streamId.replace('-', '_')}`;
+export function merchantEventId(depositId: string, type: MerchantEventType, stateEntered: string): string {
+  return `evt_${nameBasedUuid(merchantEventName(depositId, type, stateEntered))}`;
 }
 
 /** Builds the delivery job of one outbox entry (its fields as XRANGE gives them). */
-export function eventFromOutbox(
-  streamId: string,
-  fields: Readonly<Record<string, string>>,
-): MerchantEventJobData {
+export function eventFromOutbox(fields: Readonly<Record<string, string>>): MerchantEventJobData {
   // Written by the ledger's scripts from the policy's MERCHANT_EVENT_RULES: one of MERCHANT_EVENT_TYPES.
   const type = fields.type as MerchantEventType;
   const record = parseRecord(fields.deposit);
-  const eventId = merchantEventId(streamId);
+  const depositId = fields.depositId ?? record.depositId ?? '';
+  // An entry written before the scripts added `state` has it in its snapshot (taken after the change).
+  const eventId = merchantEventId(depositId, type, fields.state ?? record.state ?? '');
   const timestamp = isoOf(fields.at) ?? new Date().toISOString();
   const body: MerchantEventBody = { id: eventId, type, timestamp, data: merchantDeposit(record) };
   return {
     eventId,
     type,
-    depositId: fields.depositId ?? record.depositId ?? '',
+    depositId,
     body: JSON.stringify(body),
     createdAt: timestamp,
   };
@@ -104,7 +106,7 @@ export function merchantDeposit(record: Partial<DepositRecord>): MerchantDeposit
     fee_currency: or(record.feeCurrency),
     net_amount: or(record.netAmount),
     net_currency: or(record.netCurrency),
-    reason: or(record.reason),
+    reason: merchantReason(record.state ?? '', record.reason),
     first_seen: isoOf(record.firstSeenAt) ?? null,
     updated: isoOf(record.updatedAt) ?? null,
   };

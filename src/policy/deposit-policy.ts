@@ -292,6 +292,19 @@ export function notificationEvent(
 
 // --- which wallets belong to this service ---------------------------------------------------------
 
+/** INTERLACE_MODE: a MoR merchant's wallets are created by this service; a Gateway one's are master wallets. */
+export type WalletMode = 'mor' | 'gateway';
+
+/**
+ * The owner-record modes that make a wallet this service's under the service's INTERLACE_MODE. An owner
+ * record written by POST /wallets (mode `mor`, or none: records from before the mode was stored) always
+ * counts. A master wallet adopted in gateway mode counts only in gateway mode: after a switch to MoR it
+ * is Interlace's wallet, not one the service created, and its deposits follow UNKNOWN_WALLET_DEPOSITS.
+ */
+export function ownedWalletModes(serviceMode: WalletMode): readonly string[] {
+  return serviceMode === 'gateway' ? ['', 'mor', 'gateway'] : ['', 'mor'];
+}
+
 /** UNKNOWN_WALLET_DEPOSITS: what a deposit into a wallet the service did not create does. */
 export type UnknownWalletRule = 'sweep' | 'hold';
 
@@ -342,6 +355,31 @@ export function merchantEventsFor(from: DepositStateOrNew, to: DepositStateOrNew
   if (to === from || to === 'new') return [];
   const entered = MERCHANT_EVENT_ON_ENTRY[to];
   return [...(from === 'new' ? (['deposit.received'] as const) : []), ...(entered ? [entered] : [])];
+}
+
+/**
+ * What names one merchant event, and so its webhook-id: the deposit, the type and the state it enters
+ * (`deposit.received` is the ledger's first record of the deposit, whatever state that was). The same
+ * change made again, e.g. after Redis lost the deposit's writes and a redelivery rebuilt them, is the
+ * same event, so a merchant deduplicating on webhook-id credits once. A deposit entering a state it has
+ * been in before (an operator's requeue, then the same outcome) is not announced again.
+ */
+export function merchantEventName(depositId: string, type: MerchantEventType, stateEntered: string): string {
+  const entered = type === 'deposit.received' ? 'recorded' : stateEntered;
+  return `interlace-sweep:merchant-event:${depositId}:${type}:${entered}`;
+}
+
+/**
+ * A deposit's `reason` as the merchant reads it (merchant events, GET /wallets/{id}/deposits). The
+ * reasons the policy words itself (held, failed, dust, unsupported) are passed on; a dead deposit's
+ * reason carries the last error, Interlace's own message included, which is for operators only: the
+ * merchant gets the error's class and the service's words.
+ */
+export function merchantReason(state: string, reason: string | undefined): string | null {
+  if (reason === undefined || reason === '') return null;
+  if (state !== 'dead') return reason;
+  const kind = /^([a-z][a-z0-9-]{0,40})(?::|$)/.exec(reason)?.[1] ?? 'sweep-error';
+  return `${kind}: the sweep failed for good; an operator decides what happens to the deposit`;
 }
 
 /** merchantEventsFor as the scripts take it: `new=deposit.received;state=type,...`. */

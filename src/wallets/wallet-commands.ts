@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { DepositStore } from '../deposits/deposit-store.js';
 import type { DepositRecord } from '../deposits/deposit-state.js';
@@ -7,6 +8,13 @@ import { InterlaceError } from '../interlace/errors.js';
 import type { CryptoConnectWallet, WalletAddress } from '../interlace/types.js';
 import type { Logger } from '../logger.js';
 import { ApiError } from '../merchant-api/api-error.js';
+import { merchantReason } from '../policy/deposit-policy.js';
+import {
+  afterCreateFailure,
+  creationLeaseMs as leaseFor,
+  interlaceCallBudgetMs,
+  type CreateFailure,
+} from '../policy/wallet-creation-policy.js';
 import { nameBasedUuid } from '../sweep/transaction-id.js';
 import type { WalletRecord, WalletStore } from './wallet-store.js';
 
@@ -23,6 +31,8 @@ export type WalletCommandDeps = {
     | 'createWalletAddress'
   >;
   now?: () => number;
+  /** Waits (for a create to settle); node:timers/promises setTimeout unless a test replaces it. */
+  sleep?: (ms: number) => Promise<unknown>;
 };
 
 /** A wallet as the merchant API answers it (seed 002's fields, plus its state and mode). */
@@ -79,11 +89,14 @@ export const MAX_LIST_LIMIT = 200;
  * POST /wallets: a CryptoConnect wallet for the merchant's customer, exactly one per external_id.
  *
  * The external_id is reserved in Redis first, with a referenceId (UUID v4) chosen and stored before any
- * call, so every attempt and every retry sends the same one. Once a create call has been sent, no other
- * is sent before the account's wallets have been listed and none carries that referenceId: a lost answer
- * never becomes a second wallet, whatever Interlace does with a repeated referenceId (undocumented).
- * A request that finds the external_id taken answers duplicate_external_id, unless the earlier creation
- * is unfinished and no one is working on it: then this request finishes it (a retry after a 503).
+ * call, so every request for it sends the same one. A request sends at most one create call, and only
+ * while it holds the creation's lease (a token of its own, checked in Redis right before the call).
+ * Once a create has been sent, none is sent again before the account's wallets have been listed, at
+ * least WALLET_CREATE_SETTLE_MS after it was sent, and none carries that referenceId: a lost answer, or
+ * a create Interlace commits after the client gave up, never becomes a second wallet, whatever
+ * Interlace does with a repeated referenceId (undocumented). A request that finds the external_id taken
+ * answers duplicate_external_id, unless the earlier creation is unfinished and no one holds it: then
+ * this request finishes it (a retry after a 503).
  */
 export async function createWallet(
   deps: WalletCommandDeps,
@@ -101,6 +114,7 @@ export async function createWallet(
   const input = checkCreateBody(body);
   const now = clock(deps);
   const leaseMs = creationLeaseMs(deps.config);
+  const leaseToken = randomUUID();
   const reserved = await deps.wallets.reserve({
     id: randomUUID(),
     name: input.name,
@@ -111,20 +125,19 @@ export async function createWallet(
     createdBy,
     now,
     leaseMs,
+    leaseToken,
   });
-  let sent = false;
   if (reserved.outcome === 'exists') {
-    const claim = await deps.wallets.claim(reserved.id, { name: input.name, now, leaseMs });
+    const claim = await deps.wallets.claim(reserved.id, { name: input.name, now, leaseMs, leaseToken });
     if (claim.outcome !== 'claimed') {
       throw new ApiError('duplicate_external_id', 'A wallet with this external_id already exists', {
         external_id: input.externalId,
       });
     }
-    sent = claim.sent;
   }
   const record = await deps.wallets.get(reserved.id);
   if (record === undefined) throw new Error(`wallet ${reserved.id} vanished after its reservation`);
-  const wallet = await provision(deps, record, sent, now + leaseMs);
+  const wallet = await provision(deps, record, leaseToken);
   deps.logger.info(
     { walletId: wallet.id, externalId: wallet.external_id, interlaceWalletId: wallet.wallet_id, createdBy },
     'wallet created',
@@ -132,30 +145,31 @@ export async function createWallet(
   return { created: true, wallet };
 }
 
-/** The creation's calls, each attempt first looking for the wallet a previous lost answer created. */
+/** The creation's calls: look up an earlier create, else send one, and look it up if its answer is lost. */
 async function provision(
   deps: WalletCommandDeps,
   record: WalletRecord,
-  alreadySent: boolean,
-  leaseUntil: number,
+  leaseToken: string,
 ): Promise<WalletDetail> {
   const log = deps.logger.child({ walletId: record.id, referenceId: record.reference_id });
-  let sent = alreadySent;
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= deps.config.merchantApi.createAttempts; attempt += 1) {
-    // Past the lease another request may take the creation over: stop rather than run beside it.
-    if (clock(deps) >= leaseUntil) break;
+  try {
+    // An earlier request sent a create: it may have made the wallet, even after that request gave up.
+    if (record.create_sent) {
+      const found = await lookUpSettled(deps, record, record.create_sent_at);
+      if (found !== undefined) return await finish(deps, record, found);
+    }
+    const sentAt = clock(deps);
+    const marked = await deps.wallets.markCreateSent(record.id, {
+      leaseToken,
+      now: sentAt,
+      callBudgetMs: interlaceCallBudgetMs(deps.config.interlace.timeoutMs),
+    });
+    if (marked !== 'ok') {
+      // Another request took the creation over (this one outran its lease), or finished it: sending
+      // now could run beside its create.
+      throw new Error(`the creation lease is no longer this request's (${marked})`);
+    }
     try {
-      if (sent) {
-        const found = await findByReference(deps, record, leaseUntil);
-        if (found === 'unknown') {
-          lastError = new Error('the look-up could not see every wallet of the account');
-          break;
-        }
-        if (found !== undefined) return await finish(deps, record, found);
-      }
-      await deps.wallets.markCreateSent(record.id);
-      sent = true;
       const created = await deps.client.createCryptoConnectWallet({
         referenceId: record.reference_id,
         accountId: record.account_id,
@@ -166,35 +180,61 @@ async function provision(
       }
       return await finish(deps, record, created);
     } catch (error) {
-      lastError = error;
-      log.warn({ err: error, attempt }, 'wallet creation attempt failed');
-      if (!(error instanceof InterlaceError) || error.reason === 'rate-limited') break;
-      if (error.category === 'authentication') break;
-      // A business refusal may be Interlace's answer to a repeated referenceId: the next attempt looks
-      // the wallet up before anything else. Other refusals end the request.
-      if (error.category === 'permanent' && error.reason !== 'business-error') break;
+      log.warn({ err: error }, 'wallet create call failed');
+      const failure: CreateFailure = error instanceof InterlaceError ? error : { category: 'unknown' };
+      const next = afterCreateFailure(failure);
+      if (next === 'stop') throw error;
+      // Never a second create from this request: only a look-up, once a late commit would show.
+      // A failed look-up is why the request cannot tell: its error is the answer's.
+      const found = await lookUpSettled(deps, record, next === 'look-up-now' ? 0 : sentAt);
+      if (found !== undefined) return await finish(deps, record, found);
+      throw error;
     }
-  }
-  try {
-    await deps.wallets.releaseLease(record.id);
   } catch (error) {
-    // The lease runs out by itself; the answer below matters more.
-    log.warn({ err: error }, 'could not release the creation lease');
+    try {
+      await deps.wallets.releaseLease(record.id, leaseToken);
+    } catch (releaseError) {
+      // The lease runs out by itself; the answer below matters more.
+      log.warn({ err: releaseError }, 'could not release the creation lease');
+    }
+    throw creationFailed(record, error);
   }
+}
+
+/**
+ * The wallet a create sent at `sentAt` made, looked up once that create has settled (sentAt +
+ * WALLET_CREATE_SETTLE_MS): waits until then. Undefined when a complete list does not show it.
+ */
+async function lookUpSettled(
+  deps: WalletCommandDeps,
+  record: WalletRecord,
+  sentAt: number,
+): Promise<CryptoConnectWallet | undefined> {
+  const wait = sentAt + deps.config.merchantApi.createSettleMs - clock(deps);
+  if (sentAt > 0 && wait > 0) await (deps.sleep ?? sleep)(wait);
+  // A look-up that outruns the lease stops reading and proves nothing (the create is then not sent:
+  // markCreateSent checks the lease again).
+  const found = await findByReference(deps, record, record.lease_until);
+  if (found === 'unknown') throw new Error('the look-up could not see every wallet of the account');
+  return found;
+}
+
+/** The answer of a creation that did not finish: 503 (send it again), or server_error for a refusal. */
+function creationFailed(record: WalletRecord, error: unknown): ApiError {
   const details = {
     id: record.id,
     external_id: record.external_id,
     retry: 'send the same request again: it resumes this creation and never makes a second wallet',
   };
-  if (lastError instanceof InterlaceError && lastError.category === 'permanent') {
-    throw new ApiError(
+  if (error instanceof InterlaceError && error.category === 'permanent') {
+    return new ApiError(
       'server_error',
       'Interlace refused to create the wallet',
-      { ...details, upstream: lastError.reason, interlace_code: lastError.code ?? null },
-      { cause: lastError },
+      { ...details, upstream: error.reason, interlace_code: error.code ?? null },
+      { cause: error },
     );
   }
-  throw unavailable(lastError, 'the wallet could not be created at Interlace now', details);
+  return unavailable(error, 'the wallet could not be created at Interlace now', details);
 }
 
 /**
@@ -431,7 +471,7 @@ export function publicDeposit(deposit: DepositRecord, wallet: WalletRecord): Pub
     fee_currency: deposit.feeCurrency || null,
     net_usd: deposit.netAmount && (deposit.netCurrency ?? 'USD') === 'USD' ? deposit.netAmount : null,
     transfer_id: deposit.transferId || null,
-    reason: deposit.reason || null,
+    reason: merchantReason(deposit.state, deposit.reason),
     created: iso(deposit.firstSeenAt) ?? new Date(0).toISOString(),
     updated: iso(deposit.updatedAt) ?? iso(deposit.firstSeenAt) ?? new Date(0).toISOString(),
     swept_at: iso(deposit.sweptAt),
@@ -484,12 +524,9 @@ function asUpstreamError(error: unknown, message: string): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/**
- * How long a request may hold a creation: its attempts, each a create call and a look-up at the
- * Interlace deadline, and a token renewal. Past it, a retry may take the creation over.
- */
+/** How long a request may hold a creation (the policy's creationLeaseMs under this configuration). */
 export function creationLeaseMs(config: Config): number {
-  return (2 * config.merchantApi.createAttempts + 4) * config.interlace.timeoutMs;
+  return leaseFor({ timeoutMs: config.interlace.timeoutMs, settleMs: config.merchantApi.createSettleMs });
 }
 
 function clock(deps: WalletCommandDeps): number {

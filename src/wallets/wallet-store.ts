@@ -3,8 +3,10 @@ import type { Keys } from '../keys.js';
 import { scripts } from '../redis-scripts.js';
 import { installScripts } from '../redis-script.js';
 
+import type { WalletMode } from '../policy/deposit-policy.js';
+
 /** Whether the service runs for a MoR merchant (it creates wallets) or a Gateway one (master wallets). */
-export type WalletMode = 'mor' | 'gateway';
+export type { WalletMode };
 
 /** `creating` until Interlace's wallet is known; `active` from then on. */
 export type WalletState = 'creating' | 'active';
@@ -25,8 +27,10 @@ export type WalletRecord = {
   state: WalletState;
   created: number;
   updated: number;
-  /** Set once a create call has been sent: a later attempt looks the wallet up before sending another. */
+  /** Set once a create call has been sent: a later request looks the wallet up before sending another. */
   create_sent: boolean;
+  /** When the last create call was sent (epoch ms); 0 if none was. */
+  create_sent_at: number;
   /** Until when a request holds the creation (epoch ms); 0 when no one does. */
   lease_until: number;
   /** Who asked for it: `api:<key name>`, `cli:<operator>`, or '' (adopted). */
@@ -66,6 +70,8 @@ export function createWalletStore(redis: Redis, keys: Keys) {
       createdBy?: string;
       now: number;
       leaseMs: number;
+      /** The request's own lease token: only it may send a create or release the lease. */
+      leaseToken: string;
     }): Promise<ReserveOutcome> {
       const [outcome, id] = await scripts.walletReserve<[string, string]>(redis, {
         keys: {
@@ -73,7 +79,12 @@ export function createWalletStore(redis: Redis, keys: Keys) {
           byExternal: keys.walletByExternalId(input.externalId),
           byTime: keys.walletsByTime,
         },
-        args: { id: input.id, now: input.now, leaseUntil: input.now + input.leaseMs },
+        args: {
+          id: input.id,
+          now: input.now,
+          leaseUntil: input.now + input.leaseMs,
+          leaseToken: input.leaseToken,
+        },
         rest: [
           'name',
           input.name,
@@ -95,23 +106,45 @@ export function createWalletStore(redis: Redis, keys: Keys) {
     },
 
     /** Takes over an unfinished creation whose lease ran out (a retry of the same request). */
-    async claim(id: string, input: { name: string; now: number; leaseMs: number }): Promise<ClaimOutcome> {
+    async claim(
+      id: string,
+      input: { name: string; now: number; leaseMs: number; leaseToken: string },
+    ): Promise<ClaimOutcome> {
       const [outcome, referenceId, sent] = await scripts.walletClaim<[string, string?, string?]>(redis, {
         keys: { wallet: keys.wallet(id) },
-        args: { name: input.name, now: input.now, leaseUntil: input.now + input.leaseMs },
+        args: {
+          name: input.name,
+          now: input.now,
+          leaseUntil: input.now + input.leaseMs,
+          leaseToken: input.leaseToken,
+        },
       });
       if (outcome === 'claimed') return { outcome, referenceId: referenceId ?? '', sent: sent === '1' };
       return { outcome: outcome as 'active' | 'busy' | 'conflict' | 'missing' };
     },
 
-    /** Notes that a create call is about to be sent (before it is), so no later attempt sends blindly. */
-    async markCreateSent(id: string): Promise<void> {
-      await redis.hset(keys.wallet(id), 'create_sent', '1');
+    /**
+     * Notes that a create call is about to be sent (before it is), so no later request sends blindly;
+     * 'lease-lost' (nothing written: do not send) unless the lease is still this token's and covers
+     * `callBudgetMs` from `now`.
+     */
+    async markCreateSent(
+      id: string,
+      input: { leaseToken: string; now: number; callBudgetMs: number },
+    ): Promise<'ok' | 'lease-lost' | 'active' | 'missing'> {
+      return scripts.walletMarkCreateSent<'ok' | 'lease-lost' | 'active' | 'missing'>(redis, {
+        keys: { wallet: keys.wallet(id) },
+        args: { leaseToken: input.leaseToken, now: input.now, callBudget: input.callBudgetMs },
+      });
     },
 
-    /** Ends a request's hold on a creation that did not finish, so a retry may take it over at once. */
-    async releaseLease(id: string): Promise<void> {
-      await redis.hset(keys.wallet(id), 'lease_until', '0');
+    /** Ends a request's hold on a creation that did not finish (if still its own), so a retry may take it over. */
+    async releaseLease(id: string, leaseToken: string): Promise<boolean> {
+      const released = await scripts.walletReleaseLease<number>(redis, {
+        keys: { wallet: keys.wallet(id) },
+        args: { leaseToken },
+      });
+      return released === 1;
     },
 
     /** Records Interlace's wallet id and the owner index; 'conflict' if another one was recorded. */
@@ -144,9 +177,10 @@ export function createWalletStore(redis: Redis, keys: Keys) {
           externalId: input.externalId,
           name: input.name,
           walletId: input.walletId,
+          mode: input.mode,
           now: input.now,
         },
-        rest: ['account_id', input.accountId, 'mode', input.mode, 'reference_id', ''],
+        rest: ['account_id', input.accountId, 'reference_id', ''],
       });
     },
 
@@ -252,6 +286,7 @@ function parseRecord(hash: Record<string, string>): WalletRecord | undefined {
     created: Number(hash.created),
     updated: Number(hash.updated),
     create_sent: hash.create_sent === '1',
+    create_sent_at: Number(hash.create_sent_at ?? '0'),
     lease_until: Number(hash.lease_until ?? '0'),
     created_by: hash.created_by ?? '',
   };

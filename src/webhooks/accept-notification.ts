@@ -96,6 +96,7 @@ export async function acceptNotification(
     parsed.kind === 'deposit'
       ? await deps.deposits.accept({
           ...acceptInput(deps.config, parsed.deposit, now),
+          resource: envelope.resource,
           event,
           jobKey: deps.queues.sweep.toKey(sweepJobId(parsed.deposit.depositId)),
         })
@@ -180,6 +181,7 @@ function acceptInput(config: Config, deposit: DepositEvent, now: number) {
     status: deposit.status,
     credit: decideCredited(deposit, config.sweep),
     unknownWallets: config.unknownWalletDeposits,
+    walletMode: config.merchantApi.mode,
     fields,
     now,
   };

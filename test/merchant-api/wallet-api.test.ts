@@ -59,6 +59,7 @@ describe('POST /wallets', () => {
       id: answer.body.id,
       external_id: 'a-1',
       name: 'Customer a-1',
+      mode: 'mor',
     });
   });
 

@@ -24,7 +24,7 @@ describe('a merchant event on the wire', () => {
     ).not.toThrow();
   });
 
-  it('is built from the outbox entry: id from the stream id, the snapshot as the merchant sees it', () => {
+  it('is built from the outbox entry: id from (deposit, type, state entered), the snapshot as the merchant sees it', () => {
     const snapshot = {
       depositId: 'd-1',
       state: 'swept' as const,
@@ -46,17 +46,18 @@ describe('a merchant event on the wire', () => {
       firstSeenAt: '1764610000000',
       updatedAt: '1764610001000',
     };
-    const job = eventFromOutbox('1764610001000-3', {
+    const job = eventFromOutbox({
       type: 'deposit.swept',
       depositId: 'd-1',
+      state: 'swept',
       at: '1764610001000',
       deposit: JSON.stringify(snapshot),
     });
-    expect(job.eventId).toBe(merchantEventId('1764610001000-3'));
-    expect(job.eventId).toBe('evt_1764610001000_3');
+    expect(job.eventId).toBe(merchantEventId('d-1', 'deposit.swept', 'swept'));
+    expect(job.eventId).toMatch(/^evt_[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const body = JSON.parse(job.body) as { id: string; type: string; timestamp: string; data: unknown };
     expect(body).toEqual({
-      id: 'evt_1764610001000_3',
+      id: job.eventId,
       type: 'deposit.swept',
       timestamp: '2025-12-01T17:26:41.000Z',
       data: merchantDeposit(snapshot),
@@ -65,5 +66,41 @@ describe('a merchant event on the wire', () => {
     // Internal fields stay inside.
     expect(job.body).not.toContain('clientTransactionId');
     expect(job.body).not.toContain('internal');
+  });
+
+  it('has one id per (deposit, type, state entered), whenever and however often it is written', () => {
+    const entry = (fields: Record<string, string>) =>
+      eventFromOutbox({ at: '1764610001000', deposit: '{"depositId":"d-2","state":"held"}', ...fields });
+    const held = entry({ type: 'deposit.held', depositId: 'd-2', state: 'held' });
+    // Written again later (after Redis lost it): the same id.
+    expect(
+      entry({ type: 'deposit.held', depositId: 'd-2', state: 'held', at: '1764619999999' }).eventId,
+    ).toBe(held.eventId);
+    // An entry without `state` (written before it was added) takes it from its snapshot.
+    expect(entry({ type: 'deposit.held', depositId: 'd-2' }).eventId).toBe(held.eventId);
+    // Another deposit, type or state: another id.
+    expect(entry({ type: 'deposit.held', depositId: 'd-3', state: 'held' }).eventId).not.toBe(held.eventId);
+    expect(merchantEventId('d-2', 'deposit.failed', 'failed')).not.toBe(
+      merchantEventId('d-2', 'deposit.failed', 'dead'),
+    );
+    // deposit.received names the deposit's first record, whatever state that was.
+    expect(merchantEventId('d-2', 'deposit.received', 'pending')).toBe(
+      merchantEventId('d-2', 'deposit.received', 'queued'),
+    );
+  });
+
+  it("never passes Interlace's own words of a dead deposit's last error to the merchant", () => {
+    const data = merchantDeposit({
+      depositId: 'd-4',
+      state: 'dead',
+      reason: 'business-error: POST /business/transfer/internal: business error code 1002: Jane Doe frozen',
+    });
+    expect(data.reason).toBe(
+      'business-error: the sweep failed for good; an operator decides what happens to the deposit',
+    );
+    expect(
+      merchantDeposit({ depositId: 'd-5', state: 'held', reason: 'ON_HOLD: compliance hold at Interlace' })
+        .reason,
+    ).toBe('ON_HOLD: compliance hold at Interlace');
   });
 });

@@ -36,8 +36,18 @@ function depsWith(client: {
 }) {
   const keys = createKeys(prefix);
   const calls = { create: 0, list: 0 };
+  /** The waits the command asked for (none really happen: the scripted Interlace needs no time). */
+  const sleeps: number[] = [];
   const deps: WalletCommandDeps = {
-    config: testConfig({ MERCHANT_API_KEYS: `k:${'a'.repeat(64)}:read+write`, INTERLACE_ACCOUNT_ID: 'acct' }),
+    config: testConfig({
+      MERCHANT_API_KEYS: `k:${'a'.repeat(64)}:read+write`,
+      INTERLACE_ACCOUNT_ID: 'acct',
+      INTERLACE_TIMEOUT_MS: '1000',
+      WALLET_CREATE_SETTLE_MS: '2500',
+    }),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
     logger: capturingLogger().logger,
     wallets: createWalletStore(redis, keys),
     deposits: createDepositStore(redis, keys),
@@ -58,7 +68,7 @@ function depsWith(client: {
       },
     },
   };
-  return { deps, calls };
+  return { deps, calls, sleeps };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<ApiError> {
@@ -90,10 +100,10 @@ describe('createWallet against an Interlace whose list may be incomplete', () =>
     });
   });
 
-  it('creates again with the same referenceId once a complete list shows no such wallet', async () => {
+  it('never sends a second create after one without an answer: 503, and the retry looks up, then creates with the same referenceId', async () => {
     const references: string[] = [];
     let first = true;
-    const { deps, calls } = depsWith({
+    const { deps, calls, sleeps } = depsWith({
       create: () => {
         if (first) {
           first = false;
@@ -115,11 +125,60 @@ describe('createWallet against an Interlace whose list may be incomplete', () =>
       return spy(body);
     };
 
+    // The create's answer is lost: the request waits for a late commit to show, looks, finds nothing,
+    // and answers 503 instead of sending the create again.
+    const error = await refusal(createWallet(deps, { name: 'n', external_id: 'complete-1' }, 'test'));
+    expect(error.code).toBe('service_unavailable');
+    expect(calls).toEqual({ create: 1, list: 1 });
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThan(2_000);
+    expect(sleeps[0]).toBeLessThanOrEqual(2_500);
+
+    // The merchant's retry: the earlier create has settled, a complete list shows no wallet: one create.
     const { wallet } = await createWallet(deps, { name: 'n', external_id: 'complete-1' }, 'test');
 
     expect(wallet).toMatchObject({ wallet_id: 'w-1', state: 'active' });
-    expect(calls).toEqual({ create: 2, list: 1 });
+    expect(calls).toEqual({ create: 2, list: 2 });
     expect(new Set(references).size).toBe(1);
+  });
+
+  it('looks the wallet up at once after a business refusal (a repeated referenceId) and finishes it', async () => {
+    const wallet = {
+      id: 'w-9',
+      referenceId: '',
+      accountId: 'acct',
+      master: false,
+      balances: [],
+      addresses: [],
+    };
+    const { deps, calls, sleeps } = depsWith({
+      create: () =>
+        Promise.reject(
+          new InterlaceError({
+            category: 'permanent',
+            reason: 'business-error',
+            endpoint: 'POST /cryptoconnect/wallets',
+            message: 'referenceId exists',
+          }),
+        ),
+      list: () => Promise.resolve({ list: [wallet], total: 1 }),
+    });
+    deps.client.createCryptoConnectWallet = async (body) => {
+      wallet.referenceId = body.referenceId;
+      calls.create += 1;
+      throw new InterlaceError({
+        category: 'permanent',
+        reason: 'business-error',
+        endpoint: 'POST /cryptoconnect/wallets',
+        message: 'referenceId exists',
+      });
+    };
+
+    const created = await createWallet(deps, { name: 'n', external_id: 'refused-1' }, 'test');
+
+    expect(created.wallet).toMatchObject({ wallet_id: 'w-9', state: 'active' });
+    expect(calls).toEqual({ create: 1, list: 1 });
+    expect(sleeps).toEqual([]);
   });
 });
 

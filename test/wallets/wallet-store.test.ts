@@ -36,6 +36,7 @@ function reserveInput(externalId: string, more: Partial<Parameters<WalletStore['
     mode: 'mor' as const,
     now: NOW,
     leaseMs: 30_000,
+    leaseToken: randomUUID(),
     ...more,
   };
 }
@@ -58,26 +59,62 @@ describe('wallet store', () => {
   it('lets a retry take over a creation only once its lease ran out, and only for the same name', async () => {
     const input = reserveInput('claim-1');
     await store.reserve(input);
+    const retry = randomUUID();
 
-    expect(await store.claim(input.id, { name: input.name, now: NOW + 1, leaseMs: 1 })).toEqual({
+    expect(
+      await store.claim(input.id, { name: input.name, now: NOW + 1, leaseMs: 1, leaseToken: retry }),
+    ).toEqual({
       outcome: 'busy',
     });
-    expect(await store.claim(input.id, { name: 'Other', now: NOW + 60_000, leaseMs: 1 })).toEqual({
-      outcome: 'conflict',
-    });
-    await store.markCreateSent(input.id);
-    expect(await store.claim(input.id, { name: input.name, now: NOW + 60_000, leaseMs: 1 })).toEqual({
-      outcome: 'claimed',
-      referenceId: input.referenceId,
-      sent: true,
-    });
-    await store.releaseLease(input.id);
-    expect(await store.claim(input.id, { name: input.name, now: NOW, leaseMs: 1 })).toMatchObject({
-      outcome: 'claimed',
-    });
-    expect(await store.claim(randomUUID(), { name: 'x', now: NOW, leaseMs: 1 })).toEqual({
+    expect(
+      await store.claim(input.id, { name: 'Other', now: NOW + 60_000, leaseMs: 1, leaseToken: retry }),
+    ).toEqual({ outcome: 'conflict' });
+    expect(
+      await store.markCreateSent(input.id, {
+        leaseToken: input.leaseToken,
+        now: NOW + 2,
+        callBudgetMs: 1_000,
+      }),
+    ).toBe('ok');
+    expect(await store.get(input.id)).toMatchObject({ create_sent: true, create_sent_at: NOW + 2 });
+    expect(
+      await store.claim(input.id, { name: input.name, now: NOW + 60_000, leaseMs: 1, leaseToken: retry }),
+    ).toEqual({ outcome: 'claimed', referenceId: input.referenceId, sent: true });
+    // The request the creation was taken from can no longer release the retry's lease.
+    expect(await store.releaseLease(input.id, input.leaseToken)).toBe(false);
+    expect(await store.releaseLease(input.id, retry)).toBe(true);
+    expect(
+      await store.claim(input.id, { name: input.name, now: NOW, leaseMs: 1, leaseToken: randomUUID() }),
+    ).toMatchObject({ outcome: 'claimed' });
+    expect(await store.claim(randomUUID(), { name: 'x', now: NOW, leaseMs: 1, leaseToken: retry })).toEqual({
       outcome: 'missing',
     });
+  });
+
+  it('records a create as sent only for the lease holder, and only while its lease covers the call', async () => {
+    const input = reserveInput('mark-1', { leaseMs: 10_000 });
+    await store.reserve(input);
+    const mark = (leaseToken: string, now: number, callBudgetMs = 1_000) =>
+      store.markCreateSent(input.id, { leaseToken, now, callBudgetMs });
+
+    // Another request's token: refused, nothing written.
+    expect(await mark(randomUUID(), NOW + 1)).toBe('lease-lost');
+    // The holder, but its lease ends before the call could: refused (a retry may take over meanwhile).
+    expect(await mark(input.leaseToken, NOW + 9_500)).toBe('lease-lost');
+    expect(await mark(input.leaseToken, NOW + 20_000)).toBe('lease-lost');
+    expect(await store.get(input.id)).toMatchObject({ create_sent: false, create_sent_at: 0 });
+
+    // Taken over: the first holder's token no longer sends anything, the new one does.
+    const retry = randomUUID();
+    await store.claim(input.id, { name: input.name, now: NOW + 20_000, leaseMs: 10_000, leaseToken: retry });
+    expect(await mark(input.leaseToken, NOW + 20_001)).toBe('lease-lost');
+    expect(await mark(retry, NOW + 20_001)).toBe('ok');
+
+    await store.activate(input.id, randomUUID(), NOW + 20_002);
+    expect(await mark(retry, NOW + 20_003)).toBe('active');
+    expect(await store.markCreateSent(randomUUID(), { leaseToken: retry, now: NOW, callBudgetMs: 1 })).toBe(
+      'missing',
+    );
   });
 
   it('activates a wallet with its Interlace id and writes the owner index read by attribution', async () => {
@@ -100,14 +137,16 @@ describe('wallet store', () => {
       name: 'Player 1',
     });
     // The key W2's accept script reads inside Lua: <prefix>:wallet-owner:<interlace wallet id>.
+    // `mode` says under which INTERLACE_MODE the wallet counts as the service's (ownedWalletModes).
     expect(await redis.hgetall(`${prefix}:wallet-owner:${interlaceId}`)).toEqual({
       id: input.id,
       external_id: 'owner-1',
       name: 'Player 1',
+      mode: 'mor',
     });
-    expect(await store.claim(input.id, { name: 'Player 1', now: NOW + 60_000, leaseMs: 1 })).toEqual({
-      outcome: 'active',
-    });
+    expect(
+      await store.claim(input.id, { name: 'Player 1', now: NOW + 60_000, leaseMs: 1, leaseToken: 't' }),
+    ).toEqual({ outcome: 'active' });
     expect(await store.activate(input.id, randomUUID(), NOW + 6)).toBe('conflict');
     expect(await store.activate(input.id, interlaceId, NOW + 6)).toBe('ok');
   });
