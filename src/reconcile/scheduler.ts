@@ -30,6 +30,8 @@ export async function syncReconcileScheduler(
   const legacy = new Queue(LEGACY_BACKFILL_QUEUE, {
     connection: queue.opts.connection,
     prefix: config.queuePrefix,
+    // Only to remove its schedule: no meta key written for a queue nothing uses any more.
+    skipMetasUpdate: true,
   });
   try {
     await legacy.removeJobScheduler(LEGACY_BACKFILL_QUEUE);
