@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   compareBalance,
@@ -261,5 +262,100 @@ describe('the deposit id of a transfer from a history source', () => {
 
   it('is undefined without either', () => {
     expect(historyDepositId(transfer)).toBeUndefined();
+  });
+});
+
+// The ids below must never change across releases: a report entry, an operator's sweep or a transfer
+// learnt from a history source must name the same deposit (and clientTransactionId) on every run.
+describe('the derived ids, computed independently', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const transfer = { accountId: 'a-1', walletId: 'w-1', currency: 'USDC', amount: '5', status: 'CLOSED' };
+
+  it('derives a history deposit id from chain|lower-case hash|wallet|currency', () => {
+    expect(historyDepositId({ ...transfer, txHash: '0xAbC', chain: 'ETH' })).toBe(
+      `tx-${sha256('ETH|0xabc|w-1|USDC').slice(0, 40)}`,
+    );
+    expect(historyDepositId({ ...transfer, txHash: '0xabc' })).toBe(
+      `tx-${sha256('|0xabc|w-1|USDC').slice(0, 40)}`,
+    );
+    expect(historyDepositId({ ...transfer, txHash: '' })).toBeUndefined();
+  });
+
+  it("derives a report entry's id from the wallet and its balance picture", () => {
+    const line = compareBalance({ currency: 'USDC', available: '12.5', entries: [], reserved: '1' });
+    expect(reconcileEntryId('w-1', line)).toBe(`USDC-${sha256('w-1|USDC|12.5|0|1|0').slice(0, 16)}`);
+  });
+
+  it("derives an operator sweep's deposit id from what was asked and the reference", () => {
+    expect(
+      operatorSweepDepositId({ walletId: 'w-1', currency: 'USDC', amount: '5', reference: 'ref-1' }),
+    ).toBe(`reconcile-${sha256('w-1|USDC|5|ref-1').slice(0, 40)}`);
+  });
+});
+
+describe('what the ledger explains: the edges', () => {
+  const at = 1_000;
+  const explained = (entries: LedgerEntry[], balanceReadAt?: number) =>
+    compareBalance({
+      currency: 'USDC',
+      available: '100',
+      entries,
+      ...(balanceReadAt === undefined ? {} : { balanceReadAt }),
+    }).explained;
+
+  it.each<[string, LedgerEntry[], number | undefined, string]>([
+    ['a swept deposit, no balance time', [entry('swept', '5', { sweptAt: '2000' })], undefined, '0'],
+    [
+      'a deposit swept exactly when the balance was read',
+      [entry('swept', '5', { sweptAt: String(at) })],
+      at,
+      '5',
+    ],
+    [
+      'a deposit swept before the balance was read',
+      [entry('swept', '5', { sweptAt: String(at - 1) })],
+      at,
+      '0',
+    ],
+    ['an unsupported deposit, whatever its times', [entry('unsupported', '5', { sweptAt: '2000' })], at, '0'],
+    ['a queued operator sweep', [entry('queued', '5', { depositId: 'reconcile-1' })], undefined, '5'],
+    ['a dead operator sweep', [entry('dead', '5', { depositId: 'reconcile-1' })], undefined, '0'],
+    ['a dead deposit', [entry('dead', '5')], undefined, '5'],
+  ])('%s explains %s', (_label, entries, balanceReadAt, amount) => {
+    expect(explained(entries, balanceReadAt)).toBe(amount);
+  });
+});
+
+describe("an operator's reconcile sweep: the words of each refusal", () => {
+  const policy = { currencies: ['USDC', 'USDT'], minAmount: '1', maxAmount: '1000' };
+  const line = compareBalance({
+    currency: 'USDC',
+    available: '10',
+    entries: [entry('held', '1')],
+    reserved: '2',
+  });
+  const refusal = (patch: Partial<Parameters<typeof decideOperatorSweep>[0]>) =>
+    decideOperatorSweep({ amount: '5', currency: 'USDC', master: false, line, policy, ...patch });
+
+  it.each<[Partial<Parameters<typeof decideOperatorSweep>[0]>, string]>([
+    [{ amount: 'abc' }, 'amount "abc" is not a positive amount of USDC'],
+    [{ master: true }, 'the wallet is a master wallet: never swept'],
+    [
+      { currency: 'USD' },
+      'USD in a CryptoConnect wallet is moved only with a deposit notification for it (payouts fund it)',
+    ],
+    [{ currency: 'BTC' }, 'BTC is not a currency the service sweeps'],
+    [{ amount: '0.5' }, '0.5 is below the minimum 1'],
+    [{ amount: '1001' }, '1001 is above the maximum 1000'],
+    [
+      { amount: '8' },
+      '8 USDC is more than the unexplained balance (7: available 10, explained 0, held 1, reserved 2)',
+    ],
+  ])('%j: %s', (patch, reason) => {
+    expect(refusal(patch)).toMatchObject({ ok: false, message: reason });
+  });
+
+  it('has no upper bound without a maximum', () => {
+    expect(refusal({ policy: { currencies: ['USDC'], minAmount: '1' } })).toEqual({ ok: true, amount: '5' });
   });
 });
