@@ -235,6 +235,15 @@ export type TransitionDecision =
 export function decideTransition(facts: PayoutFacts, event: PayoutEvent): TransitionDecision {
   const row = transition(PAYOUT_TRANSITIONS, facts.state, event);
   if (row.action !== 'move') return { ok: false, ignored: row.action === 'ignore', reason: row.why };
+  // News about one step while ANOTHER step is in doubt (a redelivered step-5 Failed while the refund
+  // may have moved the money) tells nothing about the step in doubt: acknowledged, nothing changes.
+  const about = STEP_OF_EVENT[event];
+  if (about !== undefined && facts.stepInDoubt !== undefined && about !== facts.stepInDoubt)
+    return {
+      ok: false,
+      ignored: true,
+      reason: `news about step ${about} while step ${facts.stepInDoubt} is in doubt: it tells nothing about that step`,
+    };
   const guard = EVENT_GUARDS[event];
   const blocked = guard === undefined ? undefined : guardFails(guard, facts);
   if (blocked !== undefined) return { ok: false, ignored: false, reason: blocked };
@@ -266,6 +275,21 @@ export const SETTLES_DOUBT: readonly PayoutEvent[] = [
   'step-refused',
   'refunded',
 ];
+
+/**
+ * The step each event of an answer or notification tells about. `step-refused` has none: the worker
+ * emits it for the step it is running, the one it marked in doubt before the call.
+ */
+export const STEP_OF_EVENT: Partial<Record<PayoutEvent, PayoutStep>> = {
+  funded: 'fund',
+  converted: 'convert',
+  sent: 'send',
+  confirmed: 'send',
+  'on-hold': 'send',
+  'transfer-failed': 'send',
+  'status-unknown': 'send',
+  refunded: 'refund',
+};
 
 /** The retry event of a held payout: it resumes where its money got to (or its refund). */
 export function retryEvent(facts: PayoutFacts): PayoutEvent {

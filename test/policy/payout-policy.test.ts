@@ -851,3 +851,64 @@ describe('which events settle a step in doubt', () => {
     });
   });
 });
+
+describe('news about one step settles only the doubt of that step (attack review round 2, item 6)', () => {
+  const sent = { stage: 'converted' as const, withdrawCalled: true };
+  it.each<[string, PayoutFacts, PayoutEvent, 'moves, settles' | 'moves, keeps' | 'ignored']>([
+    [
+      'a redelivered step-5 Failed, the refund in doubt',
+      facts('held', { ...sent, refundRequested: true, stepInDoubt: 'refund' }),
+      'transfer-failed',
+      'ignored',
+    ],
+    [
+      'a step-5 Closed, the refund in doubt',
+      facts('held', { ...sent, refundRequested: true, stepInDoubt: 'refund' }),
+      'confirmed',
+      'ignored',
+    ],
+    [
+      'a step-5 Failed, step 5 in doubt',
+      facts('held', { ...sent, stepInDoubt: 'send' }),
+      'transfer-failed',
+      'moves, settles',
+    ],
+    [
+      'a step-5 Closed, step 5 in doubt',
+      facts('converted', { ...sent, stepInDoubt: 'send' }),
+      'confirmed',
+      'moves, settles',
+    ],
+    [
+      'the refund answered, the refund in doubt',
+      facts('refunding', { stage: 'funded', stepInDoubt: 'refund' }),
+      'refunded',
+      'moves, settles',
+    ],
+    [
+      'step 1 answered, step 1 in doubt',
+      facts('approved', { stepInDoubt: 'fund' }),
+      'funded',
+      'moves, settles',
+    ],
+    [
+      'a refusal of the running step',
+      facts('refunding', { stage: 'funded', stepInDoubt: 'refund' }),
+      'step-refused',
+      'moves, settles',
+    ],
+    [
+      'a step-5 Failed, nothing in doubt',
+      facts('sent', { ...sent, stage: 'sent' }),
+      'transfer-failed',
+      'moves, settles',
+    ],
+  ])('%s: %s × %s → %s', (_label, given, event, expected) => {
+    const decision = decideTransition(given, event);
+    if (expected === 'ignored') {
+      expect(decision).toMatchObject({ ok: false, ignored: true });
+      return;
+    }
+    expect(decision).toMatchObject({ ok: true, settlesDoubt: expected === 'moves, settles' });
+  });
+});
