@@ -1,6 +1,12 @@
 import { envelopeSchema, parseDepositNotification } from '../interlace/deposit-event.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
-import { decideCredited, DEPOSIT_TRANSITIONS, notificationEvent } from '../policy/deposit-policy.js';
+import {
+  decideCredited,
+  DEPOSIT_TRANSITIONS,
+  notificationEvent,
+  ownedWalletModes,
+  unownedWalletEvent,
+} from '../policy/deposit-policy.js';
 import { transition } from '../policy/transition-table.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import { acceptNotification } from '../webhooks/accept-notification.js';
@@ -107,7 +113,13 @@ export async function predictNotification(deps: OpsDeps, envelope: WebhookEnvelo
   const record = await deps.deposits.get(deposit.depositId);
   const before = record?.state ?? 'missing';
   // The same table the ledger script applies: the preview cannot disagree with what a replay does.
-  const { event } = notificationEvent(deposit.status, decideCredited(deposit, deps.config.sweep));
+  const judged = notificationEvent(deposit.status, decideCredited(deposit, deps.config.sweep));
+  // The unknown-wallet rule as the accept script reads it: the owner record of the deposit's own wallet
+  // (the record's, else this notification's), counted only in a mode that owns it.
+  const walletId = record?.walletId || deposit.walletId;
+  const [ownerId, ownerMode] = await deps.redis.hmget(deps.keys.walletOwner(walletId), 'id', 'mode');
+  const owned = ownerId !== null && ownedWalletModes(deps.config.merchantApi.mode).includes(ownerMode ?? '');
+  const { event } = owned ? judged : unownedWalletEvent(judged, deps.config.unknownWalletDeposits, walletId);
   // Without a record, a deposit the swept-ids record knows is rebuilt as swept, never swept again.
   const from = record?.state ?? ((await deps.deposits.sweptTransfer(deposit.depositId)) ? 'swept' : 'new');
   const state: string = transition(DEPOSIT_TRANSITIONS, from, event).to;
