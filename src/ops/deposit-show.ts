@@ -8,6 +8,7 @@ import { sweepJobInfo, type SweepJobInfo } from './sweep-job.js';
 
 export type DepositDetails = {
   deposit: DepositRecord;
+  /** Digests (`sha256:…`) of the distinct signed resources received for the deposit, not envelope ids. */
   notificationIds: string[];
   attempts: AttemptRecord[];
   sweepJob: SweepJobInfo | null;

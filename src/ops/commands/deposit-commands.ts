@@ -122,7 +122,9 @@ function depositText(details: DepositDetails): string {
   const job = details.sweepJob;
   return [
     formatFields(record, DEPOSIT_ORDER),
-    `notifications  ${details.notificationIds.join(', ') || (details.deposit.state === 'swept' ? `(not kept once swept; last ${details.deposit.lastNotificationId ?? '?'})` : '(none)')}`,
+    // The set keeps a digest per distinct signed resource (not the unsigned envelope ids): its size says
+    // how many different notifications Interlace sent; the last one's id is on the record.
+    `notifications  ${details.notificationIds.length > 0 ? `${details.notificationIds.length} distinct (last ${details.deposit.lastNotificationId ?? '?'})` : details.deposit.state === 'swept' ? `(not kept once swept; last ${details.deposit.lastNotificationId ?? '?'})` : '(none)'}`,
     `sweep job      ${job ? `${job.id} ${job.state} (attempts ${job.attemptsMade})${job.failedReason ? `: ${job.failedReason}` : ''}` : '(none)'}`,
     `dead letter    ${details.deadLetter ? `${details.deadLetter.id}: ${details.deadLetter.reason}` : '(none)'}`,
     `attempts       ${details.attempts.length === 0 ? '(none)' : ''}`,
