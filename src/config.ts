@@ -216,6 +216,7 @@ const schema = z
     WALLET_CREATE_SETTLE_MS: z.coerce.number().int().min(100).max(600_000).optional(),
     WALLET_LIST_DEFAULT_LIMIT: int(50, 1, 200),
     WALLET_LOOKUP_PAGE_SIZE: int(0, 0, 500),
+    WALLET_ADOPT_INTERVAL_MS: int(600_000, 1_000, 86_400_000),
     DASHBOARD_USER: optionalSecret,
     DASHBOARD_PASSWORD: optionalSecret,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -241,7 +242,13 @@ const schema = z
         message: 'PAYOUT_ACCOUNT_ID and PAYOUT_WALLET_ID go together: set both or neither',
       });
     }
-    if (env.MERCHANT_API_KEYS.length > 0 && env.INTERLACE_ACCOUNT_ID === undefined) {
+    if (env.INTERLACE_MODE === 'gateway' && env.INTERLACE_ACCOUNT_ID === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INTERLACE_ACCOUNT_ID'],
+        message: 'is required when INTERLACE_MODE is gateway (the account whose master wallets are adopted)',
+      });
+    } else if (env.MERCHANT_API_KEYS.length > 0 && env.INTERLACE_ACCOUNT_ID === undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['INTERLACE_ACCOUNT_ID'],
@@ -420,6 +427,8 @@ export type MerchantApiConfig = Readonly<{
   defaultListLimit: number;
   /** Page size of the look-up of a lost wallet creation (`page`/`limit`, ASSUMED); 0 = one plain call. */
   lookupPageSize: number;
+  /** Gateway mode: how often the receiver adopts the account's master wallets (and once at start). */
+  adoptIntervalMs: number;
 }>;
 
 /** Placeholder the `ops` role puts in place of missing Interlace credentials. */
@@ -586,6 +595,7 @@ export function loadConfig(
       createSettleMs: e.WALLET_CREATE_SETTLE_MS ?? 2 * e.INTERLACE_TIMEOUT_MS,
       defaultListLimit: e.WALLET_LIST_DEFAULT_LIMIT,
       lookupPageSize: e.WALLET_LOOKUP_PAGE_SIZE,
+      adoptIntervalMs: e.WALLET_ADOPT_INTERVAL_MS,
     },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

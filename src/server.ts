@@ -22,6 +22,7 @@ import { createWalletStore } from './wallets/wallet-store.js';
 import { publishServicePolicy } from './policy/service-policy.js';
 import { watchEventLog } from './webhooks/storage-caps.js';
 import { merchantApiRouter } from './merchant-api/merchant-api.js';
+import { startMasterWalletAdoption } from './wallets/master-wallet-adoption.js';
 
 export type Api = {
   app: Express;
@@ -86,23 +87,34 @@ export async function startApi(
   const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts, payouts };
   // The event log's byte cap (its count cap is XADD's MAXLEN), checked by every receiver.
   const eventLog = watchEventLog(deps, config.eventLogMaxBytes);
-  // The merchant API calls Interlace (wallets, addresses) from the receiver; off without API keys.
-  let client: InterlaceClient | undefined;
+  // The merchant API calls Interlace (wallets, addresses) from the receiver; off without API keys. In
+  // gateway mode the receiver also adopts the account's master wallets, API or not.
+  const gateway = config.merchantApi.mode === 'gateway';
+  const client: InterlaceClient | undefined =
+    config.merchantApi.enabled || gateway
+      ? createInterlaceClient({
+          config,
+          redis,
+          keys,
+          logger: log,
+          observe: (call) => metrics.observeInterlaceCall(call),
+          onTokenRenewed: () => metrics.tokenRenewals.inc(),
+        })
+      : undefined;
+  const apiLog = logger.child({ component: 'merchant-api' });
+  const walletDeps = client && {
+    config,
+    logger: apiLog,
+    wallets: createWalletStore(redis, keys),
+    deposits,
+    client,
+  };
   let merchantApi;
-  if (config.merchantApi.enabled) {
-    client = createInterlaceClient({
-      config,
-      redis,
-      keys,
-      logger: log,
-      observe: (call) => metrics.observeInterlaceCall(call),
-      onTokenRenewed: () => metrics.tokenRenewals.inc(),
-    });
-    const apiLog = logger.child({ component: 'merchant-api' });
+  if (config.merchantApi.enabled && walletDeps) {
     merchantApi = merchantApiRouter({
       logger: apiLog,
       keys: config.merchantApi.keys,
-      wallets: { config, logger: apiLog, wallets: createWalletStore(redis, keys), deposits, client },
+      wallets: walletDeps,
       payouts: { config, logger: apiLog, payouts, payoutQueue: queues.payout, alerts },
     });
   } else {
@@ -110,6 +122,13 @@ export async function startApi(
       'merchant API off: set MERCHANT_API_KEYS (and INTERLACE_ACCOUNT_ID) to serve /wallets and /payouts',
     );
   }
+  const adoption =
+    gateway && walletDeps
+      ? startMasterWalletAdoption(walletDeps, {
+          intervalMs: config.merchantApi.adoptIntervalMs,
+          logger: apiLog,
+        })
+      : undefined;
   // With ADMIN_PORT the public port answers only the webhook, /healthz and the merchant API; metrics,
   // readiness and the dashboard move to the admin port, which stays off the internet (ADMIN_HOST).
   const app = createApp({
@@ -147,6 +166,7 @@ export async function startApi(
       const grace = Math.min(config.shutdownTimeoutMs, 5_000);
       await Promise.all([closeServer(server, grace), adminServer && closeServer(adminServer, grace)]);
       eventLog.stop();
+      await adoption?.stop();
       client?.close();
       await closeQueues(queues);
       await closeAlerts(alerts);

@@ -351,6 +351,12 @@ describe('loadConfig: the merchant API', () => {
     ]);
   });
 
+  it('needs the account in gateway mode, API or not (its master wallets are adopted)', () => {
+    expect(configError({ ...REQUIRED, INTERLACE_MODE: 'gateway' }).problems).toEqual([
+      expect.stringMatching(/^INTERLACE_ACCOUNT_ID: is required when INTERLACE_MODE is gateway/),
+    ]);
+  });
+
   it('names MERCHANT_API_KEYS, not its value, when an entry is malformed', () => {
     const problems = configError({ ...REQUIRED, MERCHANT_API_KEYS: 'backend:secret-looking:read' }).problems;
     expect(problems).toEqual([expect.stringMatching(/^MERCHANT_API_KEYS: entry 1: the hash/)]);

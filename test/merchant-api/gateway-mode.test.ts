@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startMerchantStack } from '../helpers/merchant-api.js';
 
 type Stack = Awaited<ReturnType<typeof startMerchantStack>>;
@@ -74,5 +74,35 @@ describe('the merchant API in gateway mode (INTERLACE_MODE=gateway)', () => {
       status: 400,
       body: { error: { code: 'invalid_request', details: { reason: 'interlace-refused' } } },
     });
+  });
+});
+
+describe('gateway mode without anyone listing wallets', () => {
+  it("the receiver adopts the master wallets by itself, so their deposits are the merchant's own", async () => {
+    const own = await startMerchantStack('gateway-adopt', {
+      gateway: true,
+      env: { WALLET_ADOPT_INTERVAL_MS: '1000' },
+    });
+    try {
+      const masters = own.sim.wallets(own.accountId, true);
+      // No GET /wallets: the receiver's own adoption (at start, then every interval) writes the owners.
+      await vi.waitFor(
+        async () => {
+          for (const wallet of masters)
+            expect(await own.redis.exists(own.keys.walletOwner(wallet.id))).toBe(1);
+        },
+        { timeout: 10_000, interval: 100 },
+      );
+      const usdc = masters.find((w) => w.balances[0]?.currency === 'USDC')!;
+      const deposit = own.sim.creditDeposit({ walletId: usdc.id, currency: 'USDC', amount: '5' });
+      expect((await own.notify(deposit.id)).status).toBe(200);
+
+      expect(await own.record(deposit.id)).toMatchObject({
+        externalId: 'master-USDC',
+        walletOwnership: 'owned',
+      });
+    } finally {
+      await own.close();
+    }
   });
 });
