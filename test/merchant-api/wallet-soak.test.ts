@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startMerchantStack } from '../helpers/merchant-api.js';
 
 type Stack = Awaited<ReturnType<typeof startMerchantStack>>;
@@ -25,20 +25,29 @@ afterAll(async () => {
 
 /**
  * A merchant backend's client: POST until the wallet exists, as a backend would retry a 503 and read a
- * duplicate_external_id as "look it up". Answers the wallet it ends with.
+ * duplicate_external_id as "look it up". While another request holds the creation (it may wait for a
+ * lost create to settle, WALLET_CREATE_SETTLE_MS) the answer is a duplicate and the record `creating`:
+ * the client polls, with a deadline, until the wallet is active. Answers the wallet it ends with.
  */
 async function ensureWallet(externalId: string): Promise<Wallet> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const answer = await stack.call<Wallet>('POST', '/wallets', {
-      name: `Soak ${externalId}`,
-      external_id: externalId,
-    });
-    if (answer.status === 201) return answer.body;
-    const found = await stack.call<{ data: Wallet[] }>('GET', `/wallets?external_id=${externalId}`);
-    if (found.body.data[0]?.state === 'active') return found.body.data[0];
-    // Still creating: another request holds it, or a 503 released it for this retry to resume.
-  }
-  throw new Error(`no wallet for ${externalId} after 200 requests`);
+  let wallet: Wallet | undefined;
+  await vi.waitFor(
+    async () => {
+      const answer = await stack.call<Wallet>('POST', '/wallets', {
+        name: `Soak ${externalId}`,
+        external_id: externalId,
+      });
+      if (answer.status === 201) {
+        wallet = answer.body;
+        return;
+      }
+      const found = await stack.call<{ data: Wallet[] }>('GET', `/wallets?external_id=${externalId}`);
+      if (found.body.data[0]?.state !== 'active') throw new Error(`${externalId} is not created yet`);
+      wallet = found.body.data[0];
+    },
+    { timeout: 45_000, interval: 50 },
+  );
+  return wallet!;
 }
 
 describe('POST /wallets under faults (5xx, commit-then-drop, 429) and concurrent duplicates', () => {
