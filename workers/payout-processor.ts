@@ -15,6 +15,7 @@ import {
   judgeStepStatus,
   mayResend,
   nextAction,
+  recheckApproval,
   planWithdrawal,
   recheckControls,
   transferStatusEvent,
@@ -100,6 +101,18 @@ async function runStep(
   if (!mayResend(calledAt, Date.now(), windowMs)) {
     await holdPastWindow(deps, record, step, calledAt!);
     return;
+  }
+  if (step === 'fund' && calledAt === undefined) {
+    // What the creating process decided with ITS settings (an operator's shell, a stale process), checked
+    // with the worker's: approval required, and the daily limit as this payout's creation saw the window.
+    const createdAt = Number(record.createdAt);
+    const used = await deps.payouts.dailyUsed(createdAt, { through: createdAt });
+    const approval = recheckApproval(record, deps.config.payout, used);
+    if (!approval.ok) {
+      log.warn({ reason: approval.reason }, 'payout stopped before step 1 by the service settings');
+      await applyPayoutEvent(deps, record, approval.event, { fields: { reason: approval.reason } });
+      return;
+    }
   }
   // The first call fixes the whole request (amounts, gas, wallets, type strings); a resend sends
   // exactly what was stored, whatever the settings say now.

@@ -7,6 +7,7 @@ import type { Alerts } from '../alerts/alerts.js';
 import { enqueuePayout } from '../queues/create-queues.js';
 import type { PayoutJobData } from '../queues/names.js';
 import {
+  AUTO_APPROVED_BY,
   checkPayoutRequest,
   fitsDailyLimit,
   planWithdrawal,
@@ -100,7 +101,7 @@ export async function createPayout(
   let record = await mustGet(deps, outcome.payoutId);
   if (outcome.outcome === 'created' && !payout.requireApproval) {
     const applied = await applyPayoutEvent(deps, record, 'approve', {
-      fields: { approvedBy: 'auto (PAYOUT_REQUIRE_APPROVAL=false)', approvedAt: String(Date.now()) },
+      fields: { approvedBy: AUTO_APPROVED_BY, approvedAt: String(Date.now()) },
     });
     if (applied.ok) record = applied.record;
   }
@@ -125,7 +126,10 @@ export async function approvePayout(
     approvedBy: operator,
     approvedAt: String(Date.now()),
   });
-  await enqueuePayout(deps.payoutQueue, deps.config, record.payoutId);
+  // A payout the worker sent back for approval (auto-approved where the service requires an operator)
+  // already had its run job: this approval needs a job of its own.
+  const trigger = requested.approvedBy === AUTO_APPROVED_BY ? 'approve' : undefined;
+  await enqueuePayout(deps.payoutQueue, deps.config, record.payoutId, trigger);
   return record;
 }
 

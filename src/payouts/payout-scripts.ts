@@ -76,13 +76,16 @@ return {'created', A.payoutId}
 `,
 });
 
-/** The cents used in the rolling window now (for a dry run; the create script is what enforces it). */
+/**
+ * The cents used in the rolling window ending `now` (a dry run), or of the payouts created up to
+ * `through` (the worker's re-check of the daily limit before step 1; the create script enforces it).
+ */
 export const DAILY_USED = defineScript({
   name: 'payoutDailyUsed',
   keys: ['window', 'windowAmounts'],
-  args: ['now', 'windowMs'],
+  args: ['now', 'windowMs', 'through'],
   lua: `
-local members = redis.call('ZRANGEBYSCORE', K.window, tonumber(A.now) - tonumber(A.windowMs), '+inf')
+local members = redis.call('ZRANGEBYSCORE', K.window, tonumber(A.now) - tonumber(A.windowMs), A.through)
 local used = 0
 if #members > 0 then
   local amounts = redis.call('HMGET', K.windowAmounts, unpack(members))

@@ -8,6 +8,7 @@ import type {
   PayoutStep,
   TransitionDecision,
 } from '../policy/payout-policy.js';
+import { AUTO_APPROVED_BY } from '../policy/payout-policy.js';
 import { sumAmounts, toMinorUnits } from '../sweep/amounts.js';
 import { Decimal } from '../sweep/decimal.js';
 import { payoutIdFor, payoutStepId } from './payout-ids.js';
@@ -120,7 +121,7 @@ export function createPayoutStore(
           walletId: context.walletId,
           createdBy: context.createdBy,
           ...(context.state === 'approved'
-            ? { approvedBy: 'auto (PAYOUT_REQUIRE_APPROVAL=false)', approvedAt: String(context.now) }
+            ? { approvedBy: AUTO_APPROVED_BY, approvedAt: String(context.now) }
             : {}),
         }).flat(),
       });
@@ -129,11 +130,14 @@ export function createPayoutStore(
       return { outcome: outcome as 'created' | 'exists' | 'conflict', payoutId: value };
     },
 
-    /** USD used in the rolling daily window now. */
-    async dailyUsed(now: number): Promise<string> {
+    /**
+     * USD used in the rolling daily window ending `now`; with `through`, only the payouts created up to
+     * and including that time (the window as a payout created then saw it, itself included).
+     */
+    async dailyUsed(now: number, options: { through?: number } = {}): Promise<string> {
       const cents = await scripts.payoutDailyUsed<string>(redis, {
         keys: { window: keys.payoutDailyWindow, windowAmounts: keys.payoutDailyAmounts },
-        args: { now, windowMs },
+        args: { now, windowMs, through: options.through === undefined ? '+inf' : String(options.through) },
       });
       return new Decimal(cents).dividedBy(100).toFixed(2);
     },

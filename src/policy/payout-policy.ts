@@ -31,6 +31,10 @@ export type PayoutStage = 'none' | 'funded' | 'converted' | 'sent' | 'confirmed'
 /** What moves a payout, and when it happens. */
 export const PAYOUT_EVENT_MEANINGS = {
   approve: 'An operator approves the payout (`payouts approve`), or the service does when approval is off.',
+  'needs-approval':
+    'Right before step 1, the worker finds the payout approved automatically by a process whose ' +
+    '`PAYOUT_REQUIRE_APPROVAL` was off while its own is on (an operator shell, a stale process): back to ' +
+    'waiting for an operator. Guard `no-money-call-yet`.',
   cancel: 'An operator cancels it (`payouts cancel`). Guard `no-money-call-yet`.',
   funded:
     'Step 1 (`POST /business/transfer/internal`, 0 -> 2) answered with a success status ' +
@@ -101,6 +105,7 @@ export const GUARD_MEANINGS: Record<Guard, string> = {
 
 export const EVENT_GUARDS: Partial<Record<PayoutEvent, Guard>> = {
   cancel: 'no-money-call-yet',
+  'needs-approval': 'no-money-call-yet',
   confirmed: 'withdraw-called',
   'on-hold': 'withdraw-called',
   'transfer-failed': 'withdraw-called',
@@ -117,6 +122,9 @@ type Cell = [to: PayoutState, action: PayoutAction, why: string];
 /** The rows that move a payout; every other state × event is filled in by `cellOf`. */
 const MOVES: Partial<Record<PayoutEvent, Partial<Record<PayoutState, [PayoutState, string]>>>> = {
   approve: { requested: ['approved', 'approved: step 1 may run'] },
+  'needs-approval': {
+    approved: ['requested', 'auto-approved where the service requires an operator: nothing moved yet'],
+  },
   cancel: {
     requested: ['cancelled', 'nothing moved: its amount goes back to the daily limit'],
     approved: ['cancelled', 'nothing moved yet: its amount goes back to the daily limit'],
@@ -401,6 +409,41 @@ export function transferStatusEvent(
   if (is(names.onHold)) return 'on-hold';
   if (is(names.failed)) return 'transfer-failed';
   return 'status-unknown';
+}
+
+/** Who approved a payout that no operator approved (PAYOUT_REQUIRE_APPROVAL=false where it was created). */
+export const AUTO_APPROVED_BY = 'auto (PAYOUT_REQUIRE_APPROVAL=false)';
+
+/** The worker's own approval and daily-limit settings (PAYOUT_REQUIRE_APPROVAL, PAYOUT_DAILY_LIMIT). */
+export type ServiceApprovalRules = { requireApproval: boolean; dailyLimit: string };
+
+/**
+ * The worker's re-check right before step 1 of what the creating process decided with ITS settings
+ * (attack review round 2, item 3: `payouts create` from a shell with another PAYOUT_REQUIRE_APPROVAL or
+ * PAYOUT_DAILY_LIMIT). `usedThroughCreate`: USD of the daily window up to and including this payout's
+ * creation (fixed once it was created, so the answer cannot race another payout's).
+ */
+export function recheckApproval(
+  record: { amount: string; approvedBy?: string | undefined },
+  rules: ServiceApprovalRules,
+  usedThroughCreate: string,
+): { ok: true } | { ok: false; event: 'needs-approval' | 'step-refused'; reason: string } {
+  if (rules.requireApproval && (record.approvedBy ?? AUTO_APPROVED_BY) === AUTO_APPROVED_BY)
+    return {
+      ok: false,
+      event: 'needs-approval',
+      reason:
+        'needs-approval: approved automatically where PAYOUT_REQUIRE_APPROVAL was off; the service requires an operator',
+    };
+  if (new Decimal(usedThroughCreate).gt(rules.dailyLimit))
+    return {
+      ok: false,
+      event: 'step-refused',
+      reason:
+        `daily-limit: with this payout the 24 h before its creation used ${usedThroughCreate} USD, ` +
+        `over the service's PAYOUT_DAILY_LIMIT ${rules.dailyLimit}`,
+    };
+  return { ok: true };
 }
 
 /** A step's configured success and failure statuses (PAYOUT_TRANSFER_* / PAYOUT_TRADE_*). */

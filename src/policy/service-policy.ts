@@ -17,6 +17,22 @@ export const servicePolicySchema = z.object({
   depositEventTypes: z.array(z.string()).min(1),
   /** Whether state changes write merchant events (MERCHANT_WEBHOOK_URL); absent in older policies. */
   merchantEvents: z.boolean().default(false),
+  /**
+   * The payout controls (PAYOUT_REQUIRE_APPROVAL, PAYOUT_DAILY_LIMIT, maximum, currencies, chains,
+   * allow-list): `payouts create` from an operator's shell applies the service's, never the shell's
+   * (attack review round 2, item 3). Absent in older policies: the worker re-checks approval and the
+   * daily limit before step 1 anyway.
+   */
+  payout: z
+    .object({
+      requireApproval: z.boolean(),
+      dailyLimit: z.string(),
+      maxAmount: z.string(),
+      currencies: z.array(z.string()),
+      chains: z.array(z.string()),
+      allowedAddresses: z.array(z.string()),
+    })
+    .optional(),
   publishedAt: z.string(),
 });
 
@@ -34,6 +50,14 @@ export function policyOf(config: Config, now: number): ServicePolicy {
     mode: config.merchantApi.mode,
     depositEventTypes: [...config.interlace.depositEventTypes],
     merchantEvents: config.merchantWebhook !== undefined,
+    payout: {
+      requireApproval: config.payout.requireApproval,
+      dailyLimit: config.payout.dailyLimit,
+      maxAmount: config.payout.maxAmount,
+      currencies: [...config.payout.currencies],
+      chains: [...config.payout.chains],
+      allowedAddresses: [...config.payout.allowedAddresses],
+    },
     publishedAt: new Date(now).toISOString(),
   };
 }
@@ -83,6 +107,19 @@ export function withServicePolicy(config: Config, policy: ServicePolicy): Config
     }),
     unknownWalletDeposits: policy.unknownWalletDeposits,
     merchantApi: Object.freeze({ ...config.merchantApi, mode: policy.mode }),
+    ...(policy.payout === undefined
+      ? {}
+      : {
+          payout: Object.freeze({
+            ...config.payout,
+            requireApproval: policy.payout.requireApproval,
+            dailyLimit: policy.payout.dailyLimit,
+            maxAmount: policy.payout.maxAmount,
+            currencies: Object.freeze([...policy.payout.currencies]),
+            chains: Object.freeze([...policy.payout.chains]),
+            allowedAddresses: Object.freeze([...policy.payout.allowedAddresses]),
+          }),
+        }),
     interlace: Object.freeze({
       ...config.interlace,
       depositEventTypes: Object.freeze([...policy.depositEventTypes]),

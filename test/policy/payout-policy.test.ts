@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AUTO_APPROVED_BY,
+  recheckApproval,
   judgeStepStatus,
   checkPayoutRequest,
   decideTransition,
@@ -457,6 +459,7 @@ describe('decideTransition: what it answers', () => {
   it('guards exactly the events the docs name', () => {
     expect(EVENT_GUARDS).toEqual({
       cancel: 'no-money-call-yet',
+      'needs-approval': 'no-money-call-yet',
       confirmed: 'withdraw-called',
       'on-hold': 'withdraw-called',
       'transfer-failed': 'withdraw-called',
@@ -910,5 +913,35 @@ describe('news about one step settles only the doubt of that step (attack review
       return;
     }
     expect(decision).toMatchObject({ ok: true, settlesDoubt: expected === 'moves, settles' });
+  });
+});
+
+describe("the worker's re-check of approval and the daily limit before step 1 (attack review round 2, item 3)", () => {
+  const rules = (requireApproval: boolean, dailyLimit = '100') => ({ requireApproval, dailyLimit });
+  it.each([
+    // [approvedBy, requireApproval, used through its creation, verdict]
+    [AUTO_APPROVED_BY, true, '10', 'needs-approval'],
+    [undefined, true, '10', 'needs-approval'],
+    ['alice', true, '10', 'ok'],
+    [AUTO_APPROVED_BY, false, '10', 'ok'],
+    [AUTO_APPROVED_BY, false, '100', 'ok'],
+    [AUTO_APPROVED_BY, false, '100.01', 'step-refused'],
+    ['alice', true, '150', 'step-refused'],
+  ] as const)(
+    'approved by %s, approval required %s, %s USD used → %s',
+    (approvedBy, required, used, verdict) => {
+      const result = recheckApproval({ amount: '10', approvedBy }, rules(required), used);
+      expect(result.ok ? 'ok' : result.event).toBe(verdict);
+    },
+  );
+
+  it('sends an auto-approved payout back to requested before step 1 is ever called', () => {
+    expect(decideTransition(facts('approved'), 'needs-approval')).toMatchObject({
+      ok: true,
+      to: 'requested',
+    });
+    expect(decideTransition(facts('approved', { fundingCalled: true }), 'needs-approval')).toMatchObject({
+      ok: false,
+    });
   });
 });
