@@ -137,18 +137,10 @@ end
 local saidWallet = field('walletId') or ''
 local ownWallet = state and redis.call('HGET', K.deposit, 'walletId') or false
 if ownWallet == saidWallet then ownWallet = false end
+-- The derived key shares the prefix (and a hash-tagged prefix's slot) with every other key here.
 local owner, owned = ownerOf(ownWallet and (A.ownerPrefix .. ownWallet) or K.owner)
 local rows
 rows, reason = rowsFor(owned)
--- Only the signed resource is deduplicated on (noteKey, a digest of it): the envelope id is not signed,
--- and a captured notification replayed under new ids must not grow a held deposit's set without bound.
--- A swept deposit's notification keys are not kept (MARK_SWEPT drops them): a later one is a duplicate.
-local fresh = (state == 'swept') and 0 or redis.call('SADD', K.notes, A.noteKey)
-if A.logEvent == '1' then
-  redis.call('XADD', K.events, 'MAXLEN', '~', A.eventLogMaxLen, '*', 'id', noteId, 'eventType', A.eventType, 'receivedAt', now, 'body', A.body)
-end
-if A.counterField ~= '' then redis.call('HINCRBY', K.eventCounts, A.counterField, 1) end
-
 local from = state or (sweptBy and 'swept') or 'new'
 local to, action = row(from, rows)
 if not to then return redis.error_reply('no transition for ' .. from) end
@@ -161,6 +153,15 @@ if ownWallet and (action == 'create' or action == 'replace') then
     owner, owned, rows, reason, to, action = o2, owned2, rows2, reason2, to2, action2
   end
 end
+
+-- Only the signed resource is deduplicated on (noteKey, a digest of it): the envelope id is not signed,
+-- and a captured notification replayed under new ids must not grow a held deposit's set without bound.
+-- A swept deposit's notification keys are not kept (MARK_SWEPT drops them): a later one is a duplicate.
+local fresh = (state == 'swept') and 0 or redis.call('SADD', K.notes, A.noteKey)
+if A.logEvent == '1' then
+  redis.call('XADD', K.events, 'MAXLEN', '~', A.eventLogMaxLen, '*', 'id', noteId, 'eventType', A.eventType, 'receivedAt', now, 'body', A.body)
+end
+if A.counterField ~= '' then redis.call('HINCRBY', K.eventCounts, A.counterField, 1) end
 
 -- One HSET per notification: the notification's fields when the row takes them, then the state's.
 local pairs = {}
