@@ -78,6 +78,11 @@ export function createKeys(prefix: string) {
     payoutByExternalId: (externalId: string) => `${prefix}:payout:by-external:${externalId}`,
     /** A blockchain transfer's idempotencyKey → payout id: how its status notifications find the payout. */
     payoutByWithdrawKey: (idempotencyKey: string) => `${prefix}:payout:by-withdraw-key:${idempotencyKey}`,
+    /**
+     * Hash: Interlace transfer id of a payout's step 1 or refund → payout id (never expires): a deposit
+     * notification naming one of them is the payout's money, never a deposit to sweep.
+     */
+    payoutTransferIds: `${prefix}:payouts:transfer-ids`,
     /** Sorted set of payout ids by creation time. */
     payoutsByTime: `${prefix}:payouts:by-time`,
     /** The rolling daily limit's window: payout ids by time, and their USD amounts in cents. */

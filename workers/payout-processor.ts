@@ -144,6 +144,10 @@ async function runStep(
     await handleFailure(deps, job, { ...planned, doubt: step }, step, begun.priorDoubt, error);
     return;
   }
+  // Before the answer is applied: a deposit notification naming this transfer is the payout's money.
+  const transferId = outcome.fields['fundingTransferId'] ?? outcome.fields['refundTransferId'];
+  if (transferId !== undefined && transferId !== '')
+    await deps.payouts.rememberTransfer(transferId, record.payoutId);
   log.info({ event: outcome.event, idempotencyValue: begun.id }, 'payout step answered');
   const applied = await applyPayoutEvent(deps, { ...planned, doubt: step }, outcome.event, {
     fields: outcome.fields,

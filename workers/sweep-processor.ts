@@ -8,6 +8,7 @@ import {
   decideFailure,
   forgetsInfinityWallet,
   judgeTransferStatus,
+  payoutMoneyCheck,
   recheckBeforeTransfer,
 } from '../src/policy/deposit-policy.js';
 import { isOperatorSweep, recheckOperatorSweep } from '../src/policy/reconcile-policy.js';
@@ -45,6 +46,9 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
 
   const recheck = recheckBeforeTransfer(deposit, deps.config.sweep);
   if (recheck.kind === 'stop') return stop(deps, deposit, recheck.event, recheck.reason);
+  // A payout's money is never a deposit to sweep, whatever a notification says it is.
+  const funds = payoutMoneyCheck(deposit, await payoutMoneyFacts(deps, deposit));
+  if (funds.kind === 'stop') return stop(deps, deposit, funds.event, funds.reason);
 
   try {
     if (isOperatorSweep(deposit)) {
@@ -101,6 +105,22 @@ async function stop(
   deps.logger.warn({ depositId: deposit.depositId, state, reason }, 'sweep refused by the policy re-check');
   if (state === 'held') await alertStopped(deps, deposit.depositId, state, reason, deposit);
   return { outcome: 'stopped', state, reason };
+}
+
+/** What payouts say about a deposit's money: a payout whose transfer it is, USD payouts keep in its wallet. */
+async function payoutMoneyFacts(
+  deps: ObservedSweepDeps,
+  deposit: DepositRecord,
+): Promise<{ payoutId?: string; reservedUsd?: string }> {
+  const payoutId = await deps.redis.hget(deps.keys.payoutTransferIds, deposit.depositId);
+  const reserved =
+    deposit.currency === 'USD'
+      ? (await reservedIn(deps.redis, deps.keys, deposit.walletId, ['USD']))['USD']
+      : undefined;
+  return {
+    ...(payoutId !== null ? { payoutId } : {}),
+    ...(reserved !== undefined ? { reservedUsd: reserved } : {}),
+  };
 }
 
 /**

@@ -142,6 +142,11 @@ export function createPayoutStore(
       return new Decimal(cents).dividedBy(100).toFixed(2);
     },
 
+    /** Remembers that an Interlace transfer (step 1, refund) is a payout's (the sweep never takes it). */
+    async rememberTransfer(transferId: string, payoutId: string): Promise<void> {
+      await redis.hset(keys.payoutTransferIds, transferId, payoutId);
+    },
+
     async get(payoutId: string): Promise<PayoutRecord | undefined> {
       const record = await redis.hgetall(keys.payout(payoutId));
       return record.state === undefined ? undefined : (record as unknown as PayoutRecord);

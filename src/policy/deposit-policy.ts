@@ -2,6 +2,7 @@
 // scripts and the sweep worker only carry these decisions out; docs/deposit-state-machine.md is
 // generated from the table (npm run docs:states).
 import type { ErrorCategory, ErrorReason } from '../interlace/errors.js';
+import { Decimal } from '../sweep/decimal.js';
 import { isAbove, isBelow } from '../sweep/amounts.js';
 import { OPERATOR_SWEEP_STATUS } from './reconcile-policy.js';
 import { defineTransitionTable, encodeEvent, type Transition } from './transition-table.js';
@@ -46,6 +47,7 @@ export const SWEEP_EVENTS = [
   'recheck-unsupported',
   'recheck-over-limit',
   'recheck-unexplained',
+  'recheck-payout-funds',
   'transfer-confirmed',
   'sweep-dead',
   'operator-requeue',
@@ -89,6 +91,9 @@ const DESCRIBE_EVENT: Record<DepositEventName, string> = {
   'recheck-dust': 'Right before the transfer, the policy re-check finds the amount below the minimum.',
   'recheck-unsupported': 'Right before the transfer, the currency is no longer in `SWEEP_CURRENCIES`.',
   'recheck-over-limit': 'Right before the transfer, the amount is above `SWEEP_MAX_AMOUNT`.',
+  'recheck-payout-funds':
+    "Right before the transfer, the deposit is a payout's money (its id is a payout's step-1 or refund " +
+    'transfer, or it is USD in a wallet where a payout keeps USD reserved): held (payoutMoneyCheck).',
   'recheck-unexplained':
     "Right before an operator's reconcile sweep's transfer, the wallet's live balance, less what the " +
     'ledger explains and payouts reserve, no longer covers it (recheckOperatorSweep): held.',
@@ -213,6 +218,7 @@ export const DEPOSIT_TRANSITIONS = defineTransitionTable<DepositStateOrNew, Depo
     ...rowsOf('recheck-unsupported', (from) => recheckCell('unsupported', from)),
     ...rowsOf('recheck-over-limit', (from) => recheckCell('held', from)),
     ...rowsOf('recheck-unexplained', (from) => recheckCell('held', from)),
+    ...rowsOf('recheck-payout-funds', (from) => recheckCell('held', from)),
     ...rowsOf('transfer-confirmed', confirmedCell),
     ...rowsOf('sweep-dead', deadCell),
     ...rowsOf('operator-requeue', requeueCell),
@@ -455,6 +461,34 @@ export function recheckBeforeTransfer(
     event: `recheck-${decision.kind}`,
     reason: `re-checked before the transfer: ${decision.reason}`,
   };
+}
+
+/**
+ * Whether a deposit about to be swept is a payout's money (attack review round 2, item 5). What
+ * Interlace notifies for a payout's step-1 internal transfer into the CryptoConnect wallet is not
+ * documented: if it arrives as a deposit IN, sweeping it would take the payout's USD back to Infinity
+ * while the payout says it is in the wallet. Held for an operator when its id is a payout's step-1 or
+ * refund transfer, or when it is USD in a wallet where a payout keeps USD reserved.
+ */
+export function payoutMoneyCheck(
+  deposit: { depositId: string; currency: string; walletId: string },
+  facts: { payoutId?: string | undefined; reservedUsd?: string | undefined },
+): { kind: 'sweep' } | { kind: 'stop'; event: 'recheck-payout-funds'; reason: string } {
+  if (facts.payoutId !== undefined)
+    return {
+      kind: 'stop',
+      event: 'recheck-payout-funds',
+      reason: `payout-funds: ${deposit.depositId.slice(0, 80)} is the transfer of payout ${facts.payoutId.slice(0, 80)}: held, never swept`,
+    };
+  if (deposit.currency === 'USD' && facts.reservedUsd !== undefined && new Decimal(facts.reservedUsd).gt(0))
+    return {
+      kind: 'stop',
+      event: 'recheck-payout-funds',
+      reason:
+        `payout-funds: USD into wallet ${deposit.walletId.slice(0, 80)}, where payouts keep ` +
+        `${facts.reservedUsd} USD reserved: held for an operator (it may be a payout's step 1)`,
+    };
+  return { kind: 'sweep' };
 }
 
 /**

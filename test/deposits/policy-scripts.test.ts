@@ -116,17 +116,22 @@ describe('the ledger scripts carry out the policy table', () => {
     expect(events).toEqual(merchantEventsFor(from, to));
   });
 
-  it.each(rowsOf(['recheck-dust', 'recheck-unsupported', 'recheck-over-limit', 'recheck-unexplained']))(
-    'move: %s × %s → %s',
-    async (from, event, to) => {
-      const depositId = await depositIn(from);
-      const events = await emitted(depositId, () =>
-        store.move(depositId, event as 'recheck-dust', 'policy changed'),
-      );
-      expect(await stateOf(depositId)).toBe(to);
-      expect(events).toEqual(merchantEventsFor(from, to));
-    },
-  );
+  it.each(
+    rowsOf([
+      'recheck-dust',
+      'recheck-unsupported',
+      'recheck-over-limit',
+      'recheck-unexplained',
+      'recheck-payout-funds',
+    ]),
+  )('move: %s × %s → %s', async (from, event, to) => {
+    const depositId = await depositIn(from);
+    const events = await emitted(depositId, () =>
+      store.move(depositId, event as 'recheck-dust', 'policy changed'),
+    );
+    expect(await stateOf(depositId)).toBe(to);
+    expect(events).toEqual(merchantEventsFor(from, to));
+  });
 
   it.each(rowsOf(['transfer-confirmed']))('markSwept: %s × %s → %s', async (from, _event, to) => {
     const depositId = await depositIn(from);

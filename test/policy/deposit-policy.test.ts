@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  payoutMoneyCheck,
   afterAccept,
   afterFinalFailure,
   claimStatusDecision,
@@ -629,5 +630,25 @@ describe('the edges of the unowned-wallet rule and the transfer window', () => {
   it('measures the window from the first call, not from zero', () => {
     expect(mayCallTransfer(1_000, 1_999, 1_000)).toBe(true);
     expect(mayCallTransfer(1_000, 2_000, 1_000)).toBe(false);
+  });
+});
+
+describe("a payout's money is never a deposit to sweep (payoutMoneyCheck, attack review round 2, item 5)", () => {
+  const usd = { depositId: 'dep-1', currency: 'USD', walletId: 'w-1' };
+  it.each([
+    // [deposit, facts, verdict]
+    [usd, {}, 'sweep'],
+    [usd, { reservedUsd: '10' }, 'stop'],
+    [usd, { reservedUsd: '0' }, 'sweep'],
+    [usd, { payoutId: 'p-1' }, 'stop'],
+    [{ ...usd, currency: 'USDC' }, { reservedUsd: '10' }, 'sweep'],
+    [{ ...usd, currency: 'USDC' }, { payoutId: 'p-1' }, 'stop'],
+  ] as const)('%j with %j → %s', (deposit, facts, verdict) => {
+    const result = payoutMoneyCheck(deposit, facts);
+    expect(result.kind).toBe(verdict);
+    if (result.kind === 'stop') {
+      expect(result.event).toBe('recheck-payout-funds');
+      expect(result.reason).toMatch(/^payout-funds: /);
+    }
   });
 });
