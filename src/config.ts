@@ -191,6 +191,9 @@ const schema = z
     PAYOUT_STATUS_CLOSED: list('Closed'),
     PAYOUT_STATUS_ON_HOLD: list('ON_HOLD'),
     PAYOUT_STATUS_FAILED: list('Failed,Fail'),
+    // What new payout ids (and so their step idempotency values) derive under, besides external_id:
+    // unset means the payout account id (attack review round 2, item 7).
+    PAYOUT_ID_NAMESPACE: z.string().min(1).max(200).optional(),
     // Step 1 and the refund (internal transfers) and the trade: only a listed success status is done,
     // only a listed failure status is a refusal (nothing moved); anything else holds the payout with
     // the step in doubt (attack review round 2, item 4).
@@ -404,6 +407,8 @@ export type PayoutConfig = Readonly<{
     onHold: readonly string[];
     failed: readonly string[];
   }>;
+  /** What new payout ids derive under besides external_id (PAYOUT_ID_NAMESPACE, else the account id). */
+  idNamespace: string;
   /** Step 1 and refund answers (internal transfers), and trade answers: allow-lists (judgeStepStatus). */
   stepStatuses: Readonly<{
     transfer: Readonly<{ success: readonly string[]; failed: readonly string[] }>;
@@ -579,6 +584,7 @@ export function loadConfig(
         onHold: e.PAYOUT_STATUS_ON_HOLD,
         failed: e.PAYOUT_STATUS_FAILED,
       },
+      idNamespace: e.PAYOUT_ID_NAMESPACE ?? e.PAYOUT_ACCOUNT_ID ?? '',
       stepStatuses: {
         transfer: {
           success: e.PAYOUT_TRANSFER_SUCCESS_STATUSES,

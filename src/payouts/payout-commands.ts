@@ -18,7 +18,6 @@ import {
   type PayoutEvent,
 } from '../policy/payout-policy.js';
 import { applyPayoutEvent } from './apply-payout-event.js';
-import { payoutIdFor } from './payout-ids.js';
 import { payoutFacts, payoutFunds, type PayoutRecord } from './payout-record.js';
 import type { PayoutStore } from './payout-store.js';
 
@@ -81,6 +80,7 @@ export async function createPayout(
     state: 'requested',
     dailyLimit: payout.dailyLimit,
     now: Date.now(),
+    idNamespace: payout.idNamespace,
   });
   if (outcome.outcome === 'daily-limit') {
     throw new PayoutError(
@@ -199,7 +199,11 @@ async function operatorEvent(
 }
 
 async function mustGet(deps: Pick<PayoutCommandDeps, 'payouts'>, ref: string): Promise<PayoutRecord> {
-  const record = (await deps.payouts.get(ref)) ?? (await deps.payouts.get(payoutIdFor(ref)));
+  // By id, else by external id (whatever namespace its id was derived under).
+  const byExternal = await deps.payouts.idForExternal(ref);
+  const record =
+    (await deps.payouts.get(ref)) ??
+    (byExternal === undefined ? undefined : await deps.payouts.get(byExternal));
   if (record === undefined) throw new PayoutError('not-found', `no payout ${ref}`, 404);
   return record;
 }

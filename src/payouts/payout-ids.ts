@@ -1,9 +1,19 @@
 import { nameBasedUuid } from '../sweep/transaction-id.js';
 import type { PayoutStep } from '../policy/payout-policy.js';
 
-/** The payout id of an external_id: a repeated request names the same payout, whichever process takes it. */
-export function payoutIdFor(externalId: string): string {
-  return nameBasedUuid(`interlace-sweep:payout:${externalId}`);
+/**
+ * The payout id of a NEW payout: derived from its external_id under a namespace (PAYOUT_ID_NAMESPACE,
+ * by default the payout account id), so two installations that both use `order-1001` never derive the
+ * same step idempotency values, whatever scope Interlace gives an idempotencyKey (undocumented: attack
+ * review round 2, item 7). Without a namespace, the id payouts had before: an existing payout keeps
+ * the id it was created with (a repeated request finds it by its external id, never by this function).
+ */
+export function payoutIdFor(externalId: string, namespace = ''): string {
+  return nameBasedUuid(
+    namespace === ''
+      ? `interlace-sweep:payout:${externalId}`
+      : `interlace-sweep:payout:${namespace.length}:${namespace}:${externalId}`,
+  );
 }
 
 /**

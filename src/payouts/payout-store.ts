@@ -71,6 +71,60 @@ export function createPayoutStore(
     states: keys.payoutStates,
   });
 
+  /** The create script for one payout id (see create). */
+  async function createAs(
+    payoutId: string,
+    request: PayoutRequest,
+    context: {
+      accountId: string;
+      walletId: string;
+      createdBy: string;
+      state: 'requested' | 'approved';
+      dailyLimit: string;
+      now: number;
+    },
+  ): Promise<CreateOutcome> {
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([request.amount, request.currency, request.chain, request.address]))
+      .digest('hex')
+      .slice(0, 32);
+    const [outcome, value] = await scripts.payoutCreate<[string, string]>(redis, {
+      keys: {
+        ...changeKeys(payoutId),
+        byExternal: keys.payoutByExternalId(request.externalId),
+        byTime: keys.payoutsByTime,
+        window: keys.payoutDailyWindow,
+        windowAmounts: keys.payoutDailyAmounts,
+      },
+      args: {
+        now: context.now,
+        payoutId,
+        fingerprint,
+        cents: toMinorUnits(request.amount, 'USD'),
+        limitCents: toMinorUnits(context.dailyLimit, 'USD'),
+        windowMs,
+        state: context.state,
+        maxLen,
+      },
+      rest: Object.entries({
+        payoutId,
+        externalId: request.externalId,
+        amount: request.amount,
+        currency: request.currency,
+        chain: request.chain,
+        address: request.address,
+        accountId: context.accountId,
+        walletId: context.walletId,
+        createdBy: context.createdBy,
+        ...(context.state === 'approved'
+          ? { approvedBy: AUTO_APPROVED_BY, approvedAt: String(context.now) }
+          : {}),
+      }).flat(),
+    });
+    if (outcome === 'daily-limit') return { outcome, usedUsd: new Decimal(value).dividedBy(100).toFixed(2) };
+    return { outcome: outcome as 'created' | 'exists' | 'conflict', payoutId: value };
+  }
+
   return {
     /**
      * Creates the payout of a checked request (idempotent on its external id) within the daily limit,
@@ -85,49 +139,22 @@ export function createPayoutStore(
         state: 'requested' | 'approved';
         dailyLimit: string;
         now: number;
+        /** PAYOUT_ID_NAMESPACE (default: the payout account id); '' derives the id as before. */
+        idNamespace?: string;
       },
     ): Promise<CreateOutcome> {
-      const payoutId = payoutIdFor(request.externalId);
-      const fingerprint = createHash('sha256')
-        .update(JSON.stringify([request.amount, request.currency, request.chain, request.address]))
-        .digest('hex')
-        .slice(0, 32);
-      const [outcome, value] = await scripts.payoutCreate<[string, string]>(redis, {
-        keys: {
-          ...changeKeys(payoutId),
-          byExternal: keys.payoutByExternalId(request.externalId),
-          byTime: keys.payoutsByTime,
-          window: keys.payoutDailyWindow,
-          windowAmounts: keys.payoutDailyAmounts,
-        },
-        args: {
-          now: context.now,
-          payoutId,
-          fingerprint,
-          cents: toMinorUnits(request.amount, 'USD'),
-          limitCents: toMinorUnits(context.dailyLimit, 'USD'),
-          windowMs,
-          state: context.state,
-          maxLen,
-        },
-        rest: Object.entries({
-          payoutId,
-          externalId: request.externalId,
-          amount: request.amount,
-          currency: request.currency,
-          chain: request.chain,
-          address: request.address,
-          accountId: context.accountId,
-          walletId: context.walletId,
-          createdBy: context.createdBy,
-          ...(context.state === 'approved'
-            ? { approvedBy: AUTO_APPROVED_BY, approvedAt: String(context.now) }
-            : {}),
-        }).flat(),
-      });
-      if (outcome === 'daily-limit')
-        return { outcome, usedUsd: new Decimal(value).dividedBy(100).toFixed(2) };
-      return { outcome: outcome as 'created' | 'exists' | 'conflict', payoutId: value };
+      // A payout that exists keeps the id it was created with, whatever namespace derives ids now (the
+      // script compares the request with THAT payout's fingerprint).
+      const derived = payoutIdFor(request.externalId, context.idNamespace ?? '');
+      const first = await createAs(
+        (await redis.get(keys.payoutByExternalId(request.externalId))) ?? derived,
+        request,
+        context,
+      );
+      // Created meanwhile by a process deriving another id: compare with that payout instead.
+      if (first.outcome === 'conflict' && first.payoutId !== derived)
+        return createAs(first.payoutId, request, context);
+      return first;
     },
 
     /**

@@ -1,7 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { approvePayout, createPayout } from '../../src/payouts/payout-commands.js';
 import type { PayoutCommandDeps } from '../../src/payouts/payout-commands.js';
-import { payoutIdFor } from '../../src/payouts/payout-ids.js';
 import { cli } from '../ops/cli-harness.js';
 import { ETH_ADDRESS, startPayoutStack, type PayoutStack } from '../helpers/payouts.js';
 
@@ -55,7 +54,7 @@ it('a payout created from a shell without PAYOUT_REQUIRE_APPROVAL still waits fo
   expect(made.code).toBe(0);
   // The CLI applied the service's published PAYOUT_REQUIRE_APPROVAL: never approved at all.
   expect(made.json<{ payout: { state: string } }>().payout.state).toBe('requested');
-  const payoutId = payoutIdFor('shell-approval-1');
+  const payoutId = (await s.payouts.idForExternal('shell-approval-1'))!;
   const record = await s.finished(payoutId).catch(async () => s.payouts.get(payoutId));
 
   expect(record).toMatchObject({ state: 'requested' });
@@ -68,14 +67,14 @@ it("payouts created from a shell with another PAYOUT_DAILY_LIMIT never move more
   // The service's own path refuses the second 10 USD within 24 h.
   await createPayout(s.commands, s.request('svc-daily-1'), 'api');
   await expect(createPayout(s.commands, s.request('svc-daily-2'), 'api')).rejects.toThrow(/daily/i);
-  await s.finished(payoutIdFor('svc-daily-1'));
+  await s.finished((await s.payouts.idForExternal('svc-daily-1'))!);
 
   // From the shell (default limit 10 000): accepted and paid.
   const made = await create(shellEnv(s, ['PAYOUT_DAILY_LIMIT']), 'shell-daily-1');
   // The CLI applied the service's published PAYOUT_DAILY_LIMIT: refused, exit 1, nothing recorded.
   expect(made.code).toBe(1);
   expect(made.err).toMatch(/daily/i);
-  const payoutId = payoutIdFor('shell-daily-1');
+  const payoutId = (await s.payouts.idForExternal('shell-daily-1')) ?? 'none';
   if (made.code === 0) await s.finished(payoutId);
   expect(s.stepCallsFor(payoutId, 'fund')).toHaveLength(0);
 });
