@@ -10,7 +10,6 @@ import type { Config } from '../../src/config.js';
 import type { Keys } from '../../src/keys.js';
 import { createLogger } from '../../src/logger.js';
 import { createPayout } from '../../src/payouts/payout-commands.js';
-import { payoutIdFor } from '../../src/payouts/payout-ids.js';
 import type { PayoutRecord } from '../../src/payouts/payout-record.js';
 import { createPayoutStore } from '../../src/payouts/payout-store.js';
 import type { PayoutJobData } from '../../src/queues/names.js';
@@ -92,8 +91,11 @@ export async function payoutStates(
   keys: Keys,
   externalIds: readonly string[],
 ): Promise<(string | null)[]> {
+  // The payout of an external id is the one its index names (its id derives under a namespace).
+  const ids =
+    externalIds.length === 0 ? [] : await redis.mget(externalIds.map((id) => keys.payoutByExternalId(id)));
   const pipeline = redis.pipeline();
-  for (const id of externalIds) pipeline.hget(keys.payout(payoutIdFor(id)), 'state');
+  for (const id of ids) pipeline.hget(keys.payout(id ?? 'none'), 'state');
   return ((await pipeline.exec()) ?? []).map(([error, value]) =>
     error ? null : ((value as string | null) ?? null),
   );
@@ -117,7 +119,8 @@ export async function verifyPayouts(input: {
   const requests = sim.requests();
   const counts = { confirmed: 0, held: 0, failed: 0 };
   for (const externalId of input.externalIds) {
-    const record = (await redis.hgetall(keys.payout(payoutIdFor(externalId)))) as unknown as PayoutRecord;
+    const payoutId = (await redis.get(keys.payoutByExternalId(externalId))) ?? 'none';
+    const record = (await redis.hgetall(keys.payout(payoutId))) as unknown as PayoutRecord;
     if (record.state === undefined) {
       input.violation('payout', `${externalId} has no record`);
       continue;
