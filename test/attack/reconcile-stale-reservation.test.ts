@@ -79,3 +79,32 @@ it("an operator sweep against a report older than a payout's release cannot move
   expect(sweep.code).toBe(1);
   expect(sweep.err).toMatch(/above-unexplained/);
 });
+
+it('an operator CLI without Interlace credentials uses the report only while the reservations are as it saw them', async () => {
+  const s = await startPayoutStack('attack-a-stale-no-creds', { env: { PAYOUT_ATTEMPTS: '1' } });
+  stack = s;
+  s.sim.faults.enqueue('withdraw', 'http-503');
+  const p1 = (await createPayout(s.commands, s.request('stale-nc-1'), 'test')).payout.payoutId;
+  expect(await s.finished(p1)).toMatchObject({ state: 'held', doubt: 'send' });
+  s.sim.creditDeposit({ walletId: PAYOUT_WALLET, currency: 'USDC', amount: '5' });
+  const reconcile = reconcileDeps(s);
+  reconcile.accountIds.push(PAYOUT_ACCOUNT);
+  await runReconcile(reconcile.deps).finally(() => reconcile.close());
+
+  const noCredentials = { ...s.env, INTERLACE_CLIENT_ID: undefined, INTERLACE_CLIENT_SECRET: undefined };
+  const sweep = (env: Record<string, string | undefined>) =>
+    cli(env, 'reconcile', 'sweep', PAYOUT_WALLET, 'USDC', '5', '--dry-run', '--json', '--operator', 'bob');
+  // Reservations unchanged since the report: its balance is used.
+  expect((await sweep(noCredentials)).code).toBe(0);
+
+  // Payout 1 is confirmed: its reservation is released after the report read the balance.
+  const closed = s.delivered('Closed');
+  await retryPayout(s.commands, p1, 'alice');
+  await closed;
+  await expect.poll(async () => (await s.payouts.get(p1))?.state, { timeout: 15_000 }).toBe('confirmed');
+  const refused = await sweep(noCredentials);
+  expect(refused.code).toBe(1);
+  expect(refused.err).toMatch(/reservations-changed/);
+  // With credentials the balance is read now: the 5 unexplained USDC may go.
+  expect((await sweep({ ...s.env })).code).toBe(0);
+});
