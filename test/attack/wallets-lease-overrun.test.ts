@@ -59,6 +59,10 @@ describe('POST /wallets: a request whose lease ran out during its look-up', () =
       wallets: createWalletStore(redis, keys),
       deposits: createDepositStore(redis, keys),
       now: () => now,
+      // The settle wait passes on the test's clock, not in real time.
+      sleep: async (ms: number) => {
+        now += ms;
+      },
     };
     const unused = async (): Promise<never> => {
       throw new Error('not used');
