@@ -945,3 +945,14 @@ describe("the worker's re-check of approval and the daily limit before step 1 (a
     });
   });
 });
+
+describe('judgeStepStatus: only a string status can prove anything', () => {
+  it('never takes a number, boolean or null for a listed status, and quotes at most 60 characters', () => {
+    const rules = { success: ['7', 'true'], failed: ['null', '8'] };
+    expect(judgeStepStatus(7, rules)).toEqual({ kind: 'unknown', status: '7' });
+    expect(judgeStepStatus(true, rules)).toEqual({ kind: 'unknown', status: 'true' });
+    expect(judgeStepStatus(null, rules)).toEqual({ kind: 'unknown', status: 'null' });
+    expect(judgeStepStatus(8, rules)).toEqual({ kind: 'unknown', status: '8' });
+    expect(judgeStepStatus('S'.repeat(61), rules)).toEqual({ kind: 'unknown', status: 'S'.repeat(60) });
+  });
+});

@@ -359,3 +359,26 @@ describe("an operator's reconcile sweep: the words of each refusal", () => {
     expect(refusal({ policy: { currencies: ['USDC'], minAmount: '1' } })).toEqual({ ok: true, amount: '5' });
   });
 });
+
+describe('an operator sweep while earlier ones are dead: the refusal names each', () => {
+  it('lists the dead sweeps and says what to do', () => {
+    const line = compareBalance({ currency: 'USDC', available: '10', entries: [] });
+    const policy = { currencies: ['USDC'], minAmount: '1' };
+    expect(
+      decideOperatorSweep({
+        amount: '5',
+        currency: 'USDC',
+        master: false,
+        line,
+        policy,
+        deadSweeps: ['reconcile-a', 'reconcile-b'],
+      }),
+    ).toEqual({
+      ok: false,
+      refusal: 'dead-operator-sweep',
+      message:
+        'an earlier operator sweep of USDC from this wallet is dead (reconcile-a, reconcile-b): replay it ' +
+        'first (`dlq replay`: re-checked against the live balance, held if its money is gone)',
+    });
+  });
+});
