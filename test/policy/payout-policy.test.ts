@@ -956,3 +956,26 @@ describe('judgeStepStatus: only a string status can prove anything', () => {
     expect(judgeStepStatus('S'.repeat(61), rules)).toEqual({ kind: 'unknown', status: 'S'.repeat(60) });
   });
 });
+
+describe('news about one step while another is in doubt', () => {
+  it.each([
+    ['funded', 'approved', 'fund'],
+    ['converted', 'funded', 'convert'],
+    ['sent', 'converted', 'send'],
+    ['confirmed', 'sent', 'send'],
+    ['on-hold', 'sent', 'send'],
+    ['transfer-failed', 'sent', 'send'],
+    ['status-unknown', 'sent', 'send'],
+    ['refunded', 'refunding', 'refund'],
+  ] as const)('%s (from %s) tells about step %s only', (event, from, step) => {
+    const other = step === 'refund' ? 'send' : 'refund';
+    const given = (stepInDoubt: 'fund' | 'convert' | 'send' | 'refund') =>
+      facts(from, { stage: 'funded', withdrawCalled: true, stepInDoubt });
+    expect(decideTransition(given(other), event)).toEqual({
+      ok: false,
+      ignored: true,
+      reason: `news about step ${step} while step ${other} is in doubt: it tells nothing about that step`,
+    });
+    expect(decideTransition(given(step), event)).toMatchObject({ ok: true, settlesDoubt: true });
+  });
+});
