@@ -97,38 +97,47 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
   });
 
   // Gauges read from Redis at scrape time; a failed read keeps the previous values.
-  const queueJobs = new Gauge({
-    name: 'isweep_queue_jobs',
-    help: 'Jobs per queue and state, read at scrape time',
-    labelNames: ['queue', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      if (!watched) return;
-      try {
-        const queues = [watched.sweep, watched.dead, ...(watched.extra ?? [])];
-        const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_GAUGE_STATES)));
-        queues.forEach((queue, index) => {
-          for (const state of QUEUE_GAUGE_STATES)
-            this.set({ queue: queue.name, state }, counts[index]?.[state] ?? 0);
-        });
-      } catch (error) {
-        onCollectError?.(error);
-      }
+  const scrapedGauge = <L extends string = string>(
+    meta: { name: string; help: string; labelNames?: readonly L[] },
+    read: (gauge: Gauge<L>) => Promise<void>,
+  ) =>
+    new Gauge<L>({
+      ...meta,
+      registers: [registry],
+      async collect() {
+        try {
+          await read(this);
+        } catch (error) {
+          onCollectError?.(error);
+        }
+      },
+    });
+  const queueJobs = scrapedGauge(
+    {
+      name: 'isweep_queue_jobs',
+      help: 'Jobs per queue and state, read at scrape time',
+      labelNames: ['queue', 'state'] as const,
     },
-  });
-  const deadLetters = new Gauge({
-    name: 'isweep_dead_letters',
-    help: 'Dead letters waiting in the sweep-dead queue, read at scrape time',
-    registers: [registry],
-    async collect() {
+    async (gauge) => {
       if (!watched) return;
-      try {
-        this.set(await watched.dead.count());
-      } catch (error) {
-        onCollectError?.(error);
-      }
+      const queues = [watched.sweep, watched.dead, ...(watched.extra ?? [])];
+      const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...QUEUE_GAUGE_STATES)));
+      queues.forEach((queue, index) => {
+        for (const state of QUEUE_GAUGE_STATES)
+          gauge.set({ queue: queue.name, state }, counts[index]?.[state] ?? 0);
+      });
     },
-  });
+  );
+  const deadLetters = scrapedGauge(
+    {
+      name: 'isweep_dead_letters',
+      help: 'Dead letters waiting in the sweep-dead queue, read at scrape time',
+    },
+    async (gauge) => {
+      if (!watched) return;
+      gauge.set(await watched.dead.count());
+    },
+  );
 
   let payoutSource: PayoutSource | undefined;
   const payoutStepSeconds = new Histogram({
@@ -138,38 +147,32 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  const payoutsByState = new Gauge({
-    name: 'isweep_payouts',
-    help: 'Payouts per state, read at scrape time',
-    labelNames: ['state'] as const,
-    registers: [registry],
-    async collect() {
-      if (!payoutSource) return;
-      try {
-        for (const [state, count] of Object.entries(await payoutSource.stateCounts()))
-          this.set({ state }, count);
-      } catch (error) {
-        onCollectError?.(error);
-      }
+  const payoutsByState = scrapedGauge(
+    {
+      name: 'isweep_payouts',
+      help: 'Payouts per state, read at scrape time',
+      labelNames: ['state'] as const,
     },
-  });
-  const payoutMoneyInFlight = new Gauge({
-    name: 'isweep_payout_money_in_flight',
-    help: 'Money reserved by payouts between step 1 and their confirmation or refund, per currency',
-    labelNames: ['currency'] as const,
-    registers: [registry],
-    async collect() {
+    async (gauge) => {
       if (!payoutSource) return;
-      try {
-        this.reset();
-        const reserved = await payoutSource.reserved();
-        // A gauge is a float: fine for a dashboard, never used for money decisions.
-        for (const [currency, amount] of Object.entries(reserved)) this.set({ currency }, Number(amount));
-      } catch (error) {
-        onCollectError?.(error);
-      }
+      for (const [state, count] of Object.entries(await payoutSource.stateCounts()))
+        gauge.set({ state }, count);
     },
-  });
+  );
+  const payoutMoneyInFlight = scrapedGauge(
+    {
+      name: 'isweep_payout_money_in_flight',
+      help: 'Money reserved by payouts between step 1 and their confirmation or refund, per currency',
+      labelNames: ['currency'] as const,
+    },
+    async (gauge) => {
+      if (!payoutSource) return;
+      gauge.reset();
+      const reserved = await payoutSource.reserved();
+      // A gauge is a float: fine for a dashboard, never used for money decisions.
+      for (const [currency, amount] of Object.entries(reserved)) gauge.set({ currency }, Number(amount));
+    },
+  );
 
   const storageDropped = new Counter({
     name: 'isweep_storage_dropped_total',
@@ -183,39 +186,33 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
     registers: [registry],
   });
   let reconcileSource: ReconcileSource | undefined;
-  const reconcileDiscrepancies = new Gauge({
-    name: 'isweep_reconcile_discrepancies',
-    help: 'Wallet balances the ledger does not explain, per currency, in the latest reconciliation report',
-    labelNames: ['currency'] as const,
-    registers: [registry],
-    async collect() {
-      if (!reconcileSource) return;
-      try {
-        const found = await reconcileSource.discrepancies();
-        this.reset();
-        for (const item of found ?? []) this.inc({ currency: item.currency });
-      } catch (error) {
-        onCollectError?.(error);
-      }
+  const reconcileDiscrepancies = scrapedGauge(
+    {
+      name: 'isweep_reconcile_discrepancies',
+      help: 'Wallet balances the ledger does not explain, per currency, in the latest reconciliation report',
+      labelNames: ['currency'] as const,
     },
-  });
-  const reconcileUnexplained = new Gauge({
-    name: 'isweep_reconcile_unexplained',
-    help: 'Money the ledger does not explain, per currency, in the latest reconciliation report',
-    labelNames: ['currency'] as const,
-    registers: [registry],
-    async collect() {
+    async (gauge) => {
       if (!reconcileSource) return;
-      try {
-        const found = await reconcileSource.discrepancies();
-        this.reset();
-        // A gauge is a float: fine for a dashboard, never used for money decisions.
-        for (const item of found ?? []) this.inc({ currency: item.currency }, Number(item.unexplained));
-      } catch (error) {
-        onCollectError?.(error);
-      }
+      const found = await reconcileSource.discrepancies();
+      gauge.reset();
+      for (const item of found ?? []) gauge.inc({ currency: item.currency });
     },
-  });
+  );
+  const reconcileUnexplained = scrapedGauge(
+    {
+      name: 'isweep_reconcile_unexplained',
+      help: 'Money the ledger does not explain, per currency, in the latest reconciliation report',
+      labelNames: ['currency'] as const,
+    },
+    async (gauge) => {
+      if (!reconcileSource) return;
+      const found = await reconcileSource.discrepancies();
+      gauge.reset();
+      // A gauge is a float: fine for a dashboard, never used for money decisions.
+      for (const item of found ?? []) gauge.inc({ currency: item.currency }, Number(item.unexplained));
+    },
+  );
 
   return {
     registry,

@@ -15,6 +15,15 @@ import { payoutIdFor, payoutStepId } from './payout-ids.js';
 import { moneyWallet, type PayoutRecord } from './payout-record.js';
 import { scripts } from '../redis-scripts.js';
 
+/** Who and what a payout is created under: its account and wallet, creator, first state, daily limit. */
+type CreateContext = {
+  accountId: string;
+  walletId: string;
+  createdBy: string;
+  state: 'requested' | 'approved';
+  dailyLimit: string;
+  now: number;
+};
 export type PayoutStore = ReturnType<typeof createPayoutStore>;
 
 export type CreateOutcome =
@@ -75,14 +84,7 @@ export function createPayoutStore(
   async function createAs(
     payoutId: string,
     request: PayoutRequest,
-    context: {
-      accountId: string;
-      walletId: string;
-      createdBy: string;
-      state: 'requested' | 'approved';
-      dailyLimit: string;
-      now: number;
-    },
+    context: CreateContext,
   ): Promise<CreateOutcome> {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([request.amount, request.currency, request.chain, request.address]))
@@ -132,13 +134,7 @@ export function createPayoutStore(
      */
     async create(
       request: PayoutRequest,
-      context: {
-        accountId: string;
-        walletId: string;
-        createdBy: string;
-        state: 'requested' | 'approved';
-        dailyLimit: string;
-        now: number;
+      context: CreateContext & {
         /** PAYOUT_ID_NAMESPACE (default: the payout account id); '' derives the id as before. */
         idNamespace?: string;
       },
