@@ -10,6 +10,7 @@ import {
   judgeTransferStatus,
   payoutMoneyCheck,
   recheckBeforeTransfer,
+  recheckOwnership,
 } from '../src/policy/deposit-policy.js';
 import { isOperatorSweep, recheckOperatorSweep } from '../src/policy/reconcile-policy.js';
 import { reservedIn, snapshotWallet } from '../src/reconcile/run-reconcile.js';
@@ -46,6 +47,8 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
 
   const recheck = recheckBeforeTransfer(deposit, deps.config.sweep);
   if (recheck.kind === 'stop') return stop(deps, deposit, recheck.event, recheck.reason);
+  const ownership = recheckOwnership(deposit, deps.config.unknownWalletDeposits);
+  if (ownership.kind === 'stop') return stop(deps, deposit, ownership.event, ownership.reason);
   // A payout's money is never a deposit to sweep, whatever a notification says it is.
   const funds = payoutMoneyCheck(deposit, await payoutMoneyFacts(deps, deposit));
   if (funds.kind === 'stop') return stop(deps, deposit, funds.event, funds.reason);

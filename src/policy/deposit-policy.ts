@@ -46,6 +46,7 @@ export const SWEEP_EVENTS = [
   'recheck-dust',
   'recheck-unsupported',
   'recheck-over-limit',
+  'recheck-unowned',
   'recheck-unexplained',
   'recheck-payout-funds',
   'transfer-confirmed',
@@ -91,6 +92,9 @@ const DESCRIBE_EVENT: Record<DepositEventName, string> = {
   'recheck-dust': 'Right before the transfer, the policy re-check finds the amount below the minimum.',
   'recheck-unsupported': 'Right before the transfer, the currency is no longer in `SWEEP_CURRENCIES`.',
   'recheck-over-limit': 'Right before the transfer, the amount is above `SWEEP_MAX_AMOUNT`.',
+  'recheck-unowned':
+    "Right before the transfer, the deposit's wallet is not the service's (recorded unowned) and " +
+    '`UNKNOWN_WALLET_DEPOSITS` is now `hold`: held (recheckOwnership).',
   'recheck-payout-funds':
     "Right before the transfer, the deposit is a payout's money (its id is a payout's step-1 or refund " +
     'transfer, or it is USD in a wallet where a payout keeps USD reserved): held (payoutMoneyCheck).',
@@ -217,6 +221,7 @@ export const DEPOSIT_TRANSITIONS = defineTransitionTable<DepositStateOrNew, Depo
     ...rowsOf('recheck-dust', (from) => recheckCell('dust', from)),
     ...rowsOf('recheck-unsupported', (from) => recheckCell('unsupported', from)),
     ...rowsOf('recheck-over-limit', (from) => recheckCell('held', from)),
+    ...rowsOf('recheck-unowned', (from) => recheckCell('held', from)),
     ...rowsOf('recheck-unexplained', (from) => recheckCell('held', from)),
     ...rowsOf('recheck-payout-funds', (from) => recheckCell('held', from)),
     ...rowsOf('transfer-confirmed', confirmedCell),
@@ -460,6 +465,26 @@ export function recheckBeforeTransfer(
     kind: 'stop',
     event: `recheck-${decision.kind}`,
     reason: `re-checked before the transfer: ${decision.reason}`,
+  };
+}
+
+/**
+ * The unknown-wallet rule again right before the transfer: a deposit queued while
+ * UNKNOWN_WALLET_DEPOSITS was `sweep` is held if the rule is `hold` now (an operator who switches to
+ * hold means it for what is still queued too), unless an operator sent it on purpose.
+ */
+export function recheckOwnership(
+  record: { walletOwnership?: string; statusAt?: string; replayedAt?: string },
+  rule: 'sweep' | 'hold',
+): { kind: 'sweep' } | { kind: 'stop'; event: 'recheck-unowned'; reason: string } {
+  if (rule === 'sweep' || record.walletOwnership !== 'unowned' || operatorApproved(record))
+    return { kind: 'sweep' };
+  return {
+    kind: 'stop',
+    event: 'recheck-unowned',
+    reason:
+      're-checked before the transfer: the wallet is not one this service created and ' +
+      'UNKNOWN_WALLET_DEPOSITS=hold: held for an operator',
   };
 }
 

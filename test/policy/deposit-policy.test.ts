@@ -17,6 +17,7 @@ import {
   DEFAULT_TRANSFER_WINDOW_MS,
   notificationEvent,
   recheckBeforeTransfer,
+  recheckOwnership,
   unownedWalletEvent,
   type DepositEventName,
   type DepositStateOrNew,
@@ -169,6 +170,22 @@ describe('the re-check right before the transfer', () => {
     [{ currency: 'BTC', amount: '10', statusAt: '1', replayedAt: '2' }, 'sweep'],
   ])('%j → %s', (record, outcome) => {
     const decision = recheckBeforeTransfer(record, rules);
+    expect(decision.kind === 'sweep' ? 'sweep' : decision.event).toBe(outcome);
+  });
+});
+
+describe('the unknown-wallet rule re-checked right before the transfer', () => {
+  it.each([
+    [{ walletOwnership: 'unowned' }, 'hold', 'recheck-unowned'],
+    [{ walletOwnership: 'unowned' }, 'sweep', 'sweep'],
+    [{ walletOwnership: 'owned' }, 'hold', 'sweep'],
+    // Recorded before attribution existed, or an operator's reconcile sweep: no ownership to judge.
+    [{}, 'hold', 'sweep'],
+    // An operator released it after it was held (or queued): their decision stands.
+    [{ walletOwnership: 'unowned', statusAt: '1', replayedAt: '2' }, 'hold', 'sweep'],
+    [{ walletOwnership: 'unowned', statusAt: '3', replayedAt: '2' }, 'hold', 'recheck-unowned'],
+  ] as const)('%j under %s → %s', (record, rule, outcome) => {
+    const decision = recheckOwnership(record, rule);
     expect(decision.kind === 'sweep' ? 'sweep' : decision.event).toBe(outcome);
   });
 });

@@ -135,4 +135,26 @@ describe('the unknown-wallet rule set to sweep', () => {
     // Without MERCHANT_WEBHOOK_URL no merchant event is written anywhere.
     expect(await stack.redis.exists(stack.keys.merchantOutbox)).toBe(0);
   });
+
+  it('holds what is still queued once the workers are redeployed with UNKNOWN_WALLET_DEPOSITS=hold', async () => {
+    // Queued under `sweep` while the queue is paused; the workers come back with `hold` before it runs.
+    await stack.sweepQueue.pause();
+    const depositId = stack.deposit('41');
+    expect((await stack.notify(depositId)).status).toBe(200);
+    expect(await stack.record(depositId)).toMatchObject({ state: 'queued', walletOwnership: 'unowned' });
+    await stack.restartWorkers({ UNKNOWN_WALLET_DEPOSITS: 'hold' });
+    await stack.sweepQueue.resume();
+
+    expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
+    const record = await stack.record(depositId);
+    expect(record).toMatchObject({ state: 'held' });
+    expect(record.reason).toContain('UNKNOWN_WALLET_DEPOSITS=hold');
+    expect(stack.transferCallsFor(depositId)).toHaveLength(0);
+    // An operator who means it releases it, and it is swept once.
+    const run = await cli(stack.env, 'sweep', 'enqueue', depositId, '--operator', 'op', '--json');
+    expect(run.code, run.err).toBe(0);
+    expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
+    expect((await stack.record(depositId)).state).toBe('swept');
+    expect(stack.transferCallsFor(depositId)).toHaveLength(1);
+  });
 });
