@@ -45,10 +45,14 @@ export async function sweepDeposit(deps: ObservedSweepDeps, job: Job<SweepJobDat
   if (claim.outcome !== 'claimed') return notClaimed(deps, depositId, claim);
   const deposit = claim.record;
 
-  const recheck = recheckBeforeTransfer(deposit, deps.config.sweep);
-  if (recheck.kind === 'stop') return stop(deps, deposit, recheck.event, recheck.reason);
-  const ownership = recheckOwnership(deposit, deps.config.unknownWalletDeposits);
-  if (ownership.kind === 'stop') return stop(deps, deposit, ownership.event, ownership.reason);
+  // Every re-check is asked, and a hold names every rule that refused: an operator who releases the
+  // deposit for one reason must see the others.
+  const refusals = [
+    recheckOwnership(deposit, deps.config.unknownWalletDeposits),
+    recheckBeforeTransfer(deposit, deps.config.sweep),
+  ].filter((verdict) => verdict.kind === 'stop');
+  if (refusals[0] !== undefined)
+    return stop(deps, deposit, refusals[0].event, await withCallHint(deps, deposit, refusals));
   // A payout's money is never a deposit to sweep, whatever a notification says it is.
   const funds = payoutMoneyCheck(deposit, await payoutMoneyFacts(deps, deposit));
   if (funds.kind === 'stop') return stop(deps, deposit, funds.event, funds.reason);
@@ -110,6 +114,30 @@ async function stop(
   return { outcome: 'stopped', state, reason };
 }
 
+/**
+ * The reason of a re-check's hold: every refusal, and, when a transfer of this deposit was already
+ * called by an earlier claim (its answer lost), that the money may have moved: look it up first.
+ */
+async function withCallHint(
+  deps: ObservedSweepDeps,
+  deposit: DepositRecord,
+  refusals: readonly { reason: string }[],
+): Promise<string> {
+  const reason = refusals.map((refusal) => refusal.reason).join('; ');
+  return (await calledBefore(deps, deposit)) ? `${reason}; ${CALLED_BEFORE}` : reason;
+}
+
+const CALLED_BEFORE = 'its transfer was called before: look it up at Interlace';
+
+/** Whether an earlier claim of this deposit already called its transfer (the first call is recorded). */
+async function calledBefore(deps: ObservedSweepDeps, deposit: DepositRecord): Promise<boolean> {
+  const firstCall = await deps.redis.hget(
+    deps.keys.transferFirstAttempts(deposit.depositId),
+    deposit.depositId,
+  );
+  return firstCall !== null && Number(firstCall) < Number(deposit.sweepingAt ?? Infinity);
+}
+
 /** What payouts say about a deposit's money: a payout whose transfer it is, USD payouts keep in its wallet. */
 async function payoutMoneyFacts(
   deps: ObservedSweepDeps,
@@ -155,15 +183,8 @@ async function recheckOperatorSweepLive(
   if (verdict.ok) return undefined;
   // A transfer called by an earlier claim may have committed (its answer lost), which would also explain
   // a smaller balance: the operator looks it up at Interlace before anything else is done with it.
-  const firstCall = await deps.redis.hget(
-    deps.keys.transferFirstAttempts(deposit.depositId),
-    deposit.depositId,
-  );
-  const calledBefore = firstCall !== null && Number(firstCall) < Number(deposit.sweepingAt ?? Infinity);
-  return (
-    `re-checked before the transfer (${verdict.refusal}): ${verdict.message}` +
-    (calledBefore ? '; its transfer was called before: look it up at Interlace' : '')
-  );
+  const reason = `re-checked before the transfer (${verdict.refusal}): ${verdict.message}`;
+  return (await calledBefore(deps, deposit)) ? `${reason}; ${CALLED_BEFORE}` : reason;
 }
 
 /** Throws unless the transfer's status is on the success allow-list (the failure policy decides then). */

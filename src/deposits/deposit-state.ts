@@ -42,6 +42,9 @@ export type DepositRecord = {
   /** Set by an operator replay. */
   replayedBy?: string;
   replayedAt?: string;
+  /** Set when an operator released this deposit by name (`sweep enqueue`), not by a bulk replay. */
+  approvedBy?: string;
+  approvedAt?: string;
   previousState?: string;
   replays?: string;
   /** Attribution (the wallet's owner record, read when a notification is accepted). */

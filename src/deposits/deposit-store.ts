@@ -325,7 +325,14 @@ export function createDepositStore(
      * An operator's replay: `allowed` states go back to queued, as far as the `operator-requeue` rows
      * allow (never a swept or in-flight one). Answers the previous state, 'missing', or 'refused:<state>'.
      */
-    async requeue(depositId: string, operator: string, allowed: readonly DepositState[], now = Date.now()) {
+    async requeue(
+      depositId: string,
+      operator: string,
+      allowed: readonly DepositState[],
+      now = Date.now(),
+      /** An operator's release of this deposit by name (`sweep enqueue`), not a bulk retry: see releasedByOperator. */
+      approve = false,
+    ) {
       return (await scripts.requeue(redis, {
         keys: own(depositId),
         args: {
@@ -334,6 +341,7 @@ export function createDepositStore(
           operator,
           allowed: allowed.join(','),
           retention: retentionMs,
+          approve: approve ? '1' : '0',
         },
       })) as string;
     },

@@ -410,7 +410,7 @@ return {state, to}
 export const REQUEUE = defineScript({
   name: 'requeue',
   keys: ['deposit', 'notes', 'attempts', 'held'],
-  args: ['now', 'rows', 'operator', 'allowed', 'retention'],
+  args: ['now', 'rows', 'operator', 'allowed', 'retention', 'approve'],
   lua: `
 ${ROW}
 ${RETAIN}
@@ -419,6 +419,7 @@ if not state then return 'missing' end
 local _, action = row(state)
 if action == 'requeue' and string.find(',' .. A.allowed .. ',', ',' .. state .. ',', 1, true) then
   redis.call('HSET', K.deposit, 'state', 'queued', 'queuedAt', A.now, 'updatedAt', A.now, 'replayedBy', A.operator, 'replayedAt', A.now, 'previousState', state)
+  if A.approve == '1' then redis.call('HSET', K.deposit, 'approvedBy', A.operator, 'approvedAt', A.now) end
   redis.call('HINCRBY', K.deposit, 'replays', 1)
   retain(state, 'queued', redis.call('HGET', K.deposit, 'depositId') or '')
   return state

@@ -99,7 +99,8 @@ async function enqueue(deps: OpsDeps, depositId: string): Promise<EnqueueResult>
     const sweep = await ensureSweepJob(deps.queues, depositId);
     return { depositId, outcome: sweep, previousState: 'queued', state: 'queued', clientTransactionId };
   }
-  const previous = await deps.deposits.requeue(depositId, deps.operator, ENQUEUE_ALLOWED);
+  // By name, one deposit: the operator's release of it, also past the unknown-wallet rule.
+  const previous = await deps.deposits.requeue(depositId, deps.operator, ENQUEUE_ALLOWED, Date.now(), true);
   if (previous === 'missing') throw new OpsError(`deposit ${depositId} vanished from the ledger`);
   if (previous.startsWith('refused:'))
     throw new OpsError(`deposit ${depositId} is ${previous.slice('refused:'.length)}: not enqueued`);

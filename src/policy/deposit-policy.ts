@@ -469,15 +469,24 @@ export function recheckBeforeTransfer(
 }
 
 /**
+ * Whether an operator released this deposit by name (`sweep enqueue`) after its latest status: a bulk
+ * `dlq replay --all` retries failed sweeps and says nothing about whose money it is.
+ */
+export function releasedByOperator(record: { statusAt?: string; approvedAt?: string }): boolean {
+  if (record.approvedAt === undefined) return false;
+  return Number(record.approvedAt) >= Number(record.statusAt ?? 0);
+}
+
+/**
  * The unknown-wallet rule again right before the transfer: a deposit queued while
  * UNKNOWN_WALLET_DEPOSITS was `sweep` is held if the rule is `hold` now (an operator who switches to
- * hold means it for what is still queued too), unless an operator sent it on purpose.
+ * hold means it for what is still queued too), unless an operator released it by name.
  */
 export function recheckOwnership(
-  record: { walletOwnership?: string; statusAt?: string; replayedAt?: string },
+  record: { walletOwnership?: string; statusAt?: string; approvedAt?: string },
   rule: 'sweep' | 'hold',
 ): { kind: 'sweep' } | { kind: 'stop'; event: 'recheck-unowned'; reason: string } {
-  if (rule === 'sweep' || record.walletOwnership !== 'unowned' || operatorApproved(record))
+  if (rule === 'sweep' || record.walletOwnership !== 'unowned' || releasedByOperator(record))
     return { kind: 'sweep' };
   return {
     kind: 'stop',

@@ -181,9 +181,11 @@ describe('the unknown-wallet rule re-checked right before the transfer', () => {
     [{ walletOwnership: 'owned' }, 'hold', 'sweep'],
     // Recorded before attribution existed, or an operator's reconcile sweep: no ownership to judge.
     [{}, 'hold', 'sweep'],
-    // An operator released it after it was held (or queued): their decision stands.
-    [{ walletOwnership: 'unowned', statusAt: '1', replayedAt: '2' }, 'hold', 'sweep'],
-    [{ walletOwnership: 'unowned', statusAt: '3', replayedAt: '2' }, 'hold', 'recheck-unowned'],
+    // An operator released it by name (sweep enqueue) after its latest status: their decision stands.
+    [{ walletOwnership: 'unowned', statusAt: '1', approvedAt: '2' }, 'hold', 'sweep'],
+    [{ walletOwnership: 'unowned', statusAt: '3', approvedAt: '2' }, 'hold', 'recheck-unowned'],
+    // A bulk dlq replay only stamps replayedAt: it retries a failed sweep, it does not release unowned money.
+    [{ walletOwnership: 'unowned', statusAt: '1', replayedAt: '2' }, 'hold', 'recheck-unowned'],
   ] as const)('%j under %s → %s', (record, rule, outcome) => {
     const decision = recheckOwnership(record, rule);
     expect(decision.kind === 'sweep' ? 'sweep' : decision.event).toBe(outcome);
