@@ -92,6 +92,8 @@ type Stack = {
   queueEvents: QueueEvents;
   /** The merchant API (the receiver's public port). */
   apiUrl: string;
+  /** Resolves once the receiver's ingest consumer has stored every notification delivered so far. */
+  ingested: () => Promise<void>;
   /** Filled in by createCustomers, before the deposits. */
   customers: Customer[];
   /** The merchant's backend: the signed events it verified, and how many it refused. */
@@ -212,6 +214,7 @@ async function startStack(cleanup: Cleanup): Promise<Stack> {
     deadQueue,
     queueEvents,
     apiUrl: api.url,
+    ingested: () => api.ingest.caughtUp(),
     customers: [],
     merchant: merchant.received,
   };
@@ -443,6 +446,8 @@ async function send(stack: Stack, scenario: Scenario): Promise<string> {
         status: scenario.status ?? 'CLOSED',
       });
   await (scenario.deliver ?? notifyOnce)(stack, id);
+  // The receiver answered once the notification was in its event log; the sweep job comes right after.
+  await stack.ingested();
   return id;
 }
 
@@ -901,6 +906,7 @@ async function payoutDemo(stack: Stack): Promise<boolean> {
     const job = await Job.fromId(payoutQueue, payoutJobId(payout.payoutId));
     await job?.waitUntilFinished(events, SWEEP_WAIT_MS).catch(() => undefined);
     await closed.catch(() => undefined);
+    await stack.ingested();
     const record = (await payouts.get(payout.payoutId)) as PayoutRecord;
     printPayout(record, await payouts.history(payout.payoutId));
     const infinityAfter = stack.sim.infinityWallet(stack.accountId)?.available ?? '0';

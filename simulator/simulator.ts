@@ -239,6 +239,13 @@ export class Simulator {
     return this.postNotification(url, this.buildNotification(depositId, opts));
   }
 
+  /**
+   * Run after every delivery answered 2xx, before the delivery resolves: a test's wait for what the
+   * receiver does after its answer (its ingest consumer storing the notification). Interlace itself
+   * has no such hook; the simulator's own deliveries (withdrawal notifications) run it too.
+   */
+  afterDelivery: ((url: string) => Promise<void>) | undefined;
+
   /** POSTs an already built notification (for example a duplicate, or a tampered one). */
   async postNotification(url: string, notification: BuiltNotification): Promise<DeliveryResult> {
     const record: SentNotification = {
@@ -266,6 +273,7 @@ export class Simulator {
         this.context.timers.signal,
       );
       record.status = result.status;
+      if (this.afterDelivery && result.status >= 200 && result.status < 300) await this.afterDelivery(url);
       return result;
     } catch (error) {
       record.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

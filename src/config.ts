@@ -132,6 +132,9 @@ const schema = z
     DEAD_LETTER_MAX_BODY_BYTES: int(64 * 1024, 1024, 1024 * 1024),
     LEDGER_RETENTION_DAYS: int(90, 1, 3_650),
     WEBHOOK_TIMEOUT_MS: int(3_000, 100, 4_500),
+    INGEST_BATCH_SIZE: int(200, 1, 10_000),
+    INGEST_RECLAIM_IDLE_MS: int(30_000, 500, 3_600_000),
+    INGEST_MAX_FAILURES: int(5, 1, 1_000),
     DASHBOARD_READ_ONLY: bool(true),
     DASHBOARD_ENVIRONMENT: z.string().max(40).optional(),
     ALERT_WEBHOOK_URL: z.url().optional(),
@@ -331,6 +334,12 @@ export type Config = Readonly<{
   eventLogMaxLen: number;
   /** Bytes the event log stream may take in Redis (MEMORY USAGE); the oldest entries go past it. */
   eventLogMaxBytes: number;
+  /**
+   * The ingest consumer (src/webhooks/ingest-consumer.ts): entries per batch, how long another consumer's
+   * unfinished entry waits before it is taken over, and how many failures with an answer from Redis
+   * dead-letter an entry.
+   */
+  ingest: { batchSize: number; reclaimIdleMs: number; maxFailures: number };
   /** Bytes of a notification body a dead letter keeps; a longer one is replaced by its size and hash. */
   deadLetterMaxBodyBytes: number;
   ledgerRetentionMs: number;
@@ -530,6 +539,11 @@ export function loadConfig(
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     eventLogMaxLen: e.EVENT_LOG_MAX_LEN,
     eventLogMaxBytes: e.EVENT_LOG_MAX_BYTES,
+    ingest: {
+      batchSize: e.INGEST_BATCH_SIZE,
+      reclaimIdleMs: e.INGEST_RECLAIM_IDLE_MS,
+      maxFailures: e.INGEST_MAX_FAILURES,
+    },
     deadLetterMaxBodyBytes: e.DEAD_LETTER_MAX_BODY_BYTES,
     ledgerRetentionMs: e.LEDGER_RETENTION_DAYS * 86_400_000,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -1,10 +1,13 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from './logger.js';
 import type { ReceiverDeps } from './webhooks/accept-notification.js';
+import type { IngestLog } from './webhooks/ingest-log.js';
 import { checkReadiness } from './metrics/readiness.js';
 import { interlaceWebhook, WEBHOOK_PATH } from './webhooks/interlace-webhook.js';
 
 export type AppDeps = ReceiverDeps & {
+  /** Where the webhook appends verified notifications (the event log). */
+  ingestLog: IngestLog;
   /** Mounted before the 404 handler when present (the Bull Board dashboard). */
   extraRouters?: express.Router[];
   /**

@@ -21,6 +21,8 @@ import { createInterlaceClient, type InterlaceClient } from './interlace/client.
 import { createWalletStore } from './wallets/wallet-store.js';
 import { publishServicePolicy } from './policy/service-policy.js';
 import { watchEventLog } from './webhooks/storage-caps.js';
+import { createIngestLog } from './webhooks/ingest-log.js';
+import { startIngestConsumer, type IngestConsumer } from './webhooks/ingest-consumer.js';
 import { merchantApiRouter } from './merchant-api/merchant-api.js';
 import { startMasterWalletAdoption } from './wallets/master-wallet-adoption.js';
 
@@ -32,6 +34,8 @@ export type Api = {
   adminUrl: string;
   redis: Redis;
   metrics: Metrics;
+  /** The ingest consumer: turns appended notifications into ledger records and sweep jobs. */
+  ingest: IngestConsumer;
   close(): Promise<void>;
 };
 
@@ -85,7 +89,13 @@ export async function startApi(
   }
   const payouts = createPayoutStore(redis, keys, { eventLogMaxLen: config.eventLogMaxLen });
   const deps = { config, logger: log, redis, keys, deposits, queues, metrics, alerts, payouts };
-  // The event log's byte cap (its count cap is XADD's MAXLEN), checked by every receiver.
+  // The group exists before the first append (startIngestConsumer creates it), so no entry is missed.
+  const ingest = await startIngestConsumer(deps, {
+    ...config.ingest,
+    eventLogMaxLen: config.eventLogMaxLen,
+  });
+  const ingestLog = createIngestLog(redis, keys);
+  // The event log's byte cap (its count cap is applied by the ingest consumer), checked by every receiver.
   const eventLog = watchEventLog(deps, config.eventLogMaxBytes);
   // The merchant API calls Interlace (wallets, addresses) from the receiver; off without API keys. In
   // gateway mode the receiver also adopts the account's master wallets, API or not.
@@ -133,12 +143,13 @@ export async function startApi(
   // readiness and the dashboard move to the admin port, which stays off the internet (ADMIN_HOST).
   const app = createApp({
     ...deps,
+    ingestLog,
     extraRouters,
     surface: config.admin ? 'admin' : 'all',
     ...(merchantApi ? { merchantApi } : {}),
   });
   const publicApp = config.admin
-    ? createApp({ ...deps, surface: 'public', ...(merchantApi ? { merchantApi } : {}) })
+    ? createApp({ ...deps, ingestLog, surface: 'public', ...(merchantApi ? { merchantApi } : {}) })
     : app;
   const server = createServer(publicApp);
   const url = await listen(server, config.port, config.host);
@@ -162,9 +173,13 @@ export async function startApi(
     adminUrl,
     redis,
     metrics,
+    ingest,
     async close() {
       const grace = Math.min(config.shutdownTimeoutMs, 5_000);
       await Promise.all([closeServer(server, grace), adminServer && closeServer(adminServer, grace)]);
+      // After the server: every appended notification is in the log; what the consumer has not finished
+      // stays pending for the next receiver.
+      await ingest.close();
       eventLog.stop();
       await adoption?.stop();
       client?.close();

@@ -54,6 +54,12 @@ export type Alert =
       dropped: string;
     }
   | {
+      /** A verified notification the ingest consumer could not store after INGEST_MAX_FAILURES tries. */
+      kind: 'ingest-failed';
+      notificationId: string;
+      reason: string;
+    }
+  | {
       /** Reconciliation found money no deposit, hold or payout explains (report only: nothing moved). */
       kind: 'reconcile-discrepancy';
       accountId: string;
@@ -212,6 +218,19 @@ export function formatAlert(
         ],
       };
     }
+    case 'ingest-failed':
+      return {
+        text:
+          `:rotating_light: ${env} Notification ${escape(alert.notificationId)} was received but could not be ` +
+          `stored, and was dead-lettered: no deposit or payout moved for it. Reason: ${escape(alert.reason)}. ` +
+          `Inspect: \`${escape(opsCommand)} dlq list\`, then replay it once the cause is fixed.`,
+        attachments: [
+          {
+            color: 'danger',
+            fields: [field('Notification', alert.notificationId), field('Reason', alert.reason)],
+          },
+        ],
+      };
     case 'storage-capped': {
       const what = alert.store === 'event-log' ? 'The event log' : 'A dead letter';
       return {

@@ -42,19 +42,14 @@ export type AcceptInput = {
    * digest, never on the unsigned envelope id. Absent (a caller without it): the notification id.
    */
   resource?: string;
-  /** What the event log and counters record of the notification (the receiver's part of the write). */
+  /** What the counters record of the notification (the receiver appended it to the event log). */
   event?: NotificationEvent;
   /** The deposit's sweep job hash, whose `finishedOn` the script reads along. */
   jobKey?: string;
 };
 
-/** A verified notification as the event log keeps it; `body: null` counts it without logging it again. */
-export type NotificationEvent = {
-  eventType: string;
-  body: string | null;
-  counterField: string;
-  maxLen: number;
-};
+/** How a verified notification is counted (the stats hash's field: event type, kind, replay). */
+export type NotificationEvent = { counterField: string };
 
 /** How a sweep job's claim ended: claimed (with the record), refused, stopped by its upstream status. */
 export type ClaimOutcome =
@@ -135,7 +130,6 @@ export function createDepositStore(
         byWallet: keys.depositsByWallet(input.fields.walletId ?? ''),
         byTx: keys.depositsByTx(txHash ?? ''),
         accounts: keys.accounts,
-        events: keys.events,
         eventCounts: keys.eventCounts,
         job: input.jobKey ?? keys.deposit(input.depositId),
         sweptIds: keys.sweptIds(input.depositId),
@@ -158,10 +152,6 @@ export function createDepositStore(
         ...emit,
         retention: retentionMs,
         hasTx: txHash ? '1' : '0',
-        logEvent: input.event?.body != null ? '1' : '0',
-        eventLogMaxLen: input.event?.maxLen ?? 0,
-        eventType: input.event?.eventType ?? '',
-        body: input.event?.body ?? '',
         counterField: input.event?.counterField ?? '',
       },
       rest: Object.entries({ ...input.fields, depositId: input.depositId }).flat(),
@@ -194,23 +184,16 @@ export function createDepositStore(
   );
 
   return {
-    /** Records one notification of a deposit: event log, counters and the ledger move, atomically. */
+    /** Records one notification of a deposit: counters and the ledger move, atomically. */
     async accept(input: AcceptInput): Promise<AcceptOutcome> {
       return toOutcome((await acceptScript(input)) as AcceptReply);
     },
 
-    /** Logs and counts a notification that moves no deposit (another event type, or an invalid one). */
-    async logNotification(notificationId: string, event: NotificationEvent, now = Date.now()): Promise<void> {
+    /** Counts a notification that moves no deposit (another event type, or an invalid one). */
+    async logNotification(event: NotificationEvent): Promise<void> {
       await scripts.logNotification(redis, {
-        keys: { events: keys.events, eventCounts: keys.eventCounts },
-        args: {
-          maxLen: event.maxLen,
-          noteId: notificationId,
-          eventType: event.eventType,
-          now: String(now),
-          body: event.body ?? '',
-          counterField: event.counterField,
-        },
+        keys: { eventCounts: keys.eventCounts },
+        args: { counterField: event.counterField },
       });
     },
 

@@ -77,7 +77,6 @@ export const ACCEPT_NOTIFICATION = defineScript({
     'byTx',
     'held',
     'accounts',
-    'events',
     'eventCounts',
     'job',
     'sweptIds',
@@ -100,10 +99,6 @@ export const ACCEPT_NOTIFICATION = defineScript({
     'merchantEvents',
     'retention',
     'hasTx',
-    'logEvent',
-    'eventLogMaxLen',
-    'eventType',
-    'body',
     'counterField',
   ],
   lua: `
@@ -158,9 +153,6 @@ end
 -- and a captured notification replayed under new ids must not grow a held deposit's set without bound.
 -- A swept deposit's notification keys are not kept (MARK_SWEPT drops them): a later one is a duplicate.
 local fresh = (state == 'swept') and 0 or redis.call('SADD', K.notes, A.noteKey)
-if A.logEvent == '1' then
-  redis.call('XADD', K.events, 'MAXLEN', '~', A.eventLogMaxLen, '*', 'id', noteId, 'eventType', A.eventType, 'receivedAt', now, 'body', A.body)
-end
 if A.counterField ~= '' then redis.call('HINCRBY', K.eventCounts, A.counterField, 1) end
 
 -- One HSET per notification: the notification's fields when the row takes them, then the state's.
@@ -428,15 +420,12 @@ return 'refused:' .. state
 `,
 });
 
-/** Logs and counts a notification that moves no deposit. */
+/** Counts a notification that moves no deposit (the receiver appended it to the event log). */
 export const LOG_NOTIFICATION = defineScript({
   name: 'logNotification',
-  keys: ['events', 'eventCounts'],
-  args: ['maxLen', 'noteId', 'eventType', 'now', 'body', 'counterField'],
+  keys: ['eventCounts'],
+  args: ['counterField'],
   lua: `
-if A.body ~= '' then
-  redis.call('XADD', K.events, 'MAXLEN', '~', A.maxLen, '*', 'id', A.noteId, 'eventType', A.eventType, 'receivedAt', A.now, 'body', A.body)
-end
 redis.call('HINCRBY', K.eventCounts, A.counterField, 1)
 return 1
 `,

@@ -16,6 +16,9 @@ export type WebhookOutcome =
   | 'unavailable'
   | 'error';
 
+/** What the ingest consumer did with one event-log entry. */
+export type IngestOutcome = 'accepted' | 'duplicate' | 'ignored' | 'dead_lettered' | 'failed' | 'lost';
+
 /** Outcomes of one sweep job run. */
 export type SweepOutcome =
   'swept' | 'already_swept' | 'not_sweepable' | 'retry' | 'dead_lettered' | 'rate_limited';
@@ -65,9 +68,27 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const webhookAppendSeconds = new Histogram({
+    name: 'isweep_webhook_append_seconds',
+    help: 'Time to append a verified notification to the event log (what the answer waits for), in seconds',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const ingestProcessed = new Counter({
+    name: 'isweep_ingest_processed_total',
+    help: 'Event-log entries the ingest consumer finished, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const ingestDelaySeconds = new Histogram({
+    name: 'isweep_ingest_delay_seconds',
+    help: 'Time from a notification being appended to its ledger record and sweep job being stored',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
   const webhookStoreSeconds = new Histogram({
     name: 'isweep_webhook_store_seconds',
-    help: 'Time to store a verified notification and enqueue its sweep, in seconds',
+    help: 'Time to store one verified notification (ledger, counters, sweep job) in the ingest consumer, in seconds',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
@@ -234,7 +255,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
       payoutSource ??= source;
     },
     webhookRequests,
+    webhookAppendSeconds,
     webhookStoreSeconds,
+    ingestProcessed: ingestProcessed as Counter<'outcome'> & {
+      inc(labels: { outcome: IngestOutcome }, value?: number): void;
+    },
+    ingestDelaySeconds,
     sweeps,
     depositToSweptSeconds,
     interlaceCallSeconds,

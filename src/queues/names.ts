@@ -19,7 +19,11 @@ export function sweepJobId(depositId: string): string {
 
 export type SweepJobData = { depositId: string };
 
-export type DeadLetterKind = 'sweep-failed' | 'invalid-notification';
+/**
+ * sweep-failed: a deposit's sweep gave up; invalid-notification: a verified notification that does not
+ * parse as a deposit; ingest-failed: one the ingest consumer could not store (INGEST_MAX_FAILURES).
+ */
+export type DeadLetterKind = 'sweep-failed' | 'invalid-notification' | 'ingest-failed';
 
 export type AttemptRecord = {
   at: string;

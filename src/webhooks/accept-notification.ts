@@ -57,7 +57,8 @@ export async function acceptNotification(
   deps: ReceiverDeps,
   envelope: WebhookEnvelope,
   rawBody: string,
-  options: { source?: 'webhook' | 'replay' } = {},
+  /** ingest: the consumer, reading the event log; replay: an operator's, counted apart. */
+  options: { source?: 'ingest' | 'replay' } = {},
 ): Promise<AcceptResult> {
   const now = Date.now();
   const replay = options.source === 'replay';
@@ -69,27 +70,15 @@ export async function acceptNotification(
     const result = deps.payouts
       ? await acceptPayoutNotification({ ...deps, payouts: deps.payouts }, transfer)
       : ({ outcome: 'ignored', reason: 'payouts-off' } as const);
-    await deps.deposits.logNotification(
-      envelope.id,
-      {
-        eventType: envelope.eventType,
-        body: replay ? null : rawBody,
-        counterField: `${envelope.eventType}|payout${replay ? '|replay' : ''}`,
-        maxLen: deps.config.eventLogMaxLen,
-      },
-      now,
-    );
+    await deps.deposits.logNotification({
+      counterField: `${envelope.eventType}|payout${replay ? '|replay' : ''}`,
+    });
     return result;
   }
   const parsed = parseDepositNotification(envelope, deps.config.interlace.depositEventTypes);
-  const event = {
-    eventType: envelope.eventType,
-    // A replay feeds a notification that is already in the event log: logging it again would duplicate it.
-    body: replay ? null : rawBody,
-    counterField: `${envelope.eventType}|${parsed.kind}${replay ? '|replay' : ''}`,
-    maxLen: deps.config.eventLogMaxLen,
-  };
-  // One script call stores everything for a deposit (event log, counters, ledger), atomically; the store
+  // The notification is in the event log already (the receiver appended it): only its count is written.
+  const event = { counterField: `${envelope.eventType}|${parsed.kind}${replay ? '|replay' : ''}` };
+  // One script call stores everything for a deposit (counters, ledger), atomically; the store
   // pipelines the calls of notifications that arrive together (a pipeline costs one copy of every script
   // defined on the connection, which only a batch pays back).
   const accepted =
@@ -100,7 +89,7 @@ export async function acceptNotification(
           event,
           jobKey: deps.queues.sweep.toKey(sweepJobId(parsed.deposit.depositId)),
         })
-      : await deps.deposits.logNotification(envelope.id, event, now);
+      : await deps.deposits.logNotification(event);
 
   switch (parsed.kind) {
     case 'ignored':

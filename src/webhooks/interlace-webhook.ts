@@ -7,7 +7,8 @@ import { verifyResourceSignature } from '../interlace/webhook-signature.js';
 import { signatureFromHeaders, storedNotificationBody } from '../interlace/stored-notification.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
 import type { WebhookOutcome } from '../metrics/metrics.js';
-import { acceptNotification, type ReceiverDeps } from './accept-notification.js';
+import type { ReceiverDeps } from './accept-notification.js';
+import type { IngestLog } from './ingest-log.js';
 import { remoteAddress } from '../remote-address.js';
 
 export const WEBHOOK_PATH = '/webhooks/interlace';
@@ -23,12 +24,13 @@ type RequestIds = { reqId: string; notificationId: string; eventType: string };
 type Refusal = { status: number; error: string; message: string; outcome: WebhookOutcome; bare?: boolean };
 
 /**
- * The `POST /webhooks/interlace` route: read the body (256 KiB at most), verify, validate, store,
- * enqueue, then answer `{"received": true}`. It needs none of the app's middleware, so it reads the
+ * The `POST /webhooks/interlace` route: read the body (256 KiB at most), verify, validate, append the
+ * notification to the event log, then answer `{"received": true}`: one durable write per notification.
+ * The ingest consumer (ingest-consumer.ts) builds the ledger record and the sweep job from the entry. It needs none of the app's middleware, so it reads the
  * body itself: body-parser reads an oversized body to its end before answering 413, and this route
  * answers as soon as the limit is passed and closes the connection.
  */
-export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
+export function interlaceWebhook(deps: ReceiverDeps & { ingestLog: IngestLog }): RequestHandler {
   const reply = (res: Response, status: number, body: string, outcome: WebhookOutcome) => {
     deps.metrics?.webhookRequests.inc({ outcome });
     if (res.headersSent || res.destroyed) return;
@@ -101,31 +103,19 @@ export function interlaceWebhook(deps: ReceiverDeps): RequestHandler {
     envelope: WebhookEnvelope,
     stored: string,
   ) {
-    const log = deps.logger;
     try {
-      const stopTimer = deps.metrics?.webhookStoreSeconds.startTimer();
-      const result = await withTimeout(
-        acceptNotification(deps, envelope, stored),
+      const stopTimer = deps.metrics?.webhookAppendSeconds.startTimer();
+      await withTimeout(
+        deps.ingestLog.append({ id: envelope.id, eventType: envelope.eventType, body: stored }),
         deps.config.webhookTimeoutMs,
         () => new Error(`storing the notification took over ${deps.config.webhookTimeoutMs} ms`),
       );
       stopTimer?.();
-      if (result.outcome === 'dead-lettered') {
-        log.warn({ ...ids, reason: result.reason }, 'invalid deposit notification dead-lettered');
-        reply(res, 200, RECEIVED, 'dead_lettered');
-      } else if (result.outcome === 'payout') {
-        deps.logger.info({ ...ids, ...result }, 'payout transfer notification accepted');
-        reply(res, 200, RECEIVED, 'accepted');
-      } else if (result.outcome === 'ignored') {
-        log.debug({ ...ids, ...result }, 'notification acknowledged');
-        reply(res, 200, RECEIVED, 'ignored');
-      } else {
-        if (log.isLevelEnabled('info')) log.info({ ...ids, ...result }, 'deposit notification accepted');
-        reply(res, 200, RECEIVED, result.freshNotification === false ? 'duplicate' : 'accepted');
-      }
+      if (deps.logger.isLevelEnabled('debug')) deps.logger.debug(ids, 'notification appended');
+      reply(res, 200, RECEIVED, 'accepted');
     } catch (error) {
       const failure = new StorageUnavailableError(error);
-      log.error({ ...ids, err: error }, 'notification not stored: answering 503 so Interlace redelivers');
+      deps.logger.error({ ...ids, err: error }, 'notification not stored: answering 503 so Interlace redelivers');
       refuse(req, res, {
         status: 503,
         error: failure.code,

@@ -4,6 +4,7 @@ import type { Keys } from '../keys.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendAlert, type Alerts } from '../alerts/alerts.js';
+import { trimEventLog } from './ingest-log.js';
 
 /** How often the receiver checks the event log's size against EVENT_LOG_MAX_BYTES. */
 export const EVENT_LOG_CHECK_MS = 10_000;
@@ -29,7 +30,7 @@ export type EventLogCheck = {
 };
 
 /**
- * Keeps the event log under `maxBytes` (its count cap is XADD's MAXLEN): measures the stream
+ * Keeps the event log under `maxBytes` (its count cap is the ingest consumer's): measures the stream
  * (MEMORY USAGE, sampled) and trims its oldest entries to about 90 % of the cap when it is over.
  */
 export async function enforceEventLogBytes(
@@ -42,7 +43,8 @@ export async function enforceEventLogBytes(
   let droppedForBytes = 0;
   if (bytes > maxBytes && length > 0) {
     const keep = Math.floor(length * (maxBytes / bytes) * 0.9);
-    droppedForBytes = await redis.xtrim(keys.events, 'MAXLEN', keep);
+    // Never past what the ingest group has not finished (trimEventLog): a backlog stays whole.
+    droppedForBytes = (await trimEventLog(redis, keys, keep)).removed;
     length -= droppedForBytes;
   }
   return { length, bytes, droppedForBytes, droppedEver: await droppedEver(redis, keys.events) };

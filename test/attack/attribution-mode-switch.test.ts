@@ -34,7 +34,9 @@ describe('a master wallet adopted in gateway mode, then INTERLACE_MODE=mor', () 
     const master = listed.body.data.find((w) => w.external_id === 'master-USDC');
     expect(master).toBeDefined();
 
-    // The operator redeploys the receiver in MoR mode on the same Redis and prefix.
+    // The operator redeploys the receiver in MoR mode on the same Redis and prefix: the gateway-mode
+    // receiver's ingest consumer is gone (else either consumer may store the notification).
+    await stack.api.ingest.close();
     const morConfig = loadConfig({ ...stack.env, INTERLACE_MODE: 'mor' });
     expect(morConfig.merchantApi.mode).toBe('mor');
     morApi = await startApi(morConfig, stack.logger);
@@ -47,6 +49,7 @@ describe('a master wallet adopted in gateway mode, then INTERLACE_MODE=mor', () 
     });
     const delivered = await stack.sim.deliverNotification(`${morApi.url}/webhooks/interlace`, deposit.id);
     expect(delivered.status).toBe(200);
+    await morApi.ingest.caughtUp();
 
     const record = await stack.record(deposit.id);
     expect(record.state).toBe('held');

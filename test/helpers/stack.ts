@@ -63,6 +63,11 @@ export async function startStack(
   const wallet = sim.createWallet(account.accountId);
   const keys: Keys = createKeys(prefix);
   const webhookUrl = `${api.url}/webhooks/interlace`;
+  // The receiver answers once a notification is appended; its consumer stores it right after. A test
+  // delivery resolves once that is done too, so what a test reads next is what the delivery did.
+  sim.afterDelivery = async (url) => {
+    if (url.startsWith(api.url)) await api.ingest.caughtUp();
+  };
 
   return {
     sim,

@@ -54,6 +54,16 @@ afterAll(async () => {
   await redis.quit();
 });
 
+/**
+ * POSTs like Interlace, then waits for the receiver's ingest consumer: the 200 says the notification is
+ * in the event log, and what a test reads next is what storing it did.
+ */
+async function send(target: string, body: string | Buffer, headers: Record<string, string>) {
+  const response = await post(target, body, headers);
+  if (response.status === 200) await api.ingest.caughtUp();
+  return response;
+}
+
 async function sweepJob(depositId: string) {
   return sweepQueue.getJob(`deposit-${depositId}`);
 }
@@ -69,11 +79,11 @@ async function snapshot() {
 }
 
 describe('POST /webhooks/interlace', () => {
-  it('stores a credited deposit and its sweep job before answering {"received": true}', async () => {
+  it('answers {"received": true} once the notification is in the event log; its consumer stores the deposit and its sweep job', async () => {
     const resource = depositResource({ amount: '10.25' });
     const notification = signedNotification(resource, { secret });
 
-    const response = await post(url, notification.body, notification.headers);
+    const response = await send(url, notification.body, notification.headers);
 
     expect(response).toEqual({ status: 200, body: { received: true } });
     const record = await redis.hgetall(keys.deposit(resource.id));
@@ -96,7 +106,7 @@ describe('POST /webhooks/interlace', () => {
     const notification = signedNotification(resource, { secret });
 
     const responses = await Promise.all(
-      Array.from({ length: 5 }, () => post(url, notification.body, notification.headers)),
+      Array.from({ length: 5 }, () => send(url, notification.body, notification.headers)),
     );
 
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
@@ -112,7 +122,7 @@ describe('POST /webhooks/interlace', () => {
   ])('records a %s deposit as %s without a sweep job', async (status, state) => {
     const resource = depositResource({ status });
     const notification = signedNotification(resource, { secret });
-    expect((await post(url, notification.body, notification.headers)).status).toBe(200);
+    expect((await send(url, notification.body, notification.headers)).status).toBe(200);
     expect(await redis.hget(keys.deposit(resource.id), 'state')).toBe(state);
     expect(await sweepJob(resource.id)).toBeUndefined();
   });
@@ -122,7 +132,7 @@ describe('POST /webhooks/interlace', () => {
     const btc = depositResource({ currency: 'BTC', amount: '0.01' });
     for (const resource of [dust, btc]) {
       const notification = signedNotification(resource, { secret });
-      expect((await post(url, notification.body, notification.headers)).status).toBe(200);
+      expect((await send(url, notification.body, notification.headers)).status).toBe(200);
       expect(await sweepJob(resource.id)).toBeUndefined();
     }
     expect(await redis.hget(keys.deposit(dust.id), 'state')).toBe('dust');
@@ -135,7 +145,7 @@ describe('POST /webhooks/interlace', () => {
       { id: 'card-1', accountId: 'acc' },
       { secret, eventType: 'CARD_TRANSACTION.CREATED' },
     );
-    expect(await post(url, notification.body, notification.headers)).toEqual({
+    expect(await send(url, notification.body, notification.headers)).toEqual({
       status: 200,
       body: { received: true },
     });
@@ -154,7 +164,7 @@ describe('POST /webhooks/interlace', () => {
     const resource = depositResource(patch as never);
     const notification = signedNotification(resource, { secret });
 
-    const response = await post(url, notification.body, notification.headers);
+    const response = await send(url, notification.body, notification.headers);
 
     expect(response).toEqual({ status: 200, body: { received: true } });
     expect(await redis.exists(keys.deposit(resource.id))).toBe(0);
@@ -178,7 +188,7 @@ describe('POST /webhooks/interlace', () => {
       pad: 'x'.repeat(200 * 1024),
     });
 
-    expect((await post(url, padded, notification.headers)).status).toBe(200);
+    expect((await send(url, padded, notification.headers)).status).toBe(200);
 
     const [entry] = await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1);
     const fields = entry![1];
@@ -193,7 +203,7 @@ describe('POST /webhooks/interlace', () => {
       ...(JSON.parse(signedInvalid.body) as object),
       pad: 'y'.repeat(100_000),
     });
-    expect((await post(url, paddedInvalid, signedInvalid.headers)).status).toBe(200);
+    expect((await send(url, paddedInvalid, signedInvalid.headers)).status).toBe(200);
     const letter = (await deadQueue.getJobs(['waiting'])).find(
       (job) => job.data.notification?.id === signedInvalid.id,
     );
@@ -206,7 +216,7 @@ describe('POST /webhooks/interlace', () => {
       JSON.stringify({ eventType: 'X'.repeat(500), id: '1', resource: '{}' }),
       '{"eventType":',
     ]) {
-      const response = await post(url, body, { 'content-type': 'application/json' });
+      const response = await send(url, body, { 'content-type': 'application/json' });
       expect(response.status).toBe(400);
       expect(Object.keys(response.body).sort()).toEqual(['error', 'received']);
     }
@@ -277,7 +287,7 @@ describe('POST /webhooks/interlace', () => {
       const before = await snapshot();
       const request = make();
 
-      const response = await post(url, request.body, request.headers);
+      const response = await send(url, request.body, request.headers);
 
       expect(response).toEqual(expected);
       expect(await snapshot()).toEqual(before);
@@ -327,7 +337,7 @@ describe('POST /webhooks/interlace: content type, encoding and chunked bodies', 
     async (encoding) => {
       const notification = signedNotification(depositResource(), { secret });
       const before = await snapshot();
-      const response = await post(url, notification.body, {
+      const response = await send(url, notification.body, {
         ...notification.headers,
         'content-encoding': encoding,
       });
@@ -339,7 +349,7 @@ describe('POST /webhooks/interlace: content type, encoding and chunked bodies', 
   it('accepts Content-Encoding identity (the body as is)', async () => {
     const resource = depositResource();
     const notification = signedNotification(resource, { secret });
-    const response = await post(url, notification.body, {
+    const response = await send(url, notification.body, {
       ...notification.headers,
       'content-encoding': 'identity',
     });
@@ -394,8 +404,8 @@ describe('POST /webhooks/interlace, the connection and the logs', () => {
     const accepted = signedNotification(depositResource(), { secret });
     const forged = signedNotification(depositResource(), { secret, signWith: 'wrong' });
 
-    expect((await post(url, accepted.body, accepted.headers)).status).toBe(200);
-    expect((await post(url, forged.body, forged.headers)).status).toBe(401);
+    expect((await send(url, accepted.body, accepted.headers)).status).toBe(200);
+    expect((await send(url, forged.body, forged.headers)).status).toBe(401);
 
     const linesOf = (id: string) =>
       logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.reqId === id);

@@ -106,6 +106,7 @@ describe("a dead letter's notification body is capped by bytes", () => {
     const notification = signedNotification(resource, { secret: stack.config.interlace.webhookSecret });
 
     expect((await post(stack.webhookUrl, notification.body, notification.headers)).status).toBe(200);
+    await stack.api.ingest.caughtUp();
 
     const letter = (await stack.deadQueue.getJobs(['waiting'])).find(
       (job) => job.data.notification?.id === notification.id,

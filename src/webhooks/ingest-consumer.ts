@@ -1,0 +1,374 @@
+import { EventEmitter, once } from 'node:events';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { createRedis, closeRedis } from '../redis.js';
+import type { WebhookEnvelope } from '../interlace/types.js';
+import { writeDeadLetter } from '../queues/dead-letter.js';
+import { sendAlert } from '../alerts/alerts.js';
+import { acceptNotification, type AcceptResult, type ReceiverDeps } from './accept-notification.js';
+import { capDeadLetterBody } from './storage-caps.js';
+import { ensureIngestGroup, INGEST_GROUP, trimEventLog } from './ingest-log.js';
+
+export type IngestOptions = {
+  /** Entries read (and stored as one pipeline of scripts and one addBulk) at a time. */
+  batchSize: number;
+  /** How long another consumer's entry stays unfinished before this one takes it over (a crashed receiver). */
+  reclaimIdleMs: number;
+  /** Times an entry may fail with an answer from Redis (not a lost connection) before it is dead-lettered. */
+  maxFailures: number;
+  /** The event log's count cap (EVENT_LOG_MAX_LEN), applied by trimEventLog after consumed batches. */
+  eventLogMaxLen: number;
+  /** Longest wait of one blocking read; also bounds how late a close is noticed. */
+  blockMs?: number;
+};
+
+export type IngestConsumer = {
+  readonly name: string;
+  /** Resolves once every entry in the event log when it was called has been processed (or dead-lettered). */
+  caughtUp(timeoutMs?: number): Promise<void>;
+  /** Stops reading, finishes the batch in hand, closes the reading connection. */
+  close(): Promise<void>;
+};
+
+type StreamEntry = [id: string, fields: string[] | null];
+
+const MAX_BACKOFF_MS = 5_000;
+/** A consumer with nothing pending that has not read for this long is gone (a restarted receiver). */
+const FORGET_CONSUMER_MS = 3_600_000;
+/** Entries consumed between two count-cap trims: one trim reads its boundary, so not on every batch. */
+const TRIM_EVERY = 1_000;
+
+/**
+ * The second half of ingest: a member of the consumer group `ingest` on the event log. The receiver has
+ * answered Interlace once a notification was appended; this reads entries in batches, stores each one
+ * (ledger record, counters, dead letter or payout move: acceptNotification) and adds the batch's sweep
+ * jobs together, and only then acknowledges the entries. An entry whose processing failed stays pending
+ * and is read again; one another consumer left unfinished for `reclaimIdleMs` is taken over (XAUTOCLAIM),
+ * so a receiver that crashed mid-batch loses nothing. Processing twice is harmless: the ledger's scripts
+ * deduplicate on the signed resource and the job id is the deposit's.
+ */
+export async function startIngestConsumer(
+  deps: ReceiverDeps,
+  options: IngestOptions,
+): Promise<IngestConsumer> {
+  const { redis, keys, logger } = deps;
+  // The receiver's logger (component=receiver): the consumer is part of the receiver process.
+  const log = logger;
+  const name = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  // A blocking read holds its connection: it gets its own, which waits out an outage.
+  const reader = createRedis(deps.config.redisUrl, 'worker', 'interlace-sweep:ingest');
+  reader.on('error', (error: Error) => log.warn({ err: error }, 'Redis connection error (ingest reader)'));
+  const blockMs = options.blockMs ?? 1_000;
+  const progress = new EventEmitter();
+  progress.setMaxListeners(0);
+  const failures = new Map<string, number>();
+  let closing = false;
+  let sinceTrim = 0;
+  let nextReclaim = 0;
+
+  await ensureIngestGroup(redis, keys, '$');
+
+  async function read(id: '0' | '>', waitMs = blockMs): Promise<StreamEntry[]> {
+    const block = id === '>' ? ['BLOCK', waitMs] : [];
+    const reply = (await reader.call(
+      'XREADGROUP',
+      'GROUP',
+      INGEST_GROUP,
+      name,
+      'COUNT',
+      options.batchSize,
+      ...block,
+      'STREAMS',
+      keys.events,
+      id,
+    )) as [string, StreamEntry[]][] | null;
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  /** Stores each entry; answers how many are left pending (failed, to be read again). */
+  async function processBatch(entries: StreamEntry[]): Promise<number> {
+    const settled = await Promise.allSettled(entries.map(([id, fields]) => processEntry(id, fields)));
+    const done: string[] = [];
+    let left = 0;
+    for (let index = 0; index < entries.length; index += 1) {
+      const [id, fields] = entries[index]!;
+      const result = settled[index]!;
+      if (result.status === 'fulfilled') {
+        done.push(id);
+        failures.delete(id);
+        continue;
+      }
+      if (await giveUp(id, fields, result.reason)) done.push(id);
+      else left += 1;
+    }
+    if (done.length > 0) await redis.xack(keys.events, INGEST_GROUP, ...done);
+    sinceTrim += done.length;
+    if (sinceTrim >= TRIM_EVERY) {
+      sinceTrim = 0;
+      // Counted (isweep_storage_dropped_total) by the receiver's cap check, from the stream's own totals.
+      await trimEventLog(redis, keys, options.eventLogMaxLen);
+    }
+    progress.emit('batch');
+    return left;
+  }
+
+  async function processEntry(streamId: string, fields: string[] | null): Promise<void> {
+    if (fields === null) {
+      // Only an XDEL or a trim outside trimEventLog removes an entry the group has not finished.
+      log.error({ streamId }, 'an unprocessed notification was deleted from the event log');
+      deps.metrics?.ingestProcessed.inc({ outcome: 'lost' });
+      return;
+    }
+    const entry = toRecord(fields);
+    const envelope = parseStored(entry.body);
+    const stopTimer = deps.metrics?.webhookStoreSeconds.startTimer();
+    const result = await acceptNotification(deps, envelope, entry.body!, { source: 'ingest' });
+    stopTimer?.();
+    const receivedAt = Number(entry.receivedAt);
+    if (Number.isFinite(receivedAt))
+      deps.metrics?.ingestDelaySeconds.observe(Math.max(0, Date.now() - receivedAt) / 1000);
+    report(envelope, result);
+  }
+
+  function report(envelope: WebhookEnvelope, result: AcceptResult) {
+    const ids = { reqId: envelope.id, notificationId: envelope.id, eventType: envelope.eventType };
+    if (result.outcome === 'dead-lettered') {
+      log.warn({ ...ids, reason: result.reason }, 'invalid deposit notification dead-lettered');
+      deps.metrics?.ingestProcessed.inc({ outcome: 'dead_lettered' });
+    } else if (result.outcome === 'payout') {
+      log.info({ ...ids, ...result }, 'payout transfer notification accepted');
+      deps.metrics?.ingestProcessed.inc({ outcome: 'accepted' });
+    } else if (result.outcome === 'ignored') {
+      log.debug({ ...ids, ...result }, 'notification acknowledged');
+      deps.metrics?.ingestProcessed.inc({ outcome: 'ignored' });
+    } else {
+      if (log.isLevelEnabled('info')) log.info({ ...ids, ...result }, 'deposit notification accepted');
+      deps.metrics?.ingestProcessed.inc({
+        outcome: result.freshNotification === false ? 'duplicate' : 'accepted',
+      });
+    }
+  }
+
+  /**
+   * Whether a failed entry is given up on: dead-lettered (with its body, for a replay) once it has failed
+   * `maxFailures` times with an answer from Redis or a body that cannot be read. A lost connection is
+   * never counted: the entry waits for Redis however long that takes.
+   */
+  async function giveUp(streamId: string, fields: string[] | null, error: unknown): Promise<boolean> {
+    const permanent = !isConnectionError(error);
+    const count = permanent ? (failures.get(streamId) ?? 0) + 1 : (failures.get(streamId) ?? 0);
+    failures.set(streamId, count);
+    log.warn(
+      { streamId, err: briefError(error), failures: count },
+      'storing a notification failed; it stays pending',
+    );
+    if (!permanent || count < options.maxFailures) return false;
+    const entry = toRecord(fields ?? []);
+    const reason = `not stored after ${count} attempts: ${messageOf(error)}`;
+    try {
+      await writeDeadLetter(deps.queues.dead, {
+        kind: 'ingest-failed',
+        reason,
+        attempts: [],
+        notification: {
+          ...(entry.id !== undefined ? { id: entry.id } : {}),
+          ...(entry.eventType !== undefined ? { eventType: entry.eventType } : {}),
+          body: await capDeadLetterBody(deps, entry.body ?? '', deps.config.deadLetterMaxBodyBytes, {
+            id: entry.id ?? streamId,
+            eventType: entry.eventType ?? '',
+          }),
+        },
+        deadAt: new Date().toISOString(),
+      });
+    } catch (writeError) {
+      log.error(
+        { streamId, err: briefError(writeError) },
+        'could not dead-letter a notification; it stays pending',
+      );
+      return false;
+    }
+    failures.delete(streamId);
+    deps.metrics?.ingestProcessed.inc({ outcome: 'failed' });
+    log.error({ streamId, notificationId: entry.id, reason }, 'notification dead-lettered: it could not be stored');
+    void sendAlert(deps, { kind: 'ingest-failed', notificationId: entry.id ?? streamId, reason });
+    return true;
+  }
+
+  /** Takes over entries other consumers left unfinished, and forgets consumers long gone. */
+  async function reclaim(): Promise<void> {
+    let cursor = '0-0';
+    do {
+      const [next, entries, deleted] = (await redis.call(
+        'XAUTOCLAIM',
+        keys.events,
+        INGEST_GROUP,
+        name,
+        options.reclaimIdleMs,
+        cursor,
+        'COUNT',
+        options.batchSize,
+      )) as [string, StreamEntry[], string[]?];
+      if ((deleted?.length ?? 0) > 0) {
+        log.error({ streamIds: deleted }, 'unprocessed notifications were deleted from the event log');
+        deps.metrics?.ingestProcessed.inc({ outcome: 'lost' }, deleted!.length);
+      }
+      if (entries.length > 0) {
+        log.warn({ entries: entries.length }, 'taking over notifications another receiver left unfinished');
+        await processBatch(entries);
+      }
+      cursor = next;
+    } while (cursor !== '0-0' && !closing);
+    const consumers = (await redis.call('XINFO', 'CONSUMERS', keys.events, INGEST_GROUP)) as unknown[][];
+    for (const consumer of consumers) {
+      const info = toRecord(consumer as string[]);
+      if (info.name !== name && Number(info.pending) === 0 && Number(info.idle) > FORGET_CONSUMER_MS)
+        await redis.xgroup('DELCONSUMER', keys.events, INGEST_GROUP, info.name!);
+    }
+  }
+
+  async function run(): Promise<void> {
+    // When to read this consumer's own pending entries again (those that failed): first thing at start
+    // (a restart under the same name), then after each failed round with a growing delay. New entries
+    // are read in between, so an entry that keeps failing never holds up the others.
+    let retryAt: number | undefined = 0;
+    let retryDelay = 0;
+    let readBackoff = 0;
+    const scheduleRetry = () => {
+      retryDelay = Math.min(MAX_BACKOFF_MS, Math.max(100, retryDelay * 2));
+      retryAt = Date.now() + retryDelay;
+    };
+    while (!closing) {
+      try {
+        if (Date.now() >= nextReclaim) {
+          nextReclaim = Date.now() + Math.max(1_000, options.reclaimIdleMs / 2);
+          await reclaim();
+        }
+        if (retryAt !== undefined && Date.now() >= retryAt) {
+          const entries = await read('0');
+          const left = entries.length === 0 ? 0 : await processBatch(entries);
+          if (left > 0) scheduleRetry();
+          else if (entries.length < options.batchSize) [retryAt, retryDelay] = [undefined, 0];
+          // else: a full batch went through; more of them may be pending, read them next.
+          readBackoff = 0;
+          continue;
+        }
+        const wait = retryAt === undefined ? blockMs : Math.max(1, Math.min(blockMs, retryAt - Date.now()));
+        const entries = await read('>', wait);
+        readBackoff = 0;
+        if (entries.length === 0) continue;
+        const left = await processBatch(entries);
+        if (left > 0 && retryAt === undefined) scheduleRetry();
+      } catch (error) {
+        if (closing) break;
+        if (String((error as Error).message).startsWith('NOGROUP')) {
+          // The stream (and its group) went away: whatever it holds now is new.
+          log.warn('the event log has no ingest group: creating it');
+          await ensureIngestGroup(redis, keys, '0').catch(() => undefined);
+        } else {
+          log.error({ err: briefError(error) }, 'ingest read failed; retrying');
+        }
+        retryAt ??= Date.now();
+        readBackoff = Math.min(MAX_BACKOFF_MS, Math.max(100, readBackoff * 2));
+        await pause(readBackoff);
+      }
+    }
+  }
+
+  const wake = new EventEmitter();
+  const pause = async (ms: number) => {
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(), ms);
+    try {
+      await once(wake, 'close', { signal: timer.signal });
+    } catch {
+      // the pause ran out
+    } finally {
+      clearTimeout(timeout);
+    }
+  };
+
+  const running = run();
+
+  return {
+    name,
+    async caughtUp(timeoutMs = 10_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      const last = await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1);
+      const target = last[0]?.[0];
+      if (target === undefined) return;
+      for (;;) {
+        if (await finishedThrough(redis, keys.events, target)) return;
+        if (Date.now() > deadline) throw new Error(`ingest did not catch up with ${target} in ${timeoutMs} ms`);
+        // Woken by a batch of this consumer, or after a moment when another one did the work.
+        await Promise.race([once(progress, 'batch'), new Promise((resolve) => setTimeout(resolve, 25))]);
+      }
+    },
+    async close(): Promise<void> {
+      if (closing) return running;
+      closing = true;
+      wake.emit('close');
+      // A blocked read is cut, not waited for: its entries stay with the group and are reclaimed.
+      reader.disconnect();
+      await running;
+      await closeRedis(reader).catch(() => undefined);
+    },
+  };
+}
+
+/** Whether the ingest group has read every entry up to `target` and has none of them pending. */
+async function finishedThrough(redis: Redis, key: string, target: string): Promise<boolean> {
+  const groups = (await redis.call('XINFO', 'GROUPS', key)) as string[][];
+  const group = groups.map(toRecord).find((info) => info.name === INGEST_GROUP);
+  if (group === undefined) return false;
+  if (compareIds(group['last-delivered-id'] ?? '0-0', target) < 0) return false;
+  const pending = (await redis.call('XPENDING', key, INGEST_GROUP, '-', target, 1)) as unknown[];
+  return pending.length === 0;
+}
+
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am !== bm ? am - bm : as - bs;
+}
+
+function toRecord(fields: readonly unknown[]): Record<string, string | undefined> {
+  const record: Record<string, string | undefined> = {};
+  for (let index = 0; index + 1 < fields.length; index += 2)
+    record[String(fields[index])] = fields[index + 1] as string;
+  return record;
+}
+
+/** The stored body (storedNotificationBody) as the envelope acceptNotification takes. */
+function parseStored(body: string | undefined): WebhookEnvelope {
+  const parsed = JSON.parse(body ?? '') as Partial<WebhookEnvelope> | null;
+  if (
+    parsed === null ||
+    typeof parsed.id !== 'string' ||
+    typeof parsed.eventType !== 'string' ||
+    typeof parsed.resource !== 'string'
+  )
+    throw new Error('the event-log entry is not a stored notification');
+  return { id: parsed.id, eventType: parsed.eventType, resource: parsed.resource };
+}
+
+function isConnectionError(error: unknown): boolean {
+  const name = (error as Error)?.name ?? '';
+  const message = String((error as Error)?.message ?? '');
+  if (name === 'ReplyError') return false;
+  return /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Command timed out|enableOfflineQueue|MaxRetriesPerRequest|Stream isn't writeable|ended|the ledger did not answer/i.test(
+    `${name} ${message}`,
+  );
+}
+
+/**
+ * What a log line keeps of an error: its type and message. A Redis reply error carries the whole
+ * command (a BullMQ script and its arguments are tens of KB) in its properties.
+ */
+function briefError(error: unknown): { type: string; message: string } {
+  return { type: (error as Error)?.name ?? typeof error, message: messageOf(error) };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
