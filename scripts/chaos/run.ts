@@ -270,6 +270,8 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       WORKER_CONCURRENCY: '10',
       SHUTDOWN_TIMEOUT_MS: '2000',
       RECONCILE_ENABLED: 'false',
+      // The killed receiver's unfinished ingest entries are taken over by the next one after this idle time.
+      INGEST_RECLAIM_IDLE_MS: '2000',
       // The soak's deposits go to simulator wallets nobody created through the merchant API: swept.
       UNKNOWN_WALLET_DEPOSITS: 'sweep',
       ...merchant.env,
@@ -440,14 +442,16 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
           payoutPlan.map((p) => p.externalId),
         )
       ).filter((state) => state === null || !PAYOUT_SETTLED.has(state)).length;
-      if (open === 0 && openJobs === 0 && payoutsOpen === 0) {
+      // Every acknowledged notification read and finished by the ingest group (none left pending).
+      const ingestOpen = await ingestBacklog(redis, keys.events);
+      if (open === 0 && openJobs === 0 && payoutsOpen === 0 && ingestOpen === 0) {
         settled = true;
         break;
       }
       if (Date.now() - lastLog > 2_000) {
         lastLog = Date.now();
         log(
-          `settling: ${open} deposits not terminal, ${openJobs} jobs open, ${payoutsOpen} payouts open, ${sim.transferCount()} transfers`,
+          `settling: ${open} deposits not terminal, ${openJobs} jobs open, ${payoutsOpen} payouts open, ${ingestOpen} notifications not ingested, ${sim.transferCount()} transfers`,
         );
       }
       await sleep(250);
@@ -581,4 +585,16 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
   }
+}
+
+/** Entries of the event log the ingest group has not finished: undelivered (lag) plus pending. */
+async function ingestBacklog(redis: Redis, key: string): Promise<number> {
+  if ((await redis.exists(key)) === 0) return 0;
+  const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
+  let open = 0;
+  for (const group of groups) {
+    for (let i = 0; i + 1 < group.length; i += 2)
+      if (group[i] === 'pending' || group[i] === 'lag') open += Number(group[i + 1] ?? 0);
+  }
+  return open;
 }

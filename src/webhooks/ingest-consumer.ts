@@ -190,7 +190,10 @@ export async function startIngestConsumer(
     }
     failures.delete(streamId);
     deps.metrics?.ingestProcessed.inc({ outcome: 'failed' });
-    log.error({ streamId, notificationId: entry.id, reason }, 'notification dead-lettered: it could not be stored');
+    log.error(
+      { streamId, notificationId: entry.id, reason },
+      'notification dead-lettered: it could not be stored',
+    );
     void sendAlert(deps, { kind: 'ingest-failed', notificationId: entry.id ?? streamId, reason });
     return true;
   }
@@ -299,7 +302,8 @@ export async function startIngestConsumer(
       if (target === undefined) return;
       for (;;) {
         if (await finishedThrough(redis, keys.events, target)) return;
-        if (Date.now() > deadline) throw new Error(`ingest did not catch up with ${target} in ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`ingest did not catch up with ${target} in ${timeoutMs} ms`);
         // Woken by a batch of this consumer, or after a moment when another one did the work.
         await Promise.race([once(progress, 'batch'), new Promise((resolve) => setTimeout(resolve, 25))]);
       }

@@ -115,7 +115,10 @@ export function interlaceWebhook(deps: ReceiverDeps & { ingestLog: IngestLog }):
       reply(res, 200, RECEIVED, 'accepted');
     } catch (error) {
       const failure = new StorageUnavailableError(error);
-      deps.logger.error({ ...ids, err: error }, 'notification not stored: answering 503 so Interlace redelivers');
+      deps.logger.error(
+        { ...ids, err: error },
+        'notification not stored: answering 503 so Interlace redelivers',
+      );
       refuse(req, res, {
         status: 503,
         error: failure.code,
