@@ -8,9 +8,10 @@ import { startApi, type Api } from '../../src/server.js';
 // byte cap ran `XTRIM MAXLEN` unguarded. Neither knows the ingest group. Once the new receivers have
 // acknowledged notifications their consumer has not finished (a backlog: the consumer is failing, which
 // is exactly when a deploy is rolled back), the old version (a) never consumes them and (b) trims them
-// away as it appends its own. When the new version comes back, its consumer finds the entries deleted:
-// it counts them `lost` in a metric and a log line, with no dead letter and no alert; the deposits
-// Interlace was told were received have no ledger record and are never swept.
+// away as it appends its own. When the new version comes back, the trimmed entries were never delivered
+// to the group, so XREADGROUP '>' simply starts after them: not even the `lost` counter or its log line
+// (those only cover deleted *pending* entries) records them, there is no dead letter and no alert; the
+// deposits Interlace was told were received have no ledger record and are never swept.
 
 describe('notifications acknowledged by the new receiver, then an old-version receiver writes the log', () => {
   let stack: Stack;
