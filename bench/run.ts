@@ -14,6 +14,8 @@ import { Redis } from 'ioredis';
 import { createSimulator } from '../simulator/simulator.js';
 import { signResource } from '../src/interlace/webhook-signature.js';
 import { sweepTransactionId } from '../src/sweep/transaction-id.js';
+import { createKeys } from '../src/keys.js';
+import { ingestBacklog } from '../src/webhooks/ingest-log.js';
 import { startOwnRedis } from '../scripts/local-redis.js';
 
 const { values: args } = parseArgs({
@@ -141,7 +143,7 @@ async function prefixMemory(redis: Redis, prefix: string): Promise<MemoryBreakdo
   memoryByPattern.clear();
   const kindOf = (key: string): keyof Omit<MemoryBreakdown, 'total'> => {
     const first = key.slice(prefix.length + 1).split(':')[0]!;
-    if (first === 'events') return 'eventLog';
+    if (first === 'event-log' || first === 'events') return 'eventLog';
     if (['sweep', 'sweep-dead', 'payout', 'alerts'].includes(first)) return 'jobs'; // BullMQ's keys
     if (['deposit', 'deposits', 'swept-ids'].includes(first)) return 'ledger';
     return 'other';
@@ -287,19 +289,9 @@ async function ingestRound(redisUrl: string, redis: Redis, script: string): Prom
  * acknowledged every entry of the event log. Polled: the bench harness has no event to await.
  */
 async function ingestDrained(redis: Redis, prefix: string, timeoutMs = 120_000): Promise<void> {
-  const key = `${prefix}:events`;
+  const key = createKeys(prefix).events;
   const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const groups = (await redis.exists(key))
-      ? ((await redis.call('XINFO', 'GROUPS', key)) as unknown[][])
-      : [];
-    const busy = groups.some((group) => {
-      const info = Object.fromEntries(
-        Array.from({ length: group.length / 2 }, (_, i) => [String(group[2 * i]), group[2 * i + 1]]),
-      );
-      return Number(info.pending) > 0 || Number(info.lag ?? 0) > 0;
-    });
-    if (!busy) return;
+  while (((await ingestBacklog(redis, key))?.backlog ?? 0) > 0) {
     if (performance.now() > deadline) throw new Error(`the ingest consumer did not drain in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

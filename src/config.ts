@@ -133,6 +133,7 @@ const schema = z
     LEDGER_RETENTION_DAYS: int(90, 1, 3_650),
     WEBHOOK_TIMEOUT_MS: int(3_000, 100, 4_500),
     INGEST_BATCH_SIZE: int(200, 1, 10_000),
+    INGEST_BATCH_WAIT_MS: int(5, 0, 1_000),
     INGEST_RECLAIM_IDLE_MS: int(30_000, 500, 3_600_000),
     INGEST_MAX_FAILURES: int(5, 1, 1_000),
     DASHBOARD_READ_ONLY: bool(true),
@@ -335,11 +336,12 @@ export type Config = Readonly<{
   /** Bytes the event log stream may take in Redis (MEMORY USAGE); the oldest entries go past it. */
   eventLogMaxBytes: number;
   /**
-   * The ingest consumer (src/webhooks/ingest-consumer.ts): entries per batch, how long another consumer's
+   * The ingest consumer (src/webhooks/ingest-consumer.ts): entries per batch, how long to let a batch
+   * gather, how long another consumer's
    * unfinished entry waits before it is taken over, and how many failures with an answer from Redis
    * dead-letter an entry.
    */
-  ingest: { batchSize: number; reclaimIdleMs: number; maxFailures: number };
+  ingest: { batchSize: number; batchWaitMs: number; reclaimIdleMs: number; maxFailures: number };
   /** Bytes of a notification body a dead letter keeps; a longer one is replaced by its size and hash. */
   deadLetterMaxBodyBytes: number;
   ledgerRetentionMs: number;
@@ -541,6 +543,7 @@ export function loadConfig(
     eventLogMaxBytes: e.EVENT_LOG_MAX_BYTES,
     ingest: {
       batchSize: e.INGEST_BATCH_SIZE,
+      batchWaitMs: e.INGEST_BATCH_WAIT_MS,
       reclaimIdleMs: e.INGEST_RECLAIM_IDLE_MS,
       maxFailures: e.INGEST_MAX_FAILURES,
     },

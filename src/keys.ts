@@ -45,8 +45,15 @@ export function createKeys(prefix: string) {
     transferFirstAttempts: (depositId: string) => `${prefix}:transfer-first:${sweptBucket(depositId)}`,
     /** Sorted set of held deposit ids by the time they were held; never trimmed, never expires. */
     depositsHeld: `${prefix}:deposits:held`,
-    /** Capped stream of every verified notification, raw, for audit and replay. */
-    events: `${prefix}:events`,
+    /**
+     * Capped stream of every verified notification, raw, for audit and replay; also the ingest stream
+     * (the receiver appends, the consumer group `ingest` stores). A key of its own since the ingest stream:
+     * an earlier receiver, which trims `legacyEvents` with MAXLEN on every write, must never reach
+     * entries acknowledged to Interlace and not yet stored (docs/decisions/008-ingest-stream.md).
+     */
+    events: `${prefix}:event-log`,
+    /** The event log as receivers before the ingest stream wrote it: read by replays, never written. */
+    legacyEvents: `${prefix}:events`,
     /** Stream of every mutating operator command: who, when, what, on which targets, with what result. */
     audit: `${prefix}:audit`,
     /** Set of account ids seen in deposits: the accounts reconciliation inspects. */

@@ -14,7 +14,7 @@ import {
 import { DELETE_TOKEN_IF_SAME, RELEASE_TOKEN_LOCK, WRITE_TOKEN_IF_LOCKED } from './interlace/access-token.js';
 import { BEGIN_STEP, CREATE_PAYOUT, DAILY_USED, NOTE, TRANSITION } from './payouts/payout-scripts.js';
 import { scriptRegistry } from './redis-script.js';
-import { TRIM_EVENT_LOG } from './webhooks/ingest-log.js';
+import { CREATE_INGEST_GROUP, FORGET_CONSUMERS, TRIM_EVENT_LOG } from './webhooks/ingest-log.js';
 import {
   ACTIVATE_WALLET,
   ADOPT_WALLET,
@@ -34,6 +34,8 @@ export const scripts = scriptRegistry({
   requeue: REQUEUE,
   logNotification: LOG_NOTIFICATION,
   trimEventLog: TRIM_EVENT_LOG,
+  forgetIngestConsumers: FORGET_CONSUMERS,
+  createIngestGroup: CREATE_INGEST_GROUP,
   reconcileCreate: CREATE_OPERATOR_DEPOSIT,
   tokenDeleteIfSame: DELETE_TOKEN_IF_SAME,
   tokenReleaseLock: RELEASE_TOKEN_LOCK,

@@ -21,7 +21,7 @@ import { createInterlaceClient, type InterlaceClient } from './interlace/client.
 import { createWalletStore } from './wallets/wallet-store.js';
 import { publishServicePolicy } from './policy/service-policy.js';
 import { watchEventLog } from './webhooks/storage-caps.js';
-import { createIngestLog } from './webhooks/ingest-log.js';
+import { createIngestLog, ingestBacklog } from './webhooks/ingest-log.js';
 import { startIngestConsumer, type IngestConsumer } from './webhooks/ingest-consumer.js';
 import { merchantApiRouter } from './merchant-api/merchant-api.js';
 import { startMasterWalletAdoption } from './wallets/master-wallet-adoption.js';
@@ -95,6 +95,9 @@ export async function startApi(
     eventLogMaxLen: config.eventLogMaxLen,
   });
   const ingestLog = createIngestLog(redis, keys);
+  metrics.watchIngest({
+    backlog: async () => (await ingestBacklog(redis, keys.events))?.backlog ?? 0,
+  });
   // The event log's byte cap (its count cap is applied by the ingest consumer), checked by every receiver.
   const eventLog = watchEventLog(deps, config.eventLogMaxBytes);
   // The merchant API calls Interlace (wallets, addresses) from the receiver; off without API keys. In
@@ -179,7 +182,7 @@ export async function startApi(
       await Promise.all([closeServer(server, grace), adminServer && closeServer(adminServer, grace)]);
       // After the server: every appended notification is in the log; what the consumer has not finished
       // stays pending for the next receiver.
-      await ingest.close();
+      await ingest.close(Math.min(config.shutdownTimeoutMs, 5_000));
       eventLog.stop();
       await adoption?.stop();
       client?.close();

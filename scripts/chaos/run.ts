@@ -44,6 +44,7 @@ import {
   type MerchantVerdict,
 } from './merchant-events.js';
 import { MERCHANT_EVENT_QUEUE, type MerchantEventJobData } from '../../src/merchant-events/merchant-event.js';
+import { ingestBacklog } from '../../src/webhooks/ingest-log.js';
 
 export type ChaosOptions = {
   deposits: number;
@@ -443,7 +444,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         )
       ).filter((state) => state === null || !PAYOUT_SETTLED.has(state)).length;
       // Every acknowledged notification read and finished by the ingest group (none left pending).
-      const ingestOpen = await ingestBacklog(redis, keys.events);
+      const ingestOpen = (await ingestBacklog(redis, keys.events))?.backlog ?? 0;
       if (open === 0 && openJobs === 0 && payoutsOpen === 0 && ingestOpen === 0) {
         settled = true;
         break;
@@ -585,16 +586,4 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
   }
-}
-
-/** Entries of the event log the ingest group has not finished: undelivered (lag) plus pending. */
-async function ingestBacklog(redis: Redis, key: string): Promise<number> {
-  if ((await redis.exists(key)) === 0) return 0;
-  const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
-  let open = 0;
-  for (const group of groups) {
-    for (let i = 0; i + 1 < group.length; i += 2)
-      if (group[i] === 'pending' || group[i] === 'lag') open += Number(group[i + 1] ?? 0);
-  }
-  return open;
 }

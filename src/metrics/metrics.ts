@@ -206,6 +206,16 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
     help: 'Memory the event log stream takes in Redis (MEMORY USAGE, sampled), at the last cap check',
     registers: [registry],
   });
+  let ingestSource: { backlog(): Promise<number> } | undefined;
+  const ingestBacklog = scrapedGauge(
+    {
+      name: 'isweep_ingest_backlog',
+      help: 'Notifications acknowledged to Interlace and not yet stored by the ingest consumer (lag + pending)',
+    },
+    async (gauge) => {
+      if (ingestSource) gauge.set(await ingestSource.backlog());
+    },
+  );
   let reconcileSource: ReconcileSource | undefined;
   const reconcileDiscrepancies = scrapedGauge(
     {
@@ -241,6 +251,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; build?: Build
     eventLogBytes,
     reconcileDiscrepancies,
     reconcileUnexplained,
+
+    ingestBacklog,
+
+    /** Makes the ingest backlog gauge read this source (the first caller wins). */
+    watchIngest(source: { backlog(): Promise<number> }): void {
+      ingestSource ??= source;
+    },
 
     /** Makes the reconciliation gauges read this report (the first caller wins). */
     watchReconcile(source: ReconcileSource): void {

@@ -111,6 +111,7 @@ async function assertServiceData(redis: Redis, keys: Keys): Promise<void> {
     `${keys.prefix}:${SWEEP_QUEUE}:meta`,
     `${keys.prefix}:${DEAD_LETTER_QUEUE}:meta`,
     keys.events,
+    keys.legacyEvents,
     keys.depositsByTime,
   ];
   if ((await redis.exists(...markers)) > 0) return;

@@ -8,7 +8,14 @@ import { writeDeadLetter } from '../queues/dead-letter.js';
 import { sendAlert } from '../alerts/alerts.js';
 import { acceptNotification, type AcceptResult, type ReceiverDeps } from './accept-notification.js';
 import { capDeadLetterBody } from './storage-caps.js';
-import { ensureIngestGroup, INGEST_GROUP, trimEventLog } from './ingest-log.js';
+import {
+  ensureIngestGroup,
+  FORGET_CONSUMERS,
+  ingestBacklog,
+  INGEST_GROUP,
+  trimEventLog,
+} from './ingest-log.js';
+import { storedSignatureIsValid } from '../interlace/stored-notification.js';
 
 export type IngestOptions = {
   /** Entries read (and stored as one pipeline of scripts and one addBulk) at a time. */
@@ -19,6 +26,12 @@ export type IngestOptions = {
   maxFailures: number;
   /** The event log's count cap (EVENT_LOG_MAX_LEN), applied by trimEventLog after consumed batches. */
   eventLogMaxLen: number;
+  /**
+   * After a read returns less than a full batch, how long to let more entries gather before storing
+   * them (INGEST_BATCH_WAIT_MS). The answer to Interlace never waits for it; each batch costs a few
+   * socket writes on both sides, so fuller batches cost the process and Redis less per notification.
+   */
+  batchWaitMs: number;
   /** Longest wait of one blocking read; also bounds how late a close is noticed. */
   blockMs?: number;
 };
@@ -27,8 +40,11 @@ export type IngestConsumer = {
   readonly name: string;
   /** Resolves once every entry in the event log when it was called has been processed (or dead-lettered). */
   caughtUp(timeoutMs?: number): Promise<void>;
-  /** Stops reading, finishes the batch in hand, closes the reading connection. */
-  close(): Promise<void>;
+  /**
+   * Lets the consumer finish what the log holds for up to `drainMs` (a receiver going away, e.g. in a
+   * deploy), then stops reading and closes its connection. What is left stays with the group.
+   */
+  close(drainMs?: number): Promise<void>;
 };
 
 type StreamEntry = [id: string, fields: string[] | null];
@@ -67,17 +83,18 @@ export async function startIngestConsumer(
   let sinceTrim = 0;
   let nextReclaim = 0;
 
-  await ensureIngestGroup(redis, keys, '$');
+  await ensureIngestGroup(redis, keys);
 
-  async function read(id: '0' | '>', waitMs = blockMs): Promise<StreamEntry[]> {
-    const block = id === '>' ? ['BLOCK', waitMs] : [];
+  /** One XREADGROUP: own pending entries ('0') or new ones ('>', blocking up to waitMs unless 0). */
+  async function read(id: '0' | '>', waitMs = blockMs, count = options.batchSize): Promise<StreamEntry[]> {
+    const block = id === '>' && waitMs > 0 ? ['BLOCK', waitMs] : [];
     const reply = (await reader.call(
       'XREADGROUP',
       'GROUP',
       INGEST_GROUP,
       name,
       'COUNT',
-      options.batchSize,
+      count,
       ...block,
       'STREAMS',
       keys.events,
@@ -122,6 +139,10 @@ export async function startIngestConsumer(
     }
     const entry = toRecord(fields);
     const envelope = parseStored(entry.body);
+    // The receiver verified it before appending; anything else able to write the stream did not. The
+    // log is input like a dead letter's body: only a valid signature makes it a notification.
+    if (!storedSignatureIsValid(entry.body!, deps.config.interlace.webhookSecret))
+      throw new UnverifiedEntryError();
     const stopTimer = deps.metrics?.webhookStoreSeconds.startTimer();
     const result = await acceptNotification(deps, envelope, entry.body!, { source: 'ingest' });
     stopTimer?.();
@@ -157,7 +178,10 @@ export async function startIngestConsumer(
    */
   async function giveUp(streamId: string, fields: string[] | null, error: unknown): Promise<boolean> {
     const permanent = !isConnectionError(error);
-    const count = permanent ? (failures.get(streamId) ?? 0) + 1 : (failures.get(streamId) ?? 0);
+    const count =
+      error instanceof UnverifiedEntryError
+        ? options.maxFailures
+        : (failures.get(streamId) ?? 0) + (permanent ? 1 : 0);
     failures.set(streamId, count);
     log.warn(
       { streamId, err: briefError(error), failures: count },
@@ -165,7 +189,10 @@ export async function startIngestConsumer(
     );
     if (!permanent || count < options.maxFailures) return false;
     const entry = toRecord(fields ?? []);
-    const reason = `not stored after ${count} attempts: ${messageOf(error)}`;
+    const reason =
+      error instanceof UnverifiedEntryError
+        ? error.message
+        : `not stored after ${count} attempts: ${messageOf(error)}`;
     try {
       await writeDeadLetter(deps.queues.dead, {
         kind: 'ingest-failed',
@@ -222,12 +249,43 @@ export async function startIngestConsumer(
       }
       cursor = next;
     } while (cursor !== '0-0' && !closing);
-    const consumers = (await redis.call('XINFO', 'CONSUMERS', keys.events, INGEST_GROUP)) as unknown[][];
-    for (const consumer of consumers) {
-      const info = toRecord(consumer as string[]);
-      if (info.name !== name && Number(info.pending) === 0 && Number(info.idle) > FORGET_CONSUMER_MS)
-        await redis.xgroup('DELCONSUMER', keys.events, INGEST_GROUP, info.name!);
-    }
+    await FORGET_CONSUMERS(redis, {
+      keys: { events: keys.events },
+      args: { group: INGEST_GROUP, self: name, idleMs: FORGET_CONSUMER_MS },
+    });
+    await checkForGap();
+  }
+
+  /**
+   * Entries removed before the group read them leave no pending entry behind. Two traces show them: the
+   * log's first entry is past the group's last delivered one while fewer entries are left than the
+   * group has not read (a trim: XTRIM, or a writer's MAXLEN), or max-deleted-entry-id is past it (an
+   * XDEL). trimEventLog never does either. Reported once per new trace.
+   */
+  let reportedGap = '';
+  async function checkForGap(): Promise<void> {
+    const stream = toRecord((await redis.call('XINFO', 'STREAM', keys.events)) as unknown[]);
+    const group = await ingestBacklog(redis, keys.events, 1);
+    if (group === undefined) return;
+    const first = stream['recorded-first-entry-id'] ?? '0-0';
+    const deletedId = stream['max-deleted-entry-id'] ?? '0-0';
+    const unread = group.entriesRead === undefined ? 0 : Number(stream['entries-added']) - group.entriesRead;
+    const missing = Math.max(0, unread - Number(stream.length));
+    const trimmed = compareIds(first, group.lastDelivered) > 0 && missing > 0;
+    const deleted = compareIds(deletedId, group.lastDelivered) > 0;
+    const trace = `${first}|${deletedId}`;
+    if ((!trimmed && !deleted) || trace === reportedGap) return;
+    reportedGap = trace;
+    const reason =
+      `${trimmed ? `${missing} ` : ''}event-log entries were deleted before the ingest group read them ` +
+      `(it had read up to ${group.lastDelivered}): notifications acknowledged to Interlace may never be stored`;
+    log.error({ firstEntryId: first, maxDeletedId: deletedId, lastDelivered: group.lastDelivered }, reason);
+    deps.metrics?.ingestProcessed.inc({ outcome: 'lost' }, trimmed ? missing : 1);
+    void sendAlert(deps, {
+      kind: 'ingest-failed',
+      notificationId: `after stream id ${group.lastDelivered}`,
+      reason,
+    });
   }
 
   async function run(): Promise<void> {
@@ -257,9 +315,13 @@ export async function startIngestConsumer(
           continue;
         }
         const wait = retryAt === undefined ? blockMs : Math.max(1, Math.min(blockMs, retryAt - Date.now()));
-        const entries = await read('>', wait);
+        let entries = await read('>', wait);
         readBackoff = 0;
         if (entries.length === 0) continue;
+        if (entries.length < options.batchSize && options.batchWaitMs > 0 && !closing) {
+          await pause(options.batchWaitMs);
+          entries = entries.concat(await read('>', 0, options.batchSize - entries.length));
+        }
         const left = await processBatch(entries);
         if (left > 0 && retryAt === undefined) scheduleRetry();
       } catch (error) {
@@ -267,7 +329,7 @@ export async function startIngestConsumer(
         if (String((error as Error).message).startsWith('NOGROUP')) {
           // The stream (and its group) went away: whatever it holds now is new.
           log.warn('the event log has no ingest group: creating it');
-          await ensureIngestGroup(redis, keys, '0').catch(() => undefined);
+          await ensureIngestGroup(redis, keys).catch(() => undefined);
         } else {
           log.error({ err: briefError(error) }, 'ingest read failed; retrying');
         }
@@ -293,7 +355,7 @@ export async function startIngestConsumer(
 
   const running = run();
 
-  return {
+  const consumer: IngestConsumer = {
     name,
     async caughtUp(timeoutMs = 10_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
@@ -308,8 +370,14 @@ export async function startIngestConsumer(
         await Promise.race([once(progress, 'batch'), new Promise((resolve) => setTimeout(resolve, 25))]);
       }
     },
-    async close(): Promise<void> {
+    async close(drainMs = 0): Promise<void> {
       if (closing) return running;
+      if (drainMs > 0)
+        await consumer
+          .caughtUp(drainMs)
+          .catch((error: unknown) =>
+            log.warn({ err: briefError(error) }, 'ingest: closing with notifications still to store'),
+          );
       closing = true;
       wake.emit('close');
       // A blocked read is cut, not waited for: its entries stay with the group and are reclaimed.
@@ -318,6 +386,7 @@ export async function startIngestConsumer(
       await closeRedis(reader).catch(() => undefined);
     },
   };
+  return consumer;
 }
 
 /** Whether the ingest group has read every entry up to `target` and has none of them pending. */
@@ -356,9 +425,23 @@ function parseStored(body: string | undefined): WebhookEnvelope {
   return { id: parsed.id, eventType: parsed.eventType, resource: parsed.resource };
 }
 
+/** An event-log entry whose stored signature does not verify: never stored, dead-lettered at once. */
+class UnverifiedEntryError extends Error {
+  constructor() {
+    super('the stored signature is not valid for its resource (INTERLACE_WEBHOOK_SECRET): not stored');
+    this.name = 'UnverifiedEntryError';
+  }
+}
+
+/**
+ * A failure that says nothing about the entry: the connection, or a Redis that cannot serve right now
+ * (loading, read-only replica, busy script, out of memory, cluster resharding). Never counted.
+ */
 function isConnectionError(error: unknown): boolean {
   const name = (error as Error)?.name ?? '';
   const message = String((error as Error)?.message ?? '');
+  if (/^(READONLY|BUSY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|OOM|NOREPLICAS)\b/.test(message))
+    return true;
   if (name === 'ReplyError') return false;
   return /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Command timed out|enableOfflineQueue|MaxRetriesPerRequest|Stream isn't writeable|ended|the ledger did not answer/i.test(
     `${name} ${message}`,

@@ -54,18 +54,42 @@ export function createIngestLog(redis: Redis, keys: Keys, options: { batchSize?:
 export type IngestLog = ReturnType<typeof createIngestLog>;
 
 /**
- * Creates the ingest group if it is not there. At boot (`from: '$'`) a log that predates the group holds
- * notifications the receiver already stored inline: only what is appended from now on is the group's.
- * A group lost with its stream (`from: '0'`, NOGROUP while reading) takes every entry there is.
+ * Creates the ingest group if it is not there, reading from the start of the log: every entry in it
+ * was appended by a receiver that answered before storing (receivers that stored inline wrote another
+ * key, keys.legacyEvents). A group lost while its stream was kept (a restore, an XGROUP DESTROY) thus
+ * loses nothing; what it reads again is stored again harmlessly (the ledger deduplicates). The group's
+ * read counter starts at the entries already trimmed away, so Redis can tell later how many unread
+ * entries went missing (the consumer's gap check). Answers whether it created the group.
  */
-export async function ensureIngestGroup(redis: Redis, keys: Keys, from: '$' | '0'): Promise<boolean> {
-  try {
-    await redis.xgroup('CREATE', keys.events, INGEST_GROUP, from, 'MKSTREAM');
-    return true;
-  } catch (error) {
-    if (String((error as Error).message).startsWith('BUSYGROUP')) return false;
-    throw error;
-  }
+export const CREATE_INGEST_GROUP = defineScript({
+  name: 'createIngestGroup',
+  keys: ['events'],
+  args: ['group'],
+  lua: `
+local gone = 0
+if redis.call('EXISTS', K.events) == 1 then
+  local info = redis.call('XINFO', 'STREAM', K.events)
+  local added, length = 0, 0
+  for i = 1, #info, 2 do
+    if info[i] == 'entries-added' then added = info[i + 1] elseif info[i] == 'length' then length = info[i + 1] end
+  end
+  gone = added - length
+end
+local created = redis.pcall('XGROUP', 'CREATE', K.events, A.group, '0', 'MKSTREAM', 'ENTRIESREAD', gone)
+if type(created) == 'table' and created.err then
+  if string.find(created.err, 'BUSYGROUP', 1, true) then return 0 end
+  return redis.error_reply(created.err)
+end
+return 1
+`,
+});
+
+export async function ensureIngestGroup(redis: Redis, keys: Keys): Promise<boolean> {
+  const created = await CREATE_INGEST_GROUP<number>(redis, {
+    keys: { events: keys.events },
+    args: { group: INGEST_GROUP },
+  });
+  return created === 1;
 }
 
 /**
@@ -112,12 +136,69 @@ return {removed, len - removed}
 `,
 });
 
+/**
+ * Forgets consumers of the group that have nothing pending and have not read for `idleMs` (receivers
+ * that restarted under new names), other than `self`. In one script: an entry delivered to a consumer
+ * between a check and a delete would be dropped with it.
+ */
+export const FORGET_CONSUMERS = defineScript({
+  name: 'forgetIngestConsumers',
+  keys: ['events'],
+  args: ['group', 'self', 'idleMs'],
+  lua: `
+local forgotten = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', K.events, A.group)) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info['name'] ~= A.self and tonumber(info['pending']) == 0 and tonumber(info['idle']) > tonumber(A.idleMs) then
+    redis.call('XGROUP', 'DELCONSUMER', K.events, A.group, info['name'])
+    forgotten = forgotten + 1
+  end
+end
+return forgotten
+`,
+});
+
+/**
+ * How far the ingest group is behind: entries not yet delivered plus delivered and not finished
+ * (pending). Redis's lag counts entries removed unread too (and is unknown after some deletions), so up
+ * to `exactUpTo` undelivered entries are counted; past that the lag is the estimate.
+ */
+export async function ingestBacklog(
+  redis: Redis,
+  key: string,
+  exactUpTo = 1_000,
+): Promise<
+  { backlog: number; pending: number; lastDelivered: string; entriesRead: number | undefined } | undefined
+> {
+  if ((await redis.exists(key)) === 0) return undefined;
+  const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
+  for (const group of groups) {
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < group.length; i += 2) info[String(group[i])] = group[i + 1];
+    if (info.name !== INGEST_GROUP) continue;
+    const pending = Number(info.pending ?? 0);
+    const lastDelivered = String(info['last-delivered-id'] ?? '0-0');
+    const lag = info.lag === null || info.lag === undefined ? undefined : Number(info.lag);
+    let undelivered = lag ?? exactUpTo + 1;
+    if (undelivered > 0 && undelivered <= exactUpTo + 1) {
+      const unread = await redis.xrange(key, `(${lastDelivered}`, '+', 'COUNT', exactUpTo + 1);
+      undelivered = unread.length > exactUpTo ? (lag ?? unread.length) : unread.length;
+    }
+    const read = info['entries-read'];
+    const entriesRead = read === null || read === undefined ? undefined : Number(read);
+    return { backlog: undelivered + pending, pending, lastDelivered, entriesRead };
+  }
+  return undefined;
+}
+
 /** trimEventLog: answers how many entries it removed and how many remain. */
 export async function trimEventLog(
   redis: Redis,
   keys: Keys,
   maxLen: number,
-  maxScan = 10_000,
+  // The boundary is found by reading entries (bodies too); the consumer trims every 1,000 entries.
+  maxScan = 2_000,
 ): Promise<{ removed: number; length: number }> {
   const [removed, length] = await TRIM_EVENT_LOG<[number, number]>(redis, {
     keys: { events: keys.events },

@@ -55,5 +55,11 @@ describe('an event-log entry whose stored signature does not verify', () => {
 
     expect(stack.transfersFor(forgedId)).toHaveLength(0);
     expect(await stack.record(forgedId)).toEqual({});
+    // Not silently dropped either: a dead letter says why, for an operator to look at.
+    const letter = (await stack.deadQueue.getJobs(['waiting'])).find(
+      (job) => job.data.notification?.id === built.envelope.id,
+    );
+    expect(letter?.data).toMatchObject({ kind: 'ingest-failed' });
+    expect(letter?.data.reason).toMatch(/stored signature is not valid/);
   });
 });

@@ -39,7 +39,7 @@ describe('notifications acknowledged by the new receiver, then an old-version re
     for (let i = 0; i < 250; i += 1) {
       const body = JSON.stringify({ eventType: 'OTHER.EVENT', id: `old-${i}`, resource: '{}' });
       await stack.redis.xadd(
-        stack.keys.events,
+        stack.keys.legacyEvents,
         'MAXLEN',
         '~',
         String(stack.config.eventLogMaxLen),

@@ -245,3 +245,23 @@ describe('a transfer-history source (none is documented; a fake one here)', () =
     expect(wallet.transfers()).toHaveLength(1);
   });
 });
+
+// Last in this file: it stops the stack's ingest consumer.
+describe('ops reconcile sweep while notifications wait to be stored', () => {
+  it('refuses: the money may be a deposit whose notification is received and not stored yet', async () => {
+    const wallet = freshWallet(stack, reconcile.accountIds);
+    const depositId = wallet.credit('15');
+    await runReconcile(reconcile.deps);
+    // Interlace delivers the deposit's notification; the receiver appends it, its consumer is stopped.
+    await stack.api.ingest.close();
+    stack.sim.afterDelivery = undefined;
+    expect((await wallet.notify(depositId)).status).toBe(200);
+
+    const refused = await ops('reconcile', 'sweep', wallet.walletId, 'USDC', '15');
+
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/refused \(ingest-backlog\): 1 notification/);
+    expect(wallet.transfers()).toHaveLength(0);
+    expect(await stack.redis.zcard(stack.keys.depositsByWallet(wallet.walletId))).toBe(0);
+  });
+});

@@ -89,6 +89,63 @@ describe('ingest: the answer waits for the append only', () => {
   });
 });
 
+describe('ingest: seeing what is not stored yet, and what was lost', () => {
+  let stack: Stack;
+  let next: Api | undefined;
+  beforeAll(async () => {
+    stack = await startStack('ingest-visibility', { workers: false });
+  });
+  afterAll(async () => {
+    await next?.close();
+    await stack?.close();
+  });
+
+  it('counts acknowledged notifications not yet stored (isweep_ingest_backlog), and reports entries deleted before the group read them', async () => {
+    await stack.api.ingest.close();
+    const kept = stack.deposit('51');
+    const trimmed = [stack.deposit('52'), stack.deposit('53')];
+    for (const id of [...trimmed, kept]) expect((await deliverUnawaited(stack, id)).status).toBe(200);
+    const scrape = async () => (await fetch(`${stack.api.adminUrl}/metrics`)).text();
+    expect(await scrape()).toMatch(/^isweep_ingest_backlog 3$/m);
+
+    // Something other than the service trims the log past what the group has read.
+    await stack.redis.xtrim(stack.keys.events, 'MAXLEN', 1);
+
+    next = await startApi(stack.config, stack.logger);
+    await next.ingest.caughtUp();
+    expect((await stack.record(kept)).state).toBe('queued');
+    for (const id of trimmed) expect(await stack.redis.exists(stack.keys.deposit(id))).toBe(0);
+    expect(
+      stack.logLines.some((line) => line.includes('were deleted before the ingest group read them')),
+    ).toBe(true);
+    expect(await (await fetch(`${next.adminUrl}/metrics`)).text()).toMatch(
+      /^isweep_ingest_processed_total\{outcome="lost"\} 2$/m,
+    );
+    expect(await (await fetch(`${next.adminUrl}/metrics`)).text()).toMatch(/^isweep_ingest_backlog 0$/m);
+  });
+});
+
+describe('ingest: a receiver shutting down', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // A batch waits half a second to gather: long enough for the close to come first.
+    stack = await startStack('ingest-shutdown', { workers: false, env: { INGEST_BATCH_WAIT_MS: '500' } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('lets its consumer store what it has acknowledged before it stops', async () => {
+    const depositId = stack.deposit('61');
+    expect((await deliverUnawaited(stack, depositId)).status).toBe(200);
+
+    await stack.api.close();
+
+    expect((await stack.record(depositId)).state).toBe('queued');
+    expect(await pendingCount(stack)).toBe(0);
+  });
+});
+
 describe('ingest: an entry that keeps failing', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -154,7 +211,7 @@ describe('trimEventLog: the count cap never drops what the ingest group still ne
 
   it('trims a consumed log to the cap, and leaves undelivered entries whatever the cap', async () => {
     await redis.del(keys.events);
-    await ensureIngestGroup(redis, keys, '$');
+    await ensureIngestGroup(redis, keys);
     await append(30);
     // Nothing read yet: all 30 are the group's, the cap of 10 waits.
     expect(await trimEventLog(redis, keys, 10)).toEqual({ removed: 0, length: 30 });
@@ -176,7 +233,7 @@ describe('trimEventLog: the count cap never drops what the ingest group still ne
 
   it('reads at most maxScan entries for its boundary, so a long excess goes over several calls', async () => {
     await redis.del(keys.events);
-    await ensureIngestGroup(redis, keys, '$');
+    await ensureIngestGroup(redis, keys);
     await append(25);
     const [[, all]] = (await read(100)) as [[string, [string, string[]][]]];
     await redis.xack(keys.events, INGEST_GROUP, ...all.map(([id]) => id));

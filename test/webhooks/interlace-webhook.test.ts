@@ -68,7 +68,9 @@ async function sweepJob(depositId: string) {
   return sweepQueue.getJob(`deposit-${depositId}`);
 }
 
+/** What the service has stored, once its ingest consumer has stored everything appended so far. */
 async function snapshot() {
+  await api.ingest.caughtUp();
   const [events, keyCount, jobs, dead] = await Promise.all([
     redis.xlen(keys.events),
     redis.eval(`return #redis.call('KEYS', ARGV[1])`, 0, `${prefix}:deposit:*`) as Promise<number>,
@@ -371,6 +373,7 @@ describe('POST /webhooks/interlace: content type, encoding and chunked bodies', 
 
     expect(response.status).toBe(200);
     expect(response.text).toContain('{"received":true}');
+    await api.ingest.caughtUp();
     expect(await redis.hget(keys.deposit(resource.id), 'state')).toBe('queued');
   });
 });
