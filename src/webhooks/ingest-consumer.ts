@@ -257,30 +257,28 @@ export async function startIngestConsumer(
   }
 
   /**
-   * Entries removed before the group read them leave no pending entry behind. Two traces show them: the
-   * log's first entry is past the group's last delivered one while fewer entries are left than the
-   * group has not read (a trim: XTRIM, or a writer's MAXLEN), or max-deleted-entry-id is past it (an
-   * XDEL). trimEventLog never does either. Reported once per new trace.
+   * Entries removed before the group read them leave no pending entry behind. Two traces show them:
+   * the log's first entry is past the group's last delivered one (trimEventLog always keeps that one:
+   * only an XTRIM or a writer's MAXLEN goes past it), or max-deleted-entry-id is (an XDEL). How many
+   * went is not known. Reported once per new trace.
    */
   let reportedGap = '';
   async function checkForGap(): Promise<void> {
     const stream = toRecord((await redis.call('XINFO', 'STREAM', keys.events)) as unknown[]);
-    const group = await ingestBacklog(redis, keys.events, 1);
-    if (group === undefined) return;
+    const group = await ingestBacklog(redis, keys.events, 0);
+    if (group === undefined || group.lastDelivered === '0-0') return;
     const first = stream['recorded-first-entry-id'] ?? '0-0';
     const deletedId = stream['max-deleted-entry-id'] ?? '0-0';
-    const unread = group.entriesRead === undefined ? 0 : Number(stream['entries-added']) - group.entriesRead;
-    const missing = Math.max(0, unread - Number(stream.length));
-    const trimmed = compareIds(first, group.lastDelivered) > 0 && missing > 0;
+    const trimmed = Number(stream.length) > 0 && compareIds(first, group.lastDelivered) > 0;
     const deleted = compareIds(deletedId, group.lastDelivered) > 0;
     const trace = `${first}|${deletedId}`;
     if ((!trimmed && !deleted) || trace === reportedGap) return;
     reportedGap = trace;
     const reason =
-      `${trimmed ? `${missing} ` : ''}event-log entries were deleted before the ingest group read them ` +
-      `(it had read up to ${group.lastDelivered}): notifications acknowledged to Interlace may never be stored`;
+      `event-log entries after ${group.lastDelivered} were deleted before the ingest group read them: ` +
+      'notifications acknowledged to Interlace may never be stored (look them up at Interlace)';
     log.error({ firstEntryId: first, maxDeletedId: deletedId, lastDelivered: group.lastDelivered }, reason);
-    deps.metrics?.ingestProcessed.inc({ outcome: 'lost' }, trimmed ? missing : 1);
+    deps.metrics?.ingestProcessed.inc({ outcome: 'lost' });
     void sendAlert(deps, {
       kind: 'ingest-failed',
       notificationId: `after stream id ${group.lastDelivered}`,

@@ -94,7 +94,7 @@ export async function ensureIngestGroup(redis: Redis, keys: Keys): Promise<boole
 
 /**
  * Trims the event log to `maxLen` entries (oldest first), but never an entry some consumer group has
- * not finished: nothing from the oldest pending entry of a group, nothing after its last delivered one.
+ * not finished: nothing from the oldest pending entry of a group, nothing from its last delivered one.
  * Reads at most `maxScan` entries to find the boundary, so a long backlog is trimmed over several calls.
  * Answers {removed, length}.
  */
@@ -126,10 +126,10 @@ for _, g in ipairs(redis.call('XINFO', 'GROUPS', K.events)) do
     local oldest = redis.call('XPENDING', K.events, info['name'])[2]
     if oldest and less(oldest, keepFrom) then keepFrom = oldest end
   end
-  -- Entries after the last delivered one have not been read by the group yet.
-  local ms, seq = parse(info['last-delivered-id'])
-  local next = string.format('%d-%d', ms, seq + 1)
-  if less(next, keepFrom) then keepFrom = next end
+  -- Entries after the last delivered one have not been read by the group yet; the last delivered one
+  -- itself is kept too, so that a first entry past it shows entries removed by something else.
+  local last = info['last-delivered-id']
+  if less(last, keepFrom) then keepFrom = last end
 end
 local removed = redis.call('XTRIM', K.events, 'MINID', keepFrom)
 return {removed, len - removed}
@@ -161,16 +161,15 @@ return forgotten
 
 /**
  * How far the ingest group is behind: entries not yet delivered plus delivered and not finished
- * (pending). Redis's lag counts entries removed unread too (and is unknown after some deletions), so up
- * to `exactUpTo` undelivered entries are counted; past that the lag is the estimate.
+ * (pending). Redis's own lag is not used where it can be avoided: it counts from a read counter that
+ * drifts (seen after restarts and takeovers), so up to `exactUpTo` undelivered entries are counted, and
+ * only past that is the lag taken as an estimate.
  */
 export async function ingestBacklog(
   redis: Redis,
   key: string,
   exactUpTo = 1_000,
-): Promise<
-  { backlog: number; pending: number; lastDelivered: string; entriesRead: number | undefined } | undefined
-> {
+): Promise<{ backlog: number; pending: number; lastDelivered: string } | undefined> {
   if ((await redis.exists(key)) === 0) return undefined;
   const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
   for (const group of groups) {
@@ -179,15 +178,10 @@ export async function ingestBacklog(
     if (info.name !== INGEST_GROUP) continue;
     const pending = Number(info.pending ?? 0);
     const lastDelivered = String(info['last-delivered-id'] ?? '0-0');
-    const lag = info.lag === null || info.lag === undefined ? undefined : Number(info.lag);
-    let undelivered = lag ?? exactUpTo + 1;
-    if (undelivered > 0 && undelivered <= exactUpTo + 1) {
-      const unread = await redis.xrange(key, `(${lastDelivered}`, '+', 'COUNT', exactUpTo + 1);
-      undelivered = unread.length > exactUpTo ? (lag ?? unread.length) : unread.length;
-    }
-    const read = info['entries-read'];
-    const entriesRead = read === null || read === undefined ? undefined : Number(read);
-    return { backlog: undelivered + pending, pending, lastDelivered, entriesRead };
+    const unread = await redis.xrange(key, `(${lastDelivered}`, '+', 'COUNT', exactUpTo + 1);
+    const lag = info.lag === null || info.lag === undefined ? 0 : Number(info.lag);
+    const undelivered = unread.length > exactUpTo ? Math.max(lag, unread.length) : unread.length;
+    return { backlog: undelivered + pending, pending, lastDelivered };
   }
   return undefined;
 }
