@@ -105,7 +105,26 @@ export async function startIngestConsumer(
 
   /** Stores each entry; answers how many are left pending (failed, to be read again). */
   async function processBatch(entries: StreamEntry[]): Promise<number> {
-    const settled = await Promise.allSettled(entries.map(([id, fields]) => processEntry(id, fields)));
+    // Entries of different resources are stored together (their scripts share one pipeline); entries of
+    // one resource (a payout's Processing then Closed) one after the other, in the log's order: a
+    // payout notification reads its record, then moves it, and two interleaved would both read the old
+    // state. A failed entry does not hold up the next one of its resource (it is retried later, as a
+    // redelivery would be).
+    const chains = new Map<string, Promise<unknown>>();
+    const settled = await Promise.allSettled(
+      entries.map(([id, fields]) => {
+        const key = resourceKey(fields) ?? id;
+        const previous = chains.get(key);
+        const run = previous
+          ? previous.then(
+              () => processEntry(id, fields),
+              () => processEntry(id, fields),
+            )
+          : processEntry(id, fields);
+        chains.set(key, run);
+        return run;
+      }),
+    );
     const done: string[] = [];
     let left = 0;
     for (let index = 0; index < entries.length; index += 1) {
@@ -408,6 +427,20 @@ function toRecord(fields: readonly unknown[]): Record<string, string | undefined
   for (let index = 0; index + 1 < fields.length; index += 2)
     record[String(fields[index])] = fields[index + 1] as string;
   return record;
+}
+
+/** The id of the resource an entry is about (a deposit's id, a blockchain transfer's), if it has one. */
+function resourceKey(fields: readonly string[] | null): string | undefined {
+  if (fields === null) return undefined;
+  try {
+    const { resource } = JSON.parse(toRecord(fields).body ?? '') as { resource?: unknown };
+    if (typeof resource !== 'string') return undefined;
+    const { id, idempotencyKey } = JSON.parse(resource) as { id?: unknown; idempotencyKey?: unknown };
+    if (typeof id === 'string') return `id:${id}`;
+    return typeof idempotencyKey === 'string' ? `key:${idempotencyKey}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The stored body (storedNotificationBody) as the envelope acceptNotification takes. */

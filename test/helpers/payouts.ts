@@ -1,3 +1,4 @@
+import type { SimulatorOptions } from '../../simulator/types.js';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { createRedis } from '../../src/redis.js';
 import { PAYOUT_QUEUE, payoutJobId, type PayoutJobData } from '../../src/queues/names.js';
@@ -26,10 +27,11 @@ const STEP_CALLS: Record<PayoutStep, { endpoint: string; field: string }> = {
  */
 export async function startPayoutStack(
   name: string,
-  options: { env?: Record<string, string>; usd?: string } = {},
+  options: { env?: Record<string, string>; usd?: string; simulator?: Partial<SimulatorOptions> } = {},
 ) {
   const stack = await startStack(name, {
     env: { PAYOUT_ACCOUNT_ID: PAYOUT_ACCOUNT, PAYOUT_WALLET_ID: PAYOUT_WALLET, ...options.env },
+    ...(options.simulator ? { simulator: options.simulator } : {}),
   });
   stack.sim.createAccount({ accountId: PAYOUT_ACCOUNT, usdAvailable: options.usd ?? '1000' });
   stack.sim.createWallet(PAYOUT_ACCOUNT, { walletId: PAYOUT_WALLET, nickname: 'payouts' });
