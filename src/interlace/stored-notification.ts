@@ -58,6 +58,11 @@ export function storedSignatureIsValid(body: string, secret: string): boolean {
   } catch {
     return false;
   }
+  return parsedSignatureIsValid(parsed, secret);
+}
+
+/** storedSignatureIsValid for a body already parsed (the ingest consumer parses each entry once). */
+export function parsedSignatureIsValid(parsed: unknown, secret: string): boolean {
   if (parsed === null || typeof parsed !== 'object') return false;
   const { resource, signature } = parsed as { resource?: unknown; signature?: unknown };
   if (typeof resource !== 'string' || signature === null || typeof signature !== 'object') return false;

@@ -15,7 +15,7 @@ import {
   INGEST_GROUP,
   trimEventLog,
 } from './ingest-log.js';
-import { storedSignatureIsValid } from '../interlace/stored-notification.js';
+import { parsedSignatureIsValid } from '../interlace/stored-notification.js';
 
 export type IngestOptions = {
   /** Entries read (and stored as one pipeline of scripts and one addBulk) at a time. */
@@ -113,14 +113,15 @@ export async function startIngestConsumer(
     const chains = new Map<string, Promise<unknown>>();
     const settled = await Promise.allSettled(
       entries.map(([id, fields]) => {
-        const key = resourceKey(fields) ?? id;
+        const decoded = decodeEntry(fields);
+        const key = decoded.ok ? (resourceKey(decoded.envelope.resource) ?? id) : id;
         const previous = chains.get(key);
         const run = previous
           ? previous.then(
-              () => processEntry(id, fields),
-              () => processEntry(id, fields),
+              () => processEntry(id, decoded),
+              () => processEntry(id, decoded),
             )
-          : processEntry(id, fields);
+          : processEntry(id, decoded);
         chains.set(key, run);
         return run;
       }),
@@ -149,18 +150,20 @@ export async function startIngestConsumer(
     return left;
   }
 
-  async function processEntry(streamId: string, fields: string[] | null): Promise<void> {
-    if (fields === null) {
-      // Only an XDEL or a trim outside trimEventLog removes an entry the group has not finished.
-      log.error({ streamId }, 'an unprocessed notification was deleted from the event log');
-      deps.metrics?.ingestProcessed.inc({ outcome: 'lost' });
-      return;
+  async function processEntry(streamId: string, decoded: DecodedEntry): Promise<void> {
+    if (!decoded.ok) {
+      if (decoded.deleted) {
+        // Only an XDEL or a trim outside trimEventLog removes an entry the group has not finished.
+        log.error({ streamId }, 'an unprocessed notification was deleted from the event log');
+        deps.metrics?.ingestProcessed.inc({ outcome: 'lost' });
+        return;
+      }
+      throw decoded.error;
     }
-    const entry = toRecord(fields);
-    const envelope = parseStored(entry.body);
+    const { entry, envelope, parsed } = decoded;
     // The receiver verified it before appending; anything else able to write the stream did not. The
     // log is input like a dead letter's body: only a valid signature makes it a notification.
-    if (!storedSignatureIsValid(entry.body!, deps.config.interlace.webhookSecret))
+    if (!parsedSignatureIsValid(parsed, deps.config.interlace.webhookSecret))
       throw new UnverifiedEntryError();
     const stopTimer = deps.metrics?.webhookStoreSeconds.startTimer();
     const result = await acceptNotification(deps, envelope, entry.body!, { source: 'ingest' });
@@ -429,31 +432,56 @@ function toRecord(fields: readonly unknown[]): Record<string, string | undefined
   return record;
 }
 
-/** The id of the resource an entry is about (a deposit's id, a blockchain transfer's), if it has one. */
-function resourceKey(fields: readonly string[] | null): string | undefined {
-  if (fields === null) return undefined;
+type DecodedEntry =
+  | {
+      ok: true;
+      entry: Record<string, string | undefined>;
+      /** The stored body, parsed once: its signature is checked from it. */
+      parsed: unknown;
+      envelope: WebhookEnvelope;
+    }
+  | { ok: false; deleted: true }
+  | { ok: false; deleted: false; error: Error };
+
+/** An entry's fields and its stored body (storedNotificationBody), read once. */
+function decodeEntry(fields: readonly string[] | null): DecodedEntry {
+  if (fields === null) return { ok: false, deleted: true };
+  const entry = toRecord(fields);
+  let parsed: unknown;
   try {
-    const { resource } = JSON.parse(toRecord(fields).body ?? '') as { resource?: unknown };
-    if (typeof resource !== 'string') return undefined;
-    const { id, idempotencyKey } = JSON.parse(resource) as { id?: unknown; idempotencyKey?: unknown };
-    if (typeof id === 'string') return `id:${id}`;
-    return typeof idempotencyKey === 'string' ? `key:${idempotencyKey}` : undefined;
+    parsed = JSON.parse(entry.body ?? '');
   } catch {
-    return undefined;
+    parsed = undefined;
   }
+  const stored = parsed as Partial<WebhookEnvelope> | null | undefined;
+  if (
+    stored === null ||
+    typeof stored !== 'object' ||
+    typeof stored.id !== 'string' ||
+    typeof stored.eventType !== 'string' ||
+    typeof stored.resource !== 'string'
+  )
+    return {
+      ok: false,
+      deleted: false,
+      error: new Error('the event-log entry is not a stored notification'),
+    };
+  return {
+    ok: true,
+    entry,
+    parsed,
+    envelope: { id: stored.id, eventType: stored.eventType, resource: stored.resource },
+  };
 }
 
-/** The stored body (storedNotificationBody) as the envelope acceptNotification takes. */
-function parseStored(body: string | undefined): WebhookEnvelope {
-  const parsed = JSON.parse(body ?? '') as Partial<WebhookEnvelope> | null;
-  if (
-    parsed === null ||
-    typeof parsed.id !== 'string' ||
-    typeof parsed.eventType !== 'string' ||
-    typeof parsed.resource !== 'string'
-  )
-    throw new Error('the event-log entry is not a stored notification');
-  return { id: parsed.id, eventType: parsed.eventType, resource: parsed.resource };
+/**
+ * The id of the resource an entry is about (a deposit's, a blockchain transfer's), read from its first
+ * "id" key without parsing it (acceptNotification parses and validates it). Notifications of one
+ * resource have the same shape, so they always get the same key; a nested id read instead would only
+ * put more entries in one line than needed.
+ */
+function resourceKey(resource: string): string | undefined {
+  return /"id"\s*:\s*"([^"\\]{1,200})"/.exec(resource)?.[1];
 }
 
 /** An event-log entry whose stored signature does not verify: never stored, dead-lettered at once. */
