@@ -3,12 +3,12 @@ import type { Queue } from 'bullmq';
 import type { CallObservation } from '../interlace/client.js';
 import { readBuildInfo, type BuildInfo } from '../build-info.js';
 
-/** Outcomes of `POST /webhooks/interlace`, one per answer (a fixed set: bounded label cardinality). */
+/**
+ * Outcomes of `POST /webhooks/interlace`, one per answer (a fixed set: bounded label cardinality).
+ * `accepted` = appended to the event log; what storing it did is IngestOutcome's.
+ */
 export type WebhookOutcome =
   | 'accepted'
-  | 'duplicate'
-  | 'ignored'
-  | 'dead_lettered'
   | 'unauthorized'
   | 'bad_request'
   | 'too_large'
