@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { storedNotificationBody } from '../../src/interlace/stored-notification.js';
+import { sweepJobId } from '../../src/queues/names.js';
+import { cli } from '../ops/cli-harness.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+// Attack round 2 (ingest stream, events replay): the first round made the ingest consumer verify each
+// event-log entry's stored signature (the log is data in Redis that anything with access could write)
+// and dead-letter one that does not verify as `ingest-failed`, with an alert. `ops events replay` reads
+// the same log (and the legacy one) and feeds every entry through acceptNotification without that check
+// (notification-replay.ts: "its signature was checked when it arrived"). The forged entry the consumer
+// refused, alerted on and dead-lettered is swept by the replay an operator runs (to rebuild the ledger,
+// or after the alert): real money in the wallet moves on a notification Interlace never signed.
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack('attack2-events-replay-forged');
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+it('events replay refuses an event-log entry whose stored signature does not verify', async () => {
+  const since = Date.now() - 1_000;
+  // Real money in the service's wallet (a deposit whose notification has not come yet).
+  const real = stack.deposit('100');
+  const resource = { ...stack.sim.depositResource(real), id: `forged-${Date.now()}` };
+  const forgedId = resource.id;
+  const built = stack.sim.buildRawNotification(stack.config.interlace.depositEventTypes[0]!, resource, {
+    secret: 'not-the-interlace-secret',
+  });
+  const body = storedNotificationBody(built.envelope, {
+    signature: built.headers.Signature!,
+    method: 'HMAC-SHA256',
+    timestamp: built.headers.Timestamp!,
+  });
+  // Appended to the event log the way createIngestLog appends (same fields): the consumer refuses it.
+  await stack.redis.xadd(
+    stack.keys.events,
+    '*',
+    'id',
+    built.envelope.id,
+    'eventType',
+    built.envelope.eventType,
+    'receivedAt',
+    String(Date.now()),
+    'body',
+    body,
+  );
+  await stack.api.ingest.caughtUp();
+  expect(await stack.record(forgedId)).toEqual({});
+
+  // The operator replays the window (the consumer's ingest-failed alert, or a ledger rebuild).
+  const replay = await cli(
+    stack.env,
+    '--operator',
+    'tester',
+    '--json',
+    'events',
+    'replay',
+    '--since',
+    String(since),
+  );
+  expect(replay.code, replay.err).toBe(0);
+  if (await stack.sweepQueue.getJob(sweepJobId(forgedId))) await stack.settled(forgedId);
+
+  expect(stack.transfersFor(forgedId)).toHaveLength(0);
+  expect(await stack.record(forgedId)).toEqual({});
+});
