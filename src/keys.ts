@@ -52,6 +52,11 @@ export function createKeys(prefix: string) {
      * entries acknowledged to Interlace and not yet stored (docs/decisions/008-ingest-stream.md).
      */
     events: `${prefix}:event-log`,
+    /**
+     * Set of the ids of `ingest-failed` dead letters: notifications acknowledged and never stored, which
+     * may explain money in a wallet (reconcile sweep refuses while one names the wallet).
+     */
+    ingestFailed: `${prefix}:ingest-failed`,
     /** The event log as receivers before the ingest stream wrote it: read by replays, never written. */
     legacyEvents: `${prefix}:events`,
     /** Stream of every mutating operator command: who, when, what, on which targets, with what result. */

@@ -12,7 +12,8 @@ import {
   recheckBeforeTransfer,
   recheckOwnership,
 } from '../src/policy/deposit-policy.js';
-import { isOperatorSweep, recheckOperatorSweep } from '../src/policy/reconcile-policy.js';
+import { isOperatorSweep, recheckOperatorSweep, unstoredRefusal } from '../src/policy/reconcile-policy.js';
+import { unstoredForWallet } from '../src/webhooks/unstored-notifications.js';
 import { reservedIn, snapshotWallet } from '../src/reconcile/run-reconcile.js';
 import { buildSweepTransfer, transferOutcome } from '../src/sweep/sweep-transfer.js';
 import { deadLetterDeposit, ensureDeadLetter } from './dead-letter-deposit.js';
@@ -164,6 +165,12 @@ async function recheckOperatorSweepLive(
   deps: ObservedSweepDeps,
   deposit: DepositRecord,
 ): Promise<string | undefined> {
+  // Checked again here: a notification for the wallet may have been acknowledged since the command.
+  const unstored = unstoredRefusal(
+    await unstoredForWallet(deps.redis, deps.keys, deps.queues.dead, deposit.walletId),
+  );
+  if (unstored !== undefined)
+    return `re-checked before the transfer (${unstored.refusal}): ${unstored.message}`;
   const entries = await snapshotWallet(deps.redis, deps.keys, deposit.walletId);
   const reserved = (await reservedIn(deps.redis, deps.keys, deposit.walletId, [deposit.currency]))[
     deposit.currency

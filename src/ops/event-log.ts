@@ -12,15 +12,34 @@ export type StoredEvent = {
 const PAGE = 500;
 
 /**
- * Notifications of the event log received within [since, until], oldest first, page by page: first
- * those the log of receivers before the ingest stream holds (keys.legacyEvents, no longer written),
- * then the current log's.
+ * Notifications of the event log received within [since, until], oldest first, page by page: the
+ * current log's and those of the log receivers before the ingest stream wrote (keys.legacyEvents).
  */
 export async function* readEvents(
   deps: Pick<OpsDeps, 'redis' | 'keys'>,
   range: { since?: number; until?: number },
 ): AsyncGenerator<StoredEvent> {
-  for (const key of [deps.keys.legacyEvents, deps.keys.events]) yield* readStream(deps, key, range);
+  // Merged by stream id (time): during a rolling upgrade both logs were written at once, and a replay
+  // cut by --limit goes on from a time, which must cover both.
+  const legacy = readStream(deps, deps.keys.legacyEvents, range);
+  const current = readStream(deps, deps.keys.events, range);
+  let a = await legacy.next();
+  let b = await current.next();
+  while (!a.done || !b.done) {
+    if (b.done || (!a.done && compareStreamIds(a.value.streamId, b.value.streamId) <= 0)) {
+      yield a.value as StoredEvent;
+      a = await legacy.next();
+    } else {
+      yield b.value;
+      b = await current.next();
+    }
+  }
+}
+
+function compareStreamIds(x: string, y: string): number {
+  const [xm, xs] = x.split('-').map(Number) as [number, number];
+  const [ym, ys] = y.split('-').map(Number) as [number, number];
+  return xm !== ym ? xm - ym : xs - ys;
 }
 
 async function* readStream(

@@ -2,6 +2,7 @@ import type { OpsDeps } from './ops-context.js';
 import { usageError } from './ops-error.js';
 import { appendAudit } from './audit-log.js';
 import { readEvents } from './event-log.js';
+import { storedSignatureIsValid } from '../interlace/stored-notification.js';
 import {
   feedNotification,
   parseStoredBody,
@@ -10,11 +11,19 @@ import {
   type FeedPrediction,
 } from './notification-replay.js';
 
+const UNSIGNED =
+  'the stored notification has no valid signature (INTERLACE_WEBHOOK_SECRET must be set for the CLI to ' +
+  'check it): not fed; --allow-unsigned feeds it anyway, audited';
+
 export type EventReplayLine = {
   streamId: string;
   notificationId: string;
   eventType: string;
-  result: FeedOutcome | FeedPrediction | { outcome: 'unreadable'; reason: string };
+  result:
+    | FeedOutcome
+    | FeedPrediction
+    | { outcome: 'unreadable'; reason: string }
+    | { outcome: 'unsigned'; reason: string };
 };
 
 export type EventReplayReport = {
@@ -40,6 +49,8 @@ export async function replayEvents(
     dryRun: boolean;
     /** At most this many notifications, oldest first; `next` then says where to go on. */
     limit?: number;
+    /** Feed entries whose stored signature does not verify too (audited). */
+    allowUnsigned?: boolean;
     onProgress?: (done: number) => void;
   },
 ): Promise<EventReplayReport> {
@@ -52,12 +63,18 @@ export async function replayEvents(
       next = event.streamId;
       break;
     }
+    // The log is data in Redis like a dead letter: only an entry whose stored signature still verifies
+    // is fed, unless the operator says otherwise (audited). The ingest consumer dead-letters the others.
+    const signed = storedSignatureIsValid(event.body, deps.config.interlace.webhookSecret);
     const parsed = parseStoredBody(event.body);
-    const result = !parsed.ok
-      ? { outcome: 'unreadable' as const, reason: parsed.reason }
-      : input.dryRun
-        ? await predictNotification(deps, parsed.envelope)
-        : await feedNotification(deps, parsed.envelope, event.body);
+    const result =
+      !signed && input.allowUnsigned !== true
+        ? { outcome: 'unsigned' as const, reason: UNSIGNED }
+        : !parsed.ok
+          ? { outcome: 'unreadable' as const, reason: parsed.reason }
+          : input.dryRun
+            ? await predictNotification(deps, parsed.envelope)
+            : await feedNotification(deps, parsed.envelope, event.body);
     events.push({ streamId: event.streamId, notificationId: event.id, eventType: event.eventType, result });
     input.onProgress?.(events.length);
   }
@@ -86,7 +103,10 @@ export async function replayEvents(
   if (!input.dryRun) {
     await appendAudit(deps, {
       command: 'events replay',
-      targets: [`${report.since}..${report.until ?? 'now'}`],
+      targets: [
+        `${report.since}..${report.until ?? 'now'}`,
+        ...(input.allowUnsigned ? ['--allow-unsigned'] : []),
+      ],
       result: { notifications: events.length, summary, ...(next === undefined ? {} : { next }) },
     });
   }

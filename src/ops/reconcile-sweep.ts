@@ -16,7 +16,8 @@ import { Decimal } from '../sweep/decimal.js';
 import { sweepTransactionId } from '../sweep/transaction-id.js';
 import { appendAudit } from './audit-log.js';
 import type { OpsDeps } from './ops-context.js';
-import { ingestBacklog } from '../webhooks/ingest-log.js';
+import { unstoredForWallet } from '../webhooks/unstored-notifications.js';
+import { unstoredRefusal } from '../policy/reconcile-policy.js';
 import { OpsError } from './ops-error.js';
 import { ensureSweepJob } from './sweep-job.js';
 
@@ -108,12 +109,10 @@ async function sweep(
   }
   // A notification received and not stored yet explains money the ledger does not know of yet: sweeping
   // it now, then again when its deposit is stored, would move it twice.
-  const ingest = await ingestBacklog(deps.redis, deps.keys.events);
-  if (ingest !== undefined && ingest.backlog > 0)
-    throw new OpsError(
-      `refused (ingest-backlog): ${ingest.backlog} notification(s) received but not stored yet may explain ` +
-        'this money; run it again once isweep_ingest_backlog is 0',
-    );
+  const unstored = unstoredRefusal(
+    await unstoredForWallet(deps.redis, deps.keys, deps.queues.dead, input.walletId),
+  );
+  if (unstored !== undefined) throw new OpsError(`refused (${unstored.refusal}): ${unstored.message}`);
   // The ledger and the reservations are read BEFORE the balance (as runReconcile does): a sweep or a
   // payout finishing in between makes the balance smaller, never larger, than they say. The report's
   // old balance is never combined with today's reservations: a reservation released since the report

@@ -53,7 +53,7 @@ export async function acceptPayoutNotification(
 ): Promise<PayoutNotificationResult> {
   const payoutId = await deps.payouts.idForWithdrawKey(resource.idempotencyKey);
   if (payoutId === undefined) return { outcome: 'ignored', reason: 'not-our-payout' };
-  const record = await deps.payouts.get(payoutId);
+  let record = await deps.payouts.get(payoutId);
   if (record === undefined) return { outcome: 'ignored', reason: 'payout-missing' };
   const meaning = transferStatusEvent(resource.status, deps.config.payout.statuses);
   const fields: Record<string, string> = {
@@ -67,14 +67,22 @@ export async function acceptPayoutNotification(
     state: record.state,
     change: 'unchanged' as const,
   };
-  if (meaning === 'still-pending') {
-    // The answer to step 5 may have been lost: Pending proves it was sent.
-    if (record.state !== 'converted' || record.withdrawCalledAt === undefined) return unchanged;
-    const applied = await applyPayoutEvent(deps, record, 'sent', {
+  // The answer to step 5 may have been lost: any status of the transfer proves it was sent. Recorded
+  // first for every status, so that a Closed read together with its Pending (two receivers' consumers,
+  // one batch) confirms whichever lands first: the outcome never depends on their order.
+  let sentNow = false;
+  if (record.state === 'converted' && record.withdrawCalledAt !== undefined) {
+    const sent = await applyPayoutEvent(deps, record, 'sent', {
       fields: { ...fields, sentAt: String(Date.now()) },
     });
-    return applied.ok ? { ...unchanged, state: applied.record.state, change: 'transitioned' } : unchanged;
+    sentNow = sent.ok;
+    // Not moved: another notification (or the worker's answer) moved it meanwhile; decide on that.
+    record = sent.ok ? sent.record : ((await deps.payouts.get(payoutId)) ?? record);
   }
+  if (meaning === 'still-pending')
+    return sentNow
+      ? { ...unchanged, state: record.state, change: 'transitioned' }
+      : { ...unchanged, state: record.state };
   const extra: Record<string, string> =
     meaning === 'confirmed'
       ? {
@@ -87,6 +95,17 @@ export async function acceptPayoutNotification(
         : meaning === 'transfer-failed'
           ? { onHold: '', reason: `transfer-failed: transfer ${resource.id} is ${resource.status}` }
           : { reason: `status-unknown: transfer ${resource.id} reports "${resource.status}"` };
-  const applied = await applyPayoutEvent(deps, record, meaning, { fields: { ...fields, ...extra } });
-  return applied.ok ? { ...unchanged, state: applied.record.state, change: 'transitioned' } : unchanged;
+  let applied = await applyPayoutEvent(deps, record, meaning, { fields: { ...fields, ...extra } });
+  if (!applied.ok && applied.found !== undefined && applied.found !== record.state) {
+    // The record moved between the read and the write: decide again on what it is now.
+    const now = await deps.payouts.get(payoutId);
+    if (now !== undefined) {
+      record = now;
+      applied = await applyPayoutEvent(deps, record, meaning, { fields: { ...fields, ...extra } });
+    }
+  }
+  if (applied.ok) return { ...unchanged, state: applied.record.state, change: 'transitioned' };
+  return sentNow
+    ? { ...unchanged, state: record.state, change: 'transitioned' }
+    : { ...unchanged, state: record.state };
 }

@@ -250,6 +250,37 @@ function refuse(refusal: OperatorSweepRefusal, message: string): OperatorSweepDe
   return { ok: false, refusal, message };
 }
 
+/**
+ * Whether notifications acknowledged and not stored (unstoredForWallet) forbid an operator sweep of the
+ * wallet: any that may name it, or too many to read, or a dead letter that holds one. Money they explain
+ * is not unexplained: swept now, it would move again once the notification is stored.
+ */
+export function unstoredRefusal(unstored: {
+  inLog: number;
+  letters: readonly string[];
+  unknown: boolean;
+}): { refusal: 'ingest-backlog' | 'ingest-failed'; message: string } | undefined {
+  if (unstored.letters.length > 0)
+    return {
+      refusal: 'ingest-failed',
+      message:
+        `dead letter(s) ${unstored.letters.join(', ')} hold notifications for this wallet that were received ` +
+        'and never stored: replay them (ops dlq replay) or, once checked with Interlace, purge them first',
+    };
+  if (unstored.unknown)
+    return {
+      refusal: 'ingest-backlog',
+      message:
+        'too many notifications are received and not stored yet to rule this wallet out; run it again later',
+    };
+  if (unstored.inLog > 0)
+    return {
+      refusal: 'ingest-backlog',
+      message: `${unstored.inLog} notification(s) for this wallet are received and not stored yet; run it again once they are`,
+    };
+  return undefined;
+}
+
 /** One incoming transfer as a transfer-history source would report it. */
 export type HistoryTransfer = {
   /** Interlace's id of the transfer (the id a deposit notification's resource carries). */

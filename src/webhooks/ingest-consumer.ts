@@ -154,8 +154,10 @@ export async function startIngestConsumer(
     if (!decoded.ok) {
       if (decoded.deleted) {
         // Only an XDEL or a trim outside trimEventLog removes an entry the group has not finished.
+        const reason = `event-log entry ${streamId} was deleted before it was stored`;
         log.error({ streamId }, 'an unprocessed notification was deleted from the event log');
         deps.metrics?.ingestProcessed.inc({ outcome: 'lost' });
+        void sendAlert(deps, { kind: 'ingest-failed', notificationId: `stream id ${streamId}`, reason });
         return;
       }
       throw decoded.error;
@@ -216,7 +218,7 @@ export async function startIngestConsumer(
         ? error.message
         : `not stored after ${count} attempts: ${messageOf(error)}`;
     try {
-      await writeDeadLetter(deps.queues.dead, {
+      const letterId = await writeDeadLetter(deps.queues.dead, {
         kind: 'ingest-failed',
         reason,
         attempts: [],
@@ -230,6 +232,8 @@ export async function startIngestConsumer(
         },
         deadAt: new Date().toISOString(),
       });
+      // Found by reconcile sweep: money this notification explains is not unexplained.
+      await redis.sadd(keys.ingestFailed, letterId);
     } catch (writeError) {
       log.error(
         { streamId, err: briefError(writeError) },
@@ -264,6 +268,11 @@ export async function startIngestConsumer(
       if ((deleted?.length ?? 0) > 0) {
         log.error({ streamIds: deleted }, 'unprocessed notifications were deleted from the event log');
         deps.metrics?.ingestProcessed.inc({ outcome: 'lost' }, deleted!.length);
+        void sendAlert(deps, {
+          kind: 'ingest-failed',
+          notificationId: `stream ids ${deleted!.slice(0, 5).join(', ')}`,
+          reason: `${deleted!.length} event-log entries were deleted before they were stored`,
+        });
       }
       if (entries.length > 0) {
         log.warn({ entries: entries.length }, 'taking over notifications another receiver left unfinished');
@@ -475,13 +484,17 @@ function decodeEntry(fields: readonly string[] | null): DecodedEntry {
 }
 
 /**
- * The id of the resource an entry is about (a deposit's, a blockchain transfer's), read from its first
- * "id" key without parsing it (acceptNotification parses and validates it). Notifications of one
- * resource have the same shape, so they always get the same key; a nested id read instead would only
- * put more entries in one line than needed.
+ * The id of the resource an entry is about (a deposit's, a blockchain transfer's): its top-level `id`.
+ * Entries without one are keyed apart. (Storing a payout's notifications is safe in any order since
+ * the attack review; keeping one resource's entries in order keeps the batches easy to reason about.)
  */
 function resourceKey(resource: string): string | undefined {
-  return /"id"\s*:\s*"([^"\\]{1,200})"/.exec(resource)?.[1];
+  try {
+    const { id } = JSON.parse(resource) as { id?: unknown };
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An event-log entry whose stored signature does not verify: never stored, dead-lettered at once. */

@@ -96,16 +96,24 @@ export async function ensureIngestGroup(redis: Redis, keys: Keys): Promise<boole
  * Trims the event log to `maxLen` entries (oldest first), but never an entry some consumer group has
  * not finished: nothing from the oldest pending entry of a group, nothing from its last delivered one.
  * Reads at most `maxScan` entries to find the boundary, so a long backlog is trimmed over several calls.
+ * Trims nothing while the ingest group is missing.
  * Answers {removed, length}.
  */
 export const TRIM_EVENT_LOG = defineScript({
   name: 'trimEventLog',
   keys: ['events'],
-  args: ['maxLen', 'maxScan'],
+  args: ['maxLen', 'maxScan', 'group'],
   lua: `
 local len = redis.call('XLEN', K.events)
 local cap = tonumber(A.maxLen)
 if len <= cap then return {0, len} end
+-- Without the ingest group (lost, not yet recreated) nothing tells what is unread: nothing goes.
+local groups = redis.call('XINFO', 'GROUPS', K.events)
+local ours = false
+for _, g in ipairs(groups) do
+  for i = 1, #g, 2 do if g[i] == 'name' and g[i + 1] == A.group then ours = true end end
+end
+if not ours then return {0, len} end
 local function parse(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   return tonumber(ms), tonumber(seq)
@@ -119,7 +127,7 @@ local excess = math.min(len - cap, tonumber(A.maxScan))
 local head = redis.call('XRANGE', K.events, '-', '+', 'COUNT', excess + 1)
 -- The first entry to keep: the one after the excess (MINID drops every id below it).
 local keepFrom = head[#head][1]
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', K.events)) do
+for _, g in ipairs(groups) do
   local info = {}
   for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
   if tonumber(info['pending']) > 0 then
@@ -196,7 +204,7 @@ export async function trimEventLog(
 ): Promise<{ removed: number; length: number }> {
   const [removed, length] = await TRIM_EVENT_LOG<[number, number]>(redis, {
     keys: { events: keys.events },
-    args: { maxLen, maxScan },
+    args: { maxLen, maxScan, group: INGEST_GROUP },
   });
   return { removed, length };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  unstoredRefusal,
   compareBalance,
   deadOperatorSweeps,
   decideOperatorSweep,
@@ -239,6 +240,20 @@ describe("the worker's re-check of an operator sweep against the live balance", 
       if (!verdict.ok) expect(verdict.refusal).toBe(refusal);
     },
   );
+});
+
+describe('an operator sweep while notifications for the wallet are received and not stored (attack review, ingest round 2)', () => {
+  it.each([
+    [{ inLog: 0, letters: [], unknown: false }, undefined],
+    [{ inLog: 1, letters: [], unknown: false }, 'ingest-backlog'],
+    [{ inLog: 0, letters: [], unknown: true }, 'ingest-backlog'],
+    [{ inLog: 0, letters: ['notification-ab'], unknown: false }, 'ingest-failed'],
+    [{ inLog: 3, letters: ['notification-ab'], unknown: true }, 'ingest-failed'],
+  ] as const)('%o → %s', (unstored, refusal) => {
+    const verdict = unstoredRefusal(unstored);
+    expect(verdict?.refusal).toBe(refusal);
+    if (refusal === 'ingest-failed') expect(verdict?.message).toContain('notification-ab');
+  });
 });
 
 describe('the deposit id of a transfer from a history source', () => {

@@ -235,6 +235,16 @@ describe('trimEventLog: the count cap never drops what the ingest group still ne
     expect(await trimEventLog(redis, keys, 10)).toEqual({ removed: 0, length: 10 });
   });
 
+  it('trims nothing while the ingest group is missing (nothing tells what is unread)', async () => {
+    await redis.del(keys.events);
+    await append(12);
+    expect(await trimEventLog(redis, keys, 5)).toEqual({ removed: 0, length: 12 });
+    await ensureIngestGroup(redis, keys);
+    const [[, all]] = (await read(100)) as [[string, [string, string[]][]]];
+    await redis.xack(keys.events, INGEST_GROUP, ...all.map(([id]) => id));
+    expect(await trimEventLog(redis, keys, 5)).toEqual({ removed: 7, length: 5 });
+  });
+
   it('reads at most maxScan entries for its boundary, so a long excess goes over several calls', async () => {
     await redis.del(keys.events);
     await ensureIngestGroup(redis, keys);

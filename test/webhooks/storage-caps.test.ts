@@ -9,6 +9,7 @@ import { createKeys } from '../../src/keys.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { ALERT_QUEUE, createAlerts } from '../../src/alerts/alerts.js';
 import { enforceEventLogBytes, watchEventLog } from '../../src/webhooks/storage-caps.js';
+import { ensureIngestGroup, INGEST_GROUP } from '../../src/webhooks/ingest-log.js';
 
 const MiB = 1024 * 1024;
 
@@ -38,6 +39,27 @@ describe('the event log is capped by bytes as well as count', () => {
         'b'.repeat(bytesEach),
       );
     await pipeline.exec();
+    await consumeAll();
+  }
+
+  /** The ingest group has stored everything: the caps may trim any of it. */
+  async function consumeAll() {
+    await ensureIngestGroup(redis, keys);
+    for (;;) {
+      const reply = (await redis.xreadgroup(
+        'GROUP',
+        INGEST_GROUP,
+        'test',
+        'COUNT',
+        5_000,
+        'STREAMS',
+        keys.events,
+        '>',
+      )) as [string, [string, string[]][]][] | null;
+      const ids = reply?.[0]?.[1].map(([id]) => id) ?? [];
+      if (ids.length === 0) return;
+      await redis.xack(keys.events, INGEST_GROUP, ...ids);
+    }
   }
 
   it('trims the oldest entries once the stream takes more memory than the cap, keeping the newest', async () => {

@@ -12,7 +12,13 @@ import {
 import { formatTable } from '../format-table.js';
 import { parseCount, parseTime } from '../parse-time.js';
 
-type ReplayOptions = { since?: number; until?: number; dryRun?: boolean; limit?: number };
+type ReplayOptions = {
+  since?: number;
+  until?: number;
+  dryRun?: boolean;
+  limit?: number;
+  allowUnsigned?: boolean;
+};
 
 /** `events replay`: the raw notification log fed through the receiving path again. */
 export function eventCommands(cli: CliRuntime): Command {
@@ -25,6 +31,7 @@ export function eventCommands(cli: CliRuntime): Command {
     .option('--until <T>', 'up to T', (value) => parseTime(value, '--until', cli.now))
     .option('--limit <N>', 'at most N notifications, oldest first', (value) => parseCount(value, '--limit'))
     .option('--dry-run', 'say what each notification would do; change nothing')
+    .option('--allow-unsigned', 'also feed entries whose stored signature does not verify (audited)')
     .action((options: ReplayOptions, command: Command) => {
       const since = options.since;
       if (since === undefined) throw usageError('events replay: --since is required');
@@ -34,6 +41,7 @@ export function eventCommands(cli: CliRuntime): Command {
           ...(options.until === undefined ? {} : { until: options.until }),
           ...(options.limit === undefined ? {} : { limit: options.limit }),
           dryRun: options.dryRun === true,
+          allowUnsigned: options.allowUnsigned === true,
           onProgress: progress,
         });
         return { json: report, text: reportText(report) };
