@@ -1,5 +1,6 @@
 import type { OpsDeps } from './ops-context.js';
 import { toRecord } from './audit-log.js';
+import { compareStreamIds } from '../redis-reply.js';
 
 export type StoredEvent = {
   streamId: string;
@@ -34,12 +35,6 @@ export async function* readEvents(
       b = await current.next();
     }
   }
-}
-
-function compareStreamIds(x: string, y: string): number {
-  const [xm, xs] = x.split('-').map(Number) as [number, number];
-  const [ym, ys] = y.split('-').map(Number) as [number, number];
-  return xm !== ym ? xm - ym : xs - ys;
 }
 
 async function* readStream(

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { createRedis, closeRedis } from '../redis.js';
+import { compareStreamIds, replyRecord } from '../redis-reply.js';
 import type { WebhookEnvelope } from '../interlace/types.js';
 import { writeDeadLetter } from '../queues/dead-letter.js';
 import { sendAlert } from '../alerts/alerts.js';
@@ -212,7 +213,7 @@ export async function startIngestConsumer(
       'storing a notification failed; it stays pending',
     );
     if (!permanent || count < options.maxFailures) return false;
-    const entry = toRecord(fields ?? []);
+    const entry = replyRecord(fields ?? []);
     const reason =
       error instanceof UnverifiedEntryError
         ? error.message
@@ -295,13 +296,13 @@ export async function startIngestConsumer(
    */
   let reportedGap = '';
   async function checkForGap(): Promise<void> {
-    const stream = toRecord((await redis.call('XINFO', 'STREAM', keys.events)) as unknown[]);
+    const stream = replyRecord((await redis.call('XINFO', 'STREAM', keys.events)) as unknown[]);
     const group = await ingestBacklog(redis, keys.events, 0);
     if (group === undefined || group.lastDelivered === '0-0') return;
     const first = stream['recorded-first-entry-id'] ?? '0-0';
     const deletedId = stream['max-deleted-entry-id'] ?? '0-0';
-    const trimmed = Number(stream.length) > 0 && compareIds(first, group.lastDelivered) > 0;
-    const deleted = compareIds(deletedId, group.lastDelivered) > 0;
+    const trimmed = Number(stream.length) > 0 && compareStreamIds(first, group.lastDelivered) > 0;
+    const deleted = compareStreamIds(deletedId, group.lastDelivered) > 0;
     const trace = `${first}|${deletedId}`;
     if ((!trimmed && !deleted) || trace === reportedGap) return;
     reportedGap = trace;
@@ -421,24 +422,11 @@ export async function startIngestConsumer(
 /** Whether the ingest group has read every entry up to `target` and has none of them pending. */
 async function finishedThrough(redis: Redis, key: string, target: string): Promise<boolean> {
   const groups = (await redis.call('XINFO', 'GROUPS', key)) as string[][];
-  const group = groups.map(toRecord).find((info) => info.name === INGEST_GROUP);
+  const group = groups.map((fields) => replyRecord(fields)).find((info) => info.name === INGEST_GROUP);
   if (group === undefined) return false;
-  if (compareIds(group['last-delivered-id'] ?? '0-0', target) < 0) return false;
+  if (compareStreamIds(group['last-delivered-id'] ?? '0-0', target) < 0) return false;
   const pending = (await redis.call('XPENDING', key, INGEST_GROUP, '-', target, 1)) as unknown[];
   return pending.length === 0;
-}
-
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am !== bm ? am - bm : as - bs;
-}
-
-function toRecord(fields: readonly unknown[]): Record<string, string | undefined> {
-  const record: Record<string, string | undefined> = {};
-  for (let index = 0; index + 1 < fields.length; index += 2)
-    record[String(fields[index])] = fields[index + 1] as string;
-  return record;
 }
 
 type DecodedEntry =
@@ -455,7 +443,7 @@ type DecodedEntry =
 /** An entry's fields and its stored body (storedNotificationBody), read once. */
 function decodeEntry(fields: readonly string[] | null): DecodedEntry {
   if (fields === null) return { ok: false, deleted: true };
-  const entry = toRecord(fields);
+  const entry = replyRecord(fields);
   let parsed: unknown;
   try {
     parsed = JSON.parse(entry.body ?? '');

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.js';
 import { microBatch } from '../micro-batch.js';
+import { replyRecord } from '../redis-reply.js';
 import { defineScript } from '../redis-script.js';
 
 /** The consumer group that turns event-log entries into ledger records and sweep jobs. */
@@ -181,8 +182,7 @@ export async function ingestBacklog(
   if ((await redis.exists(key)) === 0) return undefined;
   const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
   for (const group of groups) {
-    const info: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < group.length; i += 2) info[String(group[i])] = group[i + 1];
+    const info: Record<string, unknown> = replyRecord(group);
     if (info.name !== INGEST_GROUP) continue;
     const pending = Number(info.pending ?? 0);
     const lastDelivered = String(info['last-delivered-id'] ?? '0-0');
