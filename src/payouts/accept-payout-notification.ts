@@ -67,22 +67,14 @@ export async function acceptPayoutNotification(
     state: record.state,
     change: 'unchanged' as const,
   };
-  // The answer to step 5 may have been lost: any status of the transfer proves it was sent. Recorded
-  // first for every status, so that a Closed read together with its Pending (two receivers' consumers,
-  // one batch) confirms whichever lands first: the outcome never depends on their order.
-  let sentNow = false;
-  if (record.state === 'converted' && record.withdrawCalledAt !== undefined) {
-    const sent = await applyPayoutEvent(deps, record, 'sent', {
+  if (meaning === 'still-pending') {
+    // The answer to step 5 may have been lost: Pending proves it was sent.
+    if (record.state !== 'converted' || record.withdrawCalledAt === undefined) return unchanged;
+    const applied = await applyPayoutEvent(deps, record, 'sent', {
       fields: { ...fields, sentAt: String(Date.now()) },
     });
-    sentNow = sent.ok;
-    // Not moved: another notification (or the worker's answer) moved it meanwhile; decide on that.
-    record = sent.ok ? sent.record : ((await deps.payouts.get(payoutId)) ?? record);
+    return applied.ok ? { ...unchanged, state: applied.record.state, change: 'transitioned' } : unchanged;
   }
-  if (meaning === 'still-pending')
-    return sentNow
-      ? { ...unchanged, state: record.state, change: 'transitioned' }
-      : { ...unchanged, state: record.state };
   const extra: Record<string, string> =
     meaning === 'confirmed'
       ? {
@@ -97,15 +89,13 @@ export async function acceptPayoutNotification(
           : { reason: `status-unknown: transfer ${resource.id} reports "${resource.status}"` };
   let applied = await applyPayoutEvent(deps, record, meaning, { fields: { ...fields, ...extra } });
   if (!applied.ok && applied.found !== undefined && applied.found !== record.state) {
-    // The record moved between the read and the write: decide again on what it is now.
-    const now = await deps.payouts.get(payoutId);
-    if (now !== undefined) {
-      record = now;
-      applied = await applyPayoutEvent(deps, record, meaning, { fields: { ...fields, ...extra } });
-    }
+    // The record moved between the read and the write (its Pending, stored side by side by another
+    // receiver's consumer, moved it to sent): decide again on what it is now. Closed then confirms
+    // whichever of the two lands first, so the outcome never depends on their order.
+    record = (await deps.payouts.get(payoutId)) ?? record;
+    applied = await applyPayoutEvent(deps, record, meaning, { fields: { ...fields, ...extra } });
   }
-  if (applied.ok) return { ...unchanged, state: applied.record.state, change: 'transitioned' };
-  return sentNow
-    ? { ...unchanged, state: record.state, change: 'transitioned' }
+  return applied.ok
+    ? { ...unchanged, state: applied.record.state, change: 'transitioned' }
     : { ...unchanged, state: record.state };
 }
