@@ -1,3 +1,4 @@
+import { createIngestLog } from '../../src/webhooks/ingest-log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { storedNotificationBody } from '../../src/interlace/stored-notification.js';
@@ -37,19 +38,12 @@ describe('an event-log entry whose stored signature does not verify', () => {
     // The receiver would answer 401 to this notification.
     expect((await stack.sim.postNotification(stack.webhookUrl, built)).status).toBe(401);
 
-    // Appended to the event log the way createIngestLog appends (same fields).
-    await stack.redis.xadd(
-      stack.keys.events,
-      '*',
-      'id',
-      built.envelope.id,
-      'eventType',
-      built.envelope.eventType,
-      'receivedAt',
-      String(Date.now()),
-      'body',
+    // Appended to the event log by the receiver's own appender.
+    await createIngestLog(stack.redis, stack.keys).append({
+      id: built.envelope.id,
+      eventType: built.envelope.eventType,
       body,
-    );
+    });
     await stack.api.ingest.caughtUp();
     if (await stack.sweepQueue.getJob(sweepJobId(forgedId))) await stack.settled(forgedId);
 

@@ -1,3 +1,4 @@
+import { createIngestLog } from '../../src/webhooks/ingest-log.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { storedNotificationBody } from '../../src/interlace/stored-notification.js';
 import { sweepJobId } from '../../src/queues/names.js';
@@ -34,19 +35,12 @@ it('events replay refuses an event-log entry whose stored signature does not ver
     method: 'HMAC-SHA256',
     timestamp: built.headers.Timestamp!,
   });
-  // Appended to the event log the way createIngestLog appends (same fields): the consumer refuses it.
-  await stack.redis.xadd(
-    stack.keys.events,
-    '*',
-    'id',
-    built.envelope.id,
-    'eventType',
-    built.envelope.eventType,
-    'receivedAt',
-    String(Date.now()),
-    'body',
+  // Appended to the event log by the receiver's own appender: the consumer refuses it.
+  await createIngestLog(stack.redis, stack.keys).append({
+    id: built.envelope.id,
+    eventType: built.envelope.eventType,
     body,
-  );
+  });
   await stack.api.ingest.caughtUp();
   expect(await stack.record(forgedId)).toEqual({});
 
