@@ -419,6 +419,16 @@ export async function startIngestConsumer(
   return consumer;
 }
 
+/**
+ * Whether the group has finished every entry the event log holds now (true for a log with none). Two
+ * cheap reads however long the backlog is, unlike an exact count of it (ingestBacklog).
+ */
+export async function ingestFinished(redis: Redis, key: string): Promise<boolean> {
+  const last = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
+  const target = last[0]?.[0];
+  return target === undefined || finishedThrough(redis, key, target);
+}
+
 /** Whether the ingest group has read every entry up to `target` and has none of them pending. */
 async function finishedThrough(redis: Redis, key: string, target: string): Promise<boolean> {
   const groups = (await redis.call('XINFO', 'GROUPS', key)) as string[][];

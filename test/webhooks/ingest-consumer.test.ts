@@ -4,6 +4,7 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { startApi, type Api } from '../../src/server.js';
 import { createKeys } from '../../src/keys.js';
 import { INGEST_GROUP, ensureIngestGroup, trimEventLog } from '../../src/webhooks/ingest-log.js';
+import { ingestFinished } from '../../src/webhooks/ingest-consumer.js';
 import { connectTestRedis, deleteKeysWithPrefix, uniquePrefix } from '../helpers/redis.js';
 import type { ReplayOutcome } from '../../src/ops/dlq-replay.js';
 import { cli } from '../ops/cli-harness.js';
@@ -47,9 +48,11 @@ describe('ingest: the answer waits for the append only', () => {
     expect(await stack.redis.exists(stack.keys.deposit(depositId))).toBe(0);
     const [entry] = await stack.redis.xrevrange(stack.keys.events, '+', '-', 'COUNT', 1);
     expect(entry?.[1].join(' ')).toContain(depositId);
+    expect(await ingestFinished(stack.redis, stack.keys.events)).toBe(false);
 
     next = await startApi(stack.config, stack.logger);
     await next.ingest.caughtUp();
+    expect(await ingestFinished(stack.redis, stack.keys.events)).toBe(true);
     expect((await stack.record(depositId)).state).toBe('queued');
     expect(await stack.sweepQueue.getJob(`deposit-${depositId}`)).toBeDefined();
   });
