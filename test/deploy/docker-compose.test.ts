@@ -6,6 +6,10 @@ import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
+/** The V8 flags every service process starts with (package.json config.nodeFlags). */
+const nodeFlags = (
+  JSON.parse(read('package.json')) as { config: { nodeFlags: string } }
+).config.nodeFlags.split(' ');
 
 interface EnvFile {
   path: string;
@@ -137,7 +141,7 @@ describe('docker-compose.yml', () => {
 
   it('runs the api on port 3000, health-checked on /healthz, once Redis is healthy', () => {
     const api = service('api');
-    expect(words(api.command)).toEqual(['node', 'dist/src/server.js']);
+    expect(words(api.command)).toEqual(['node', ...nodeFlags, 'dist/src/server.js']);
     expect(api.ports?.map(String)).toContain('3000:3000');
     expect(env(api).PORT).toBe('3000');
     expect(words(api.healthcheck?.test).join(' ')).toContain('http://localhost:3000/healthz');
@@ -159,7 +163,7 @@ describe('docker-compose.yml', () => {
 
   it('runs two worker replicas once Redis is healthy, each with its own /metrics port', () => {
     const worker = service('worker');
-    expect(words(worker.command)).toEqual(['node', 'dist/workers/start-workers.js']);
+    expect(words(worker.command)).toEqual(['node', ...nodeFlags, 'dist/workers/start-workers.js']);
     expect(worker.deploy?.replicas).toBe(2);
     expect(dependsOnHealthy(worker, 'redis')).toBe(true);
     // Replicas cannot all bind one host port: metrics are scraped inside the compose network.
@@ -281,8 +285,9 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       const args = words(svc.command);
       if (args[0] === 'node') {
-        const source = sourceOf(args[1]!);
-        expect(existsSync(join(root, source)), `${name} runs ${args[1]}, built from ${source}`).toBe(true);
+        const file = args.slice(1).find((arg) => !arg.startsWith('--'))!;
+        const source = sourceOf(file);
+        expect(existsSync(join(root, source)), `${name} runs ${file}, built from ${source}`).toBe(true);
       } else if (args[0] === 'npm') {
         expect(args[1], `${name}: npm run <script>`).toBe('run');
         const script = scripts[args[2]!];

@@ -82,7 +82,10 @@ const buildTsconfig = JSON.parse(read('tsconfig.build.json')) as {
 const packageJson = JSON.parse(read('package.json')) as {
   scripts: Record<string, string>;
   engines: { node: string };
+  config: { nodeFlags: string };
 };
+/** The V8 flags every service process starts with (package.json config.nodeFlags). */
+const nodeFlags = packageJson.config.nodeFlags.split(' ');
 // The Node release CI installs and runs every check on (.ci/run).
 const ciNode = /^NODE_VERSION=(\S+)$/m.exec(read('.ci/run'))?.[1];
 const nodeImage = `node:${ciNode}-bookworm-slim`;
@@ -136,7 +139,14 @@ describe('Dockerfile', () => {
     expect(args(runtime, 'USER')).toEqual(['node']);
     expect(env(runtime).NODE_ENV).toBe('production');
     expect(args(runtime, 'EXPOSE')).toContain('3000');
-    expect(cmd(runtime)).toEqual(['node', 'dist/workers/start-service.js']);
+    expect(cmd(runtime)).toEqual(['node', ...nodeFlags, 'dist/workers/start-service.js']);
+  });
+
+  it("starts every process with package.json's V8 flags (the bench runs the service with them)", () => {
+    expect(nodeFlags).toEqual(['--max-semi-space-size=16', '--heap-growing-percent=50']);
+    const { scripts } = packageJson;
+    for (const name of ['start', 'start:api', 'start:worker'])
+      expect(scripts[name], name).toMatch(/ node \$npm_package_config_nodeFlags dist\//);
   });
 
   it("ships a Node release inside package.json's engines range", () => {
