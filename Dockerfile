@@ -43,5 +43,5 @@ EXPOSE 3000
 EXPOSE 3001 9100
 # One process with the API and a worker; docker-compose.yml runs them as separate services instead.
 # The V8 flags are package.json's config.nodeFlags: a smaller young generation, and an old one that
-# grows by half its live size between full collections (docs/configuration.md#node-runtime-flags).
-CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "dist/workers/start-service.js"]
+# may grow by its live size again between full collections (docs/configuration.md#node-runtime-flags).
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "dist/workers/start-service.js"]

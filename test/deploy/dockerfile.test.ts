@@ -143,7 +143,7 @@ describe('Dockerfile', () => {
   });
 
   it("starts every process with package.json's V8 flags (the bench runs the service with them)", () => {
-    expect(nodeFlags).toEqual(['--max-semi-space-size=16', '--heap-growing-percent=50']);
+    expect(nodeFlags).toEqual(['--max-semi-space-size=16', '--heap-growing-percent=100']);
     const { scripts } = packageJson;
     for (const name of ['start', 'start:api', 'start:worker'])
       expect(scripts[name], name).toMatch(/ node \$npm_package_config_nodeFlags dist\//);
