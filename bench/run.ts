@@ -30,6 +30,9 @@ const { values: args } = parseArgs({
     only: { type: 'string', default: '' },
     // ...and `--kinds service` (or `bare,service`) runs only those systems.
     kinds: { type: 'string', default: '' },
+    // End to end: `separate` runs the receiver and the worker as two processes (docker-compose.yml);
+    // `one-process` runs both in one (the Dockerfile's default command, workers/start-service.ts).
+    layout: { type: 'string', default: 'separate' },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -71,7 +74,7 @@ const SERVICE_NODE_FLAGS = (
 ).config.nodeFlags
   .split(' ')
   .filter(Boolean);
-const SERVICE_SCRIPTS = new Set(['receiver', 'service-worker']);
+const SERVICE_SCRIPTS = new Set(['receiver', 'service-worker', 'one-process']);
 
 function startChild(script: string, env: Record<string, string>): Promise<Child> {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the systems under test.
@@ -432,7 +435,9 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
     kind === 'service' ? ids.map((depositId) => sim.buildNotification(depositId)) : [];
   const notifications = notify(deposits);
   const children: Record<string, Child> = {};
-  if (kind === 'service') {
+  if (kind === 'service' && args.layout === 'one-process') {
+    children.service = await startChild('one-process', env);
+  } else if (kind === 'service') {
     children.receiver = await startChild('receiver', env);
     children.worker = await startChild('service-worker', env);
   } else {
@@ -442,7 +447,7 @@ async function endToEnd(redisUrl: string, redis: Redis, kind: 'service' | 'bare'
   const load =
     kind === 'service'
       ? await startLoadGenerator(
-          `http://127.0.0.1:${children.receiver!.port}/webhooks/interlace`,
+          `http://127.0.0.1:${(children.receiver ?? children.service)!.port}/webhooks/interlace`,
           notify(warmupDeposits),
           notifications,
         )
