@@ -53,6 +53,8 @@ type StreamEntry = [id: string, fields: string[] | null];
 const MAX_BACKOFF_MS = 5_000;
 /** A consumer with nothing pending that has not read for this long is gone (a restarted receiver). */
 const FORGET_CONSUMER_MS = 3_600_000;
+/** Entries of a batch started between two turns given to the HTTP side (see processBatch). */
+const YIELD_EVERY = 10;
 /** Entries consumed between two count-cap trims: one trim reads its boundary, so not on every batch. */
 const TRIM_EVERY = 1_000;
 
@@ -106,27 +108,38 @@ export async function startIngestConsumer(
 
   /** Stores each entry; answers how many are left pending (failed, to be read again). */
   async function processBatch(entries: StreamEntry[]): Promise<number> {
-    // Entries of different resources are stored together (their scripts share one pipeline); entries of
-    // one resource (a payout's Processing then Closed) one after the other, in the log's order: a
-    // payout notification reads its record, then moves it, and two interleaved would both read the old
-    // state. A failed entry does not hold up the next one of its resource (it is retried later, as a
+    // Entries of different resources are stored together (the scripts started in one turn share a
+    // pipeline, YIELD_EVERY at most); entries of one resource (a payout's Processing then Closed) one
+    // after the other, in the log's order: a payout notification reads its record, then moves it, and
+    // two interleaved would both read the old state. A failed entry does not hold up the next one of its resource (it is retried later, as a
     // redelivery would be).
     const chains = new Map<string, Promise<unknown>>();
-    const settled = await Promise.allSettled(
-      entries.map(([id, fields]) => {
-        const decoded = decodeEntry(fields);
-        const key = decoded.ok ? (resourceKey(decoded.envelope.resource) ?? id) : id;
-        const previous = chains.get(key);
-        const run = previous
-          ? previous.then(
-              () => processEntry(id, decoded),
-              () => processEntry(id, decoded),
-            )
-          : processEntry(id, decoded);
-        chains.set(key, run);
-        return run;
-      }),
-    );
+    const outcomes: Promise<PromiseSettledResult<unknown>>[] = [];
+    for (let index = 0; index < entries.length; index += 1) {
+      // The receiver's HTTP side shares this event loop: every YIELD_EVERY entries it gets the turn
+      // (setImmediate runs after pending I/O), so an answer to Interlace never waits behind a whole
+      // batch's parsing, checks and script arguments. The batch still shares its reads and its ack.
+      if (index > 0 && index % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+      const [id, fields] = entries[index]!;
+      const decoded = decodeEntry(fields);
+      const key = decoded.ok ? (resourceKey(decoded.envelope.resource) ?? id) : id;
+      const previous = chains.get(key);
+      const run = previous
+        ? previous.then(
+            () => processEntry(id, decoded),
+            () => processEntry(id, decoded),
+          )
+        : processEntry(id, decoded);
+      chains.set(key, run);
+      // Settled at once: a failure must not be an unhandled rejection while the loop yields.
+      outcomes.push(
+        run.then(
+          (value) => ({ status: 'fulfilled', value }) as const,
+          (reason: unknown) => ({ status: 'rejected', reason }) as const,
+        ),
+      );
+    }
+    const settled = await Promise.all(outcomes);
     const done: string[] = [];
     let left = 0;
     for (let index = 0; index < entries.length; index += 1) {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startApi, type Api } from '../../src/server.js';
 import { createKeys } from '../../src/keys.js';
@@ -257,5 +257,50 @@ describe('trimEventLog: the count cap never drops what the ingest group still ne
     expect(await trimEventLog(redis, keys, 5, 8)).toEqual({ removed: 8, length: 17 });
     expect(await trimEventLog(redis, keys, 5, 8)).toEqual({ removed: 8, length: 9 });
     expect(await trimEventLog(redis, keys, 5, 8)).toEqual({ removed: 4, length: 5 });
+  });
+});
+
+describe('ingest: a batch leaves turns to the answers', () => {
+  let stack: Stack;
+  let next: Api | undefined;
+  beforeAll(async () => {
+    stack = await startStack('ingest-yield', { workers: false, env: { INGEST_BATCH_SIZE: '50' } });
+  });
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await next?.close();
+    await stack?.close();
+  });
+
+  it('stores a batch of 30 in pipelines of at most 10 scripts, started on separate event-loop turns', async () => {
+    await stack.api.ingest.close();
+    const deposits = Array.from({ length: 30 }, (_, i) => stack.deposit(String(20 + i)));
+    for (const id of deposits) expect((await deliverUnawaited(stack, id)).status).toBe(200);
+
+    // The ledger scripts of one event-loop turn go out as one pipeline (deposit-store's micro-batch): their
+    // sizes show how much of the batch ran without handing the loop back to the HTTP side.
+    const sizes: number[] = [];
+    const original = Redis.prototype.pipeline;
+    vi.spyOn(Redis.prototype, 'pipeline').mockImplementation(function (this: Redis, ...args) {
+      const pipeline = original.apply(this, args);
+      const exec = pipeline.exec.bind(pipeline);
+      pipeline.exec = (...execArgs: Parameters<typeof exec>) => {
+        // Only this stack's ledger pipelines: other tests' receivers may still be closing in this process.
+        const queued = (pipeline as unknown as { _queue: { args: unknown[] }[] })._queue;
+        const ledger = queued.filter((command) =>
+          command.args.some((arg) => String(arg).startsWith(`${stack.prefix}:deposit:`)),
+        );
+        if (ledger.length > 0) sizes.push(ledger.length);
+        return exec(...execArgs);
+      };
+      return pipeline;
+    });
+    next = await startApi(stack.config, stack.logger);
+    await next.ingest.caughtUp();
+    vi.restoreAllMocks();
+
+    for (const id of deposits) expect((await stack.record(id)).state).toBe('queued');
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+    expect(sizes.filter((size) => size === 10).length).toBeGreaterThanOrEqual(3);
   });
 });
