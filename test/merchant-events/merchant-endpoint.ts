@@ -20,7 +20,7 @@ export type Delivery = {
 export async function startMerchantEndpoint(secret: string) {
   const webhook = new Webhook(secret);
   const deliveries: Delivery[] = [];
-  const scripted: number[] = [];
+  const scripted: { status: number; match?: ((body: MerchantEventBody) => boolean) | undefined }[] = [];
   let failAll: number | undefined;
   const waiters: { match: (body: MerchantEventBody) => boolean; resolve: (d: Delivery) => void }[] = [];
   const server: Server = createServer((req, res) => {
@@ -38,7 +38,10 @@ export async function startMerchantEndpoint(secret: string) {
         verified = undefined;
       }
       // A receiver refuses what it cannot verify.
-      const status = verified === undefined ? 401 : (scripted.shift() ?? failAll ?? 204);
+      const script =
+        verified === undefined ? -1 : scripted.findIndex((s) => s.match === undefined || s.match(verified));
+      const status =
+        verified === undefined ? 401 : script >= 0 ? scripted.splice(script, 1)[0]!.status : (failAll ?? 204);
       const entry: Delivery = { raw, headers, status, verified };
       deliveries.push(entry);
       res.writeHead(status).end();
@@ -55,9 +58,12 @@ export async function startMerchantEndpoint(secret: string) {
   return {
     url: `http://127.0.0.1:${port}/hooks/interlace-sweep`,
     deliveries,
-    /** The next `count` answers use this status. */
-    failNext(status: number, count: number) {
-      for (let i = 0; i < count; i += 1) scripted.push(status);
+    /**
+     * The next `count` answers use this status: to any delivery, or only to those `match` accepts (a test's
+     * own events, while an earlier test's may still be on their way).
+     */
+    failNext(status: number, count: number, match?: (body: MerchantEventBody) => boolean) {
+      for (let i = 0; i < count; i += 1) scripted.push({ status, match });
     },
     /** Every answer uses this status (undefined: back to 204). */
     failAll(status: number | undefined) {

@@ -142,8 +142,8 @@ describe('merchant events: signed, at least once', () => {
   });
 
   it('retries a failed delivery with the same id and body until the merchant accepts it', async () => {
-    endpoint.failNext(500, 2);
     const depositId = stack.deposit('13', 'USDC', 'FAIL');
+    endpoint.failNext(500, 2, (body) => body.data.deposit_id === depositId);
     await stack.notify(depositId);
     await endpoint.delivered((b) => b.type === 'deposit.received' && b.data.deposit_id === depositId);
     await endpoint.delivered((b) => b.type === 'deposit.failed' && b.data.deposit_id === depositId);
