@@ -15,7 +15,8 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack('attack-c-recheck-after-call', {
     // A long backoff keeps the retry waiting until the test promotes it after the redeploy.
-    env: { UNKNOWN_WALLET_DEPOSITS: 'sweep', SWEEP_BACKOFF_MS: '600000' },
+    // (The test config caps backoff at 200 ms: the cap goes up with it, or the retry runs before the promote.)
+    env: { UNKNOWN_WALLET_DEPOSITS: 'sweep', SWEEP_BACKOFF_MS: '600000', SWEEP_BACKOFF_MAX_MS: '600000' },
   });
 });
 afterAll(async () => {
