@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { Redis } from 'ioredis';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { watchLedgerPipelines } from '../helpers/ledger-pipelines.js';
 import { startApi, type Api } from '../../src/server.js';
 import { INGEST_GROUP } from '../../src/webhooks/ingest-log.js';
 
@@ -40,20 +40,9 @@ it('a close between chunks acks only stored entries; the rest are stored by the 
   for (const id of deposits) expect((await deliverUnawaited(stack, id)).status).toBe(200);
 
   let closing: Promise<void> | undefined;
-  const original = Redis.prototype.pipeline;
-  vi.spyOn(Redis.prototype, 'pipeline').mockImplementation(function (this: Redis, ...args) {
-    const pipeline = original.apply(this, args);
-    const exec = pipeline.exec.bind(pipeline);
-    pipeline.exec = (...execArgs: Parameters<typeof exec>) => {
-      const queued = (pipeline as unknown as { _queue: { args: unknown[] }[] })._queue;
-      const ledger = queued.some((command) =>
-        command.args.some((arg) => String(arg).startsWith(`${stack.prefix}:deposit:`)),
-      );
-      // The first ledger pipeline (chunk 1) is flushed: the batch is yielding now.
-      if (ledger && closing === undefined && first) closing = first.ingest.close();
-      return exec(...execArgs);
-    };
-    return pipeline;
+  // Once the first ledger pipeline (chunk 1) is sent, the batch is yielding: close then.
+  watchLedgerPipelines(stack.prefix, () => {
+    if (closing === undefined && first) closing = first.ingest.close();
   });
   first = await startApi(stack.config, stack.logger);
   await vi.waitFor(() => expect(closing).toBeDefined(), { timeout: 10_000, interval: 5 });

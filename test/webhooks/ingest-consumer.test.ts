@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startApi, type Api } from '../../src/server.js';
 import { createKeys } from '../../src/keys.js';
@@ -8,6 +8,7 @@ import { ingestFinished } from '../../src/webhooks/ingest-consumer.js';
 import { connectTestRedis, deleteKeysWithPrefix, uniquePrefix } from '../helpers/redis.js';
 import type { ReplayOutcome } from '../../src/ops/dlq-replay.js';
 import { cli } from '../ops/cli-harness.js';
+import { watchLedgerPipelines } from '../helpers/ledger-pipelines.js';
 
 /** Delivers without the stack's wait for its ingest consumer (which a test has stopped). */
 async function deliverUnawaited(stack: Stack, depositId: string) {
@@ -280,21 +281,7 @@ describe('ingest: a batch leaves turns to the answers', () => {
     // The ledger scripts of one event-loop turn go out as one pipeline (deposit-store's micro-batch): their
     // sizes show how much of the batch ran without handing the loop back to the HTTP side.
     const sizes: number[] = [];
-    const original = Redis.prototype.pipeline;
-    vi.spyOn(Redis.prototype, 'pipeline').mockImplementation(function (this: Redis, ...args) {
-      const pipeline = original.apply(this, args);
-      const exec = pipeline.exec.bind(pipeline);
-      pipeline.exec = (...execArgs: Parameters<typeof exec>) => {
-        // Only this stack's ledger pipelines: other tests' receivers may still be closing in this process.
-        const queued = (pipeline as unknown as { _queue: { args: unknown[] }[] })._queue;
-        const ledger = queued.filter((command) =>
-          command.args.some((arg) => String(arg).startsWith(`${stack.prefix}:deposit:`)),
-        );
-        if (ledger.length > 0) sizes.push(ledger.length);
-        return exec(...execArgs);
-      };
-      return pipeline;
-    });
+    watchLedgerPipelines(stack.prefix, (count) => sizes.push(count));
     next = await startApi(stack.config, stack.logger);
     await next.ingest.caughtUp();
     vi.restoreAllMocks();
