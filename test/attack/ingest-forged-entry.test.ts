@@ -1,7 +1,7 @@
 import { createIngestLog } from '../../src/webhooks/ingest-log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { storedNotificationBody } from '../../src/interlace/stored-notification.js';
+import { forgedDepositNotification } from '../helpers/forged-notification.js';
 import { sweepJobId } from '../../src/queues/names.js';
 
 // Attack (ingest, forged event-log entries): the receiver verifies a notification's signature and
@@ -23,18 +23,8 @@ describe('an event-log entry whose stored signature does not verify', () => {
   });
 
   it('is not turned into a ledger record and a sweep', async () => {
-    // Real money in the service's wallet (a deposit whose notification has not come yet).
-    const real = stack.deposit('100');
-    const resource = { ...stack.sim.depositResource(real), id: `forged-${Date.now()}` };
-    const forgedId = resource.id;
-    const built = stack.sim.buildRawNotification(stack.config.interlace.depositEventTypes[0]!, resource, {
-      secret: 'not-the-interlace-secret',
-    });
-    const body = storedNotificationBody(built.envelope, {
-      signature: built.headers.Signature!,
-      method: 'HMAC-SHA256',
-      timestamp: built.headers.Timestamp!,
-    });
+    // Real money in the service's wallet, notified under a forged id with another secret.
+    const { forgedId, built, body } = forgedDepositNotification(stack);
     // The receiver would answer 401 to this notification.
     expect((await stack.sim.postNotification(stack.webhookUrl, built)).status).toBe(401);
 

@@ -1,6 +1,6 @@
 import { createIngestLog } from '../../src/webhooks/ingest-log.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { storedNotificationBody } from '../../src/interlace/stored-notification.js';
+import { forgedDepositNotification } from '../helpers/forged-notification.js';
 import { sweepJobId } from '../../src/queues/names.js';
 import { cli } from '../ops/cli-harness.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -23,18 +23,8 @@ afterAll(async () => {
 
 it('events replay refuses an event-log entry whose stored signature does not verify', async () => {
   const since = Date.now() - 1_000;
-  // Real money in the service's wallet (a deposit whose notification has not come yet).
-  const real = stack.deposit('100');
-  const resource = { ...stack.sim.depositResource(real), id: `forged-${Date.now()}` };
-  const forgedId = resource.id;
-  const built = stack.sim.buildRawNotification(stack.config.interlace.depositEventTypes[0]!, resource, {
-    secret: 'not-the-interlace-secret',
-  });
-  const body = storedNotificationBody(built.envelope, {
-    signature: built.headers.Signature!,
-    method: 'HMAC-SHA256',
-    timestamp: built.headers.Timestamp!,
-  });
+  // Real money in the service's wallet, notified under a forged id with another secret.
+  const { forgedId, built, body } = forgedDepositNotification(stack);
   // Appended to the event log by the receiver's own appender: the consumer refuses it.
   await createIngestLog(stack.redis, stack.keys).append({
     id: built.envelope.id,

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { createPayout } from '../../src/payouts/payout-commands.js';
-import { payoutStepId } from '../../src/payouts/payout-ids.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { viewWithdrawal } from '../../simulator/withdraw.js';
-import { startPayoutStack, type PayoutStack } from '../helpers/payouts.js';
+import { payoutWithLostSendAnswer, startPayoutStack, type PayoutStack } from '../helpers/payouts.js';
 
 // Attack round 2 (ingest stream): processBatch chains the entries of one resource by resourceKey, the
 // first "id" key in the resource string (not parsed). A notification whose resource carries a nested
@@ -31,17 +29,7 @@ it("one receiver stores a withdrawal's Pending and Closed in order whatever nest
   const outcomes: string[] = [];
   for (let round = 0; round < 10; round += 1) {
     // Step 5 commits at Interlace, then its answer is lost: the payout is `converted` meanwhile.
-    stack.sim.faults.enqueue('withdraw', { kind: 'timeout-after-commit', delayMs: 1_500 });
-    const { payout } = await createPayout(stack.commands, stack.request(`order-two-${round}`), 'test');
-    const key = payoutStepId(payout.payoutId, 'send');
-    const committed = await vi.waitFor(
-      () => {
-        const found = stack.sim.withdrawals().find((w) => w.idempotencyKey === key);
-        if (!found) throw new Error('step 5 not committed yet');
-        return found;
-      },
-      { timeout: 15_000, interval: 5 },
-    );
+    const { payout, committed } = await payoutWithLostSendAnswer(stack, `order-two-${round}`);
     const pending = viewWithdrawal(committed);
     const closedView = viewWithdrawal(stack.sim.setWithdrawalStatus(committed.id, 'Closed'));
     // The Closed resource opens with a nested record that has an id of its own.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { deliverUnawaited, startStack, type Stack } from '../helpers/stack.js';
 import { watchLedgerPipelines } from '../helpers/ledger-pipelines.js';
 import { startApi, type Api } from '../../src/server.js';
 import { INGEST_GROUP } from '../../src/webhooks/ingest-log.js';
@@ -7,16 +7,6 @@ import { INGEST_GROUP } from '../../src/webhooks/ingest-log.js';
 // Attack round 3 (yielding batches): the consumer is closed while a batch is between two chunks.
 // Invariant: an acknowledged entry has its ledger record and sweep job; the rest stay pending and the
 // next receiver stores every deposit exactly once.
-
-async function deliverUnawaited(stack: Stack, depositId: string) {
-  const wait = stack.sim.afterDelivery;
-  stack.sim.afterDelivery = undefined;
-  try {
-    return await stack.notify(depositId);
-  } finally {
-    stack.sim.afterDelivery = wait;
-  }
-}
 
 let stack: Stack;
 let first: Api | undefined;

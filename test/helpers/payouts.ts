@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import type { SimulatorOptions } from '../../simulator/types.js';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { createRedis } from '../../src/redis.js';
@@ -5,7 +6,7 @@ import { PAYOUT_QUEUE, payoutJobId, type PayoutJobData } from '../../src/queues/
 import { createPayoutStore } from '../../src/payouts/payout-store.js';
 import { payoutStepId } from '../../src/payouts/payout-ids.js';
 import type { PayoutRecord } from '../../src/payouts/payout-record.js';
-import type { PayoutCommandDeps } from '../../src/payouts/payout-commands.js';
+import { createPayout, type PayoutCommandDeps } from '../../src/payouts/payout-commands.js';
 import type { PayoutStep } from '../../src/policy/payout-policy.js';
 import { startStack } from './stack.js';
 
@@ -111,3 +112,22 @@ export async function startPayoutStack(
 }
 
 export type PayoutStack = Awaited<ReturnType<typeof startPayoutStack>>;
+
+/**
+ * Creates a payout whose step 5 (the withdrawal) commits at Interlace and whose answer is then lost, so
+ * the payout stays `converted`; resolves with the payout and the simulator's committed withdrawal.
+ */
+export async function payoutWithLostSendAnswer(stack: PayoutStack, requestId: string) {
+  stack.sim.faults.enqueue('withdraw', { kind: 'timeout-after-commit', delayMs: 1_500 });
+  const { payout } = await createPayout(stack.commands, stack.request(requestId), 'test');
+  const key = payoutStepId(payout.payoutId, 'send');
+  const committed = await vi.waitFor(
+    () => {
+      const found = stack.sim.withdrawals().find((w) => w.idempotencyKey === key);
+      if (!found) throw new Error('step 5 not committed yet');
+      return found;
+    },
+    { timeout: 15_000, interval: 5 },
+  );
+  return { payout, committed };
+}

@@ -196,3 +196,17 @@ export async function startStack(
     },
   };
 }
+
+/**
+ * Delivers a deposit's notification without the stack's wait for its ingest consumer: for tests that
+ * have stopped the consumer, or that look at what is acknowledged and not stored yet.
+ */
+export async function deliverUnawaited(stack: Stack, depositId: string) {
+  const wait = stack.sim.afterDelivery;
+  stack.sim.afterDelivery = undefined;
+  try {
+    return await stack.notify(depositId);
+  } finally {
+    stack.sim.afterDelivery = wait;
+  }
+}

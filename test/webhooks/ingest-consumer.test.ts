@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { deliverUnawaited, startStack, type Stack } from '../helpers/stack.js';
 import { startApi, type Api } from '../../src/server.js';
 import { createKeys } from '../../src/keys.js';
 import { INGEST_GROUP, ensureIngestGroup, trimEventLog } from '../../src/webhooks/ingest-log.js';
@@ -9,17 +9,6 @@ import { connectTestRedis, deleteKeysWithPrefix, uniquePrefix } from '../helpers
 import type { ReplayOutcome } from '../../src/ops/dlq-replay.js';
 import { cli } from '../ops/cli-harness.js';
 import { watchLedgerPipelines } from '../helpers/ledger-pipelines.js';
-
-/** Delivers without the stack's wait for its ingest consumer (which a test has stopped). */
-async function deliverUnawaited(stack: Stack, depositId: string) {
-  const wait = stack.sim.afterDelivery;
-  stack.sim.afterDelivery = undefined;
-  try {
-    return await stack.notify(depositId);
-  } finally {
-    stack.sim.afterDelivery = wait;
-  }
-}
 
 async function pendingCount(stack: Stack): Promise<number> {
   return ((await stack.redis.xpending(stack.keys.events, INGEST_GROUP)) as [number])[0];
