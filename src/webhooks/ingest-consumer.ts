@@ -19,7 +19,7 @@ import {
 import { parsedSignatureIsValid } from '../interlace/stored-notification.js';
 
 export type IngestOptions = {
-  /** Entries read (and stored as one pipeline of scripts and one addBulk) at a time. */
+  /** Entries read (and acknowledged together) at a time; stored in groups of YIELD_EVERY per turn. */
   batchSize: number;
   /** How long another consumer's entry stays unfinished before this one takes it over (a crashed receiver). */
   reclaimIdleMs: number;
@@ -111,8 +111,8 @@ export async function startIngestConsumer(
     // Entries of different resources are stored together (the scripts started in one turn share a
     // pipeline, YIELD_EVERY at most); entries of one resource (a payout's Processing then Closed) one
     // after the other, in the log's order: a payout notification reads its record, then moves it, and
-    // two interleaved would both read the old state. A failed entry does not hold up the next one of its resource (it is retried later, as a
-    // redelivery would be).
+    // two interleaved would both read the old state. A failed entry does not hold up the next one of its
+    // resource (it is retried later, as a redelivery would be).
     const chains = new Map<string, Promise<unknown>>();
     const outcomes: Promise<PromiseSettledResult<unknown>>[] = [];
     for (let index = 0; index < entries.length; index += 1) {
