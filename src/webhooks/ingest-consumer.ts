@@ -53,8 +53,12 @@ type StreamEntry = [id: string, fields: string[] | null];
 const MAX_BACKOFF_MS = 5_000;
 /** A consumer with nothing pending that has not read for this long is gone (a restarted receiver). */
 const FORGET_CONSUMER_MS = 3_600_000;
-/** Entries of a batch started between two turns given to the HTTP side (see processBatch). */
-const YIELD_EVERY = 10;
+/**
+ * Entries of a batch started between two turns given to the HTTP side (see processBatch). 5 rather than
+ * 10: the webhook's p99 under load fell by about a sixth in ten alternating bench pairs, throughput and
+ * CPU per request unchanged; 2 cost a third more CPU per request (a pipeline and an addBulk per chunk).
+ */
+const YIELD_EVERY = 5;
 /** Entries consumed between two count-cap trims: one trim reads its boundary, so not on every batch. */
 const TRIM_EVERY = 1_000;
 
