@@ -115,10 +115,13 @@ export async function acceptNotification(
       if (!accepted) throw new Error('the ledger did not answer');
       // Also when the record already said queued: the first enqueue may have failed after the record was
       // written (503, then Interlace redelivers). The deterministic job id makes this add a no-op otherwise.
-      // A record that has just become queued while a finished job still holds its job id (the record was
-      // lost or deleted, the job kept) would make the add a no-op and leave the deposit queued forever.
+      // A queued record while a finished job still holds its job id (the record was lost or deleted, the
+      // job kept) would make the add a no-op and leave the deposit queued forever: the finished job goes
+      // first. Also when the script says 'unchanged': this may be the retry of an entry whose first try
+      // wrote the record and then failed before the removal (attack test ingest5-stale-job-retry). The
+      // script answers jobFinishedOn only for a queued record, and the claim decides what a job may move.
       const then = afterAccept(accepted);
-      const staleJob = accepted.change !== 'unchanged' && accepted.jobFinishedOn !== undefined;
+      const staleJob = accepted.jobFinishedOn !== undefined;
       if (then.enqueue && staleJob) await deps.queues.sweep.remove(sweepJobId(parsed.deposit.depositId));
       if (then.enqueue) await deps.queues.enqueueSweep(parsed.deposit.depositId);
       // Fire and forget: sendAlert never throws, and the answer to Interlace must not wait for it.
