@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { gate } from '../helpers/gate.js';
 import { sweepJobId } from '../../src/queues/names.js';
 import { INGEST_GROUP } from '../../src/webhooks/ingest-log.js';
 
@@ -17,12 +18,6 @@ afterAll(async () => {
   vi.restoreAllMocks();
   await stack?.close();
 });
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 /**
  * A queued deposit whose only job failed before its claim wrote anything, and whose safety-net bury

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { gate } from '../helpers/gate.js';
 import { sweepJobId } from '../../src/queues/names.js';
 import { deadLetterId } from '../../src/queues/dead-letter.js';
 import { cli } from '../ops/cli-harness.js';
@@ -20,12 +21,6 @@ afterAll(async () => {
   vi.restoreAllMocks();
   await stack?.close();
 });
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 it('a redelivery between a final job failure and its bury: swept once, the leftover letter replays nothing', async () => {
   const deps = stack.workers!.deps;
