@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { gate } from '../helpers/gate.js';
+import { failFirstClaim, holdTransferCalls } from '../helpers/sweep-spies.js';
 import { sweepJobId } from '../../src/queues/names.js';
 import { INGEST_GROUP } from '../../src/webhooks/ingest-log.js';
 
@@ -26,12 +27,7 @@ afterAll(async () => {
 async function queuedBehindFailedJob(amount: string) {
   const deps = stack.workers!.deps;
   const depositId = stack.deposit(amount);
-  const claim = deps.deposits.claim.bind(deps.deposits);
-  let claims = 0;
-  const claimSpy = vi.spyOn(deps.deposits, 'claim').mockImplementation(async (id, ...rest) => {
-    if (id === depositId && (claims += 1) === 1) throw new Error('Connection is closed.');
-    return claim(id, ...rest);
-  });
+  const claimSpy = failFirstClaim(deps, depositId);
   const buryFailed = gate();
   const markDead = deps.deposits.markDead.bind(deps.deposits);
   const deadSpy = vi.spyOn(deps.deposits, 'markDead').mockImplementation(async (id, ...rest) => {
@@ -70,19 +66,12 @@ it('twelve redeliveries together of a deposit queued behind its failed job: swep
 it('the same with the fresh job holding its transfer call while the others remove and add: swept once', async () => {
   const depositId = await queuedBehindFailedJob('63');
   const deps = stack.workers!.deps;
-  const release = gate();
-  const calling = gate();
-  const transfer = deps.client.createInternalTransfer.bind(deps.client);
-  vi.spyOn(deps.client, 'createInternalTransfer').mockImplementation(async (...args) => {
-    calling.open();
-    await release.opened;
-    return transfer(...args);
-  });
+  const held = holdTransferCalls(deps);
   const delivered = redeliverTogether(depositId, 12);
-  await calling.opened;
+  await held.calling;
   // More redeliveries while the job is in flight: the record says sweeping, no job is touched.
   await redeliverTogether(depositId, 5);
-  release.open();
+  held.release();
   await delivered;
   await nothingPending();
   expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { gate } from '../helpers/gate.js';
+import { failFirstClaim, holdTransferCalls } from '../helpers/sweep-spies.js';
 import { sweepJobId } from '../../src/queues/names.js';
 import { deadLetterId } from '../../src/queues/dead-letter.js';
 import { cli } from '../ops/cli-harness.js';
@@ -27,12 +28,7 @@ it('a redelivery between a final job failure and its bury: swept once, the lefto
   const depositId = stack.deposit('61');
 
   // The first claim is lost (a Redis error before the script wrote): the only attempt fails, queued.
-  const claim = deps.deposits.claim.bind(deps.deposits);
-  let claims = 0;
-  vi.spyOn(deps.deposits, 'claim').mockImplementation(async (id, ...rest) => {
-    if (id === depositId && (claims += 1) === 1) throw new Error('Connection is closed.');
-    return claim(id, ...rest);
-  });
+  failFirstClaim(deps, depositId);
   // The safety net's bury waits until the fresh job has claimed and is calling the transfer.
   const buryStarted = gate();
   const releaseBury = gate();
@@ -47,14 +43,7 @@ it('a redelivery between a final job failure and its bury: swept once, the lefto
     })();
     return buried as ReturnType<typeof markDead>;
   });
-  const transferStarted = gate();
-  const releaseTransfer = gate();
-  const transfer = deps.client.createInternalTransfer.bind(deps.client);
-  vi.spyOn(deps.client, 'createInternalTransfer').mockImplementation(async (...args) => {
-    transferStarted.open();
-    await releaseTransfer.opened;
-    return transfer(...args);
-  });
+  const transferCalls = holdTransferCalls(deps);
 
   expect((await stack.notify(depositId)).status).toBe(200);
   await buryStarted.opened;
@@ -63,7 +52,7 @@ it('a redelivery between a final job failure and its bury: swept once, the lefto
 
   // Interlace redelivers: 'unchanged', queued, job finished → the job is removed and added again.
   expect((await stack.notify(depositId)).status).toBe(200);
-  await transferStarted.opened;
+  await transferCalls.calling;
   expect((await stack.record(depositId)).state).toBe('sweeping');
 
   // The bury lands while the transfer is in flight, then the transfer answers.
@@ -72,7 +61,7 @@ it('a redelivery between a final job failure and its bury: swept once, the lefto
   await expect
     .poll(async () => (await stack.deadQueue.getJob(deadLetterId({ kind: 'sweep-failed', depositId })))?.id)
     .toBeDefined();
-  releaseTransfer.open();
+  transferCalls.release();
   expect(await stack.settled(depositId)).toMatchObject({ status: 'completed' });
   vi.restoreAllMocks();
 
